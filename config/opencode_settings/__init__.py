@@ -1,0 +1,4 @@
+"""Settings of an OpenCode workspace on Alibaba Cloud."""
+from .settings import CONFIG_FILE_ENV, ENV_PREFIX, ModelSettings, Settings, SettingsError, load_settings
+
+__all__ = ["CONFIG_FILE_ENV", "ENV_PREFIX", "ModelSettings", "Settings", "SettingsError", "load_settings"]

@@ -1,0 +1,428 @@
+"""The settings model: everything a user can choose about a workspace.
+
+Sources, highest priority first:
+  1. environment variables prefixed OPENCODE_ALICLOUD_ (nested fields with `__`,
+     e.g. OPENCODE_ALICLOUD_MODEL__PROVIDER=openai);
+  2. a `.env` file in the working directory (same names);
+  3. a TOML file named by OPENCODE_ALICLOUD_CONFIG (see config/settings.example.toml);
+  4. the defaults below.
+
+Secret values (model API key, GitHub token, web password) are never settings: settings
+are written into cdk.tf.json. Secrets enter as sensitive Terraform variables at deploy
+time, or by naming an existing OOS secret parameter (the *_parameter fields).
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
+
+ENV_PREFIX = "OPENCODE_ALICLOUD_"
+CONFIG_FILE_ENV = ENV_PREFIX + "CONFIG"
+
+DiskCategory = Literal["cloud_essd_entry", "cloud_auto", "cloud_essd", "cloud_ssd", "cloud_efficiency"]
+ModelProvider = Literal["anthropic", "openai", "google", "openai-compatible"]
+TlsMode = Literal["acme", "internal", "tunnel-only"]
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
+_DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ID_RE = {
+    "vpc_id": re.compile(r"^vpc-[a-z0-9]{6,32}$"),
+    "vswitch_id": re.compile(r"^vsw-[a-z0-9]{6,32}$"),
+    "eip_allocation_id": re.compile(r"^eip-[a-z0-9]{6,32}$"),
+}
+
+
+def _cidr(value: str) -> str:
+    """A CIDR in canonical form; host bits must be zero."""
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid CIDR such as 203.0.113.0/24 ({exc})") from None
+    return str(network)
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _parameter_name(value: str | None) -> str | None:
+    """An OOS parameter name: 2-180 chars of letters, digits, '-', '_', '/'; not ALIYUN/ACS/ALIBABA."""
+    if value is None:
+        return None
+    if not re.match(r"^[A-Za-z0-9_/-]{2,180}$", value) or value.upper().startswith(("ALIYUN", "ACS", "ALIBABA")):
+        raise ValueError(
+            f"{value!r} is not an OOS parameter name (letters, digits, '-', '_', '/'; "
+            "not starting with ALIYUN, ACS or ALIBABA)"
+        )
+    return value
+
+
+class ModelSettings(BaseModel):
+    """Which model OpenCode talks to. The API key is a secret: see `api_key_parameter`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: ModelProvider = Field(
+        "anthropic",
+        description="Model provider: anthropic, openai, google, or openai-compatible (any OpenAI-style URL).",
+    )
+    model: str = Field(
+        "claude-sonnet-4-5",
+        min_length=1,
+        description="Default model id, as the provider names it.",
+    )
+    base_url: str | None = Field(
+        None,
+        description="API base URL; required for openai-compatible, optional otherwise.",
+    )
+    api_key_parameter: str | None = Field(
+        None,
+        description="Name of an existing OOS secret parameter holding the API key. "
+        "Unset: the key comes from the sensitive Terraform variable `model_api_key` at deploy time.",
+    )
+
+    @field_validator("api_key_parameter")
+    @classmethod
+    def _api_key_parameter(cls, value: str | None) -> str | None:
+        return _parameter_name(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError(f"{value!r} is not an http(s) URL such as https://api.example.com/v1")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _base_url_for_compatible(self) -> "ModelSettings":
+        if self.provider == "openai-compatible" and not self.base_url:
+            raise ValueError(
+                "model.base_url is required when model.provider is openai-compatible "
+                "(set OPENCODE_ALICLOUD_MODEL__BASE_URL=https://.../v1)"
+            )
+        return self
+
+
+class Settings(BaseSettings):
+    """Settings of one OpenCode workspace."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    name: str = Field(
+        "opencode",
+        description="Prefix of every resource name and the `workspace` tag. 3-24 chars: a-z, 0-9, '-'.",
+    )
+    region: str = Field("ap-southeast-1", description="Alibaba Cloud region id, outside mainland China.")
+    instance_type: str = Field("ecs.e-c1m2.large", description="ECS instance type (2 vCPU, 4 GiB by default).")
+    image_name_regex: str = Field(
+        r"^ubuntu_24_04_x64_20G_alibase_.*\.vhd$",
+        description="Regex for the public system image; the newest match is used.",
+    )
+    system_disk_size: int = Field(40, ge=20, le=500, description="System disk size in GiB.")
+    system_disk_category: DiskCategory = Field("cloud_essd_entry", description="System disk category.")
+    data_disk_size: int = Field(
+        40, ge=20, le=32768, description="Workspace data disk size in GiB (kept across instance replacement)."
+    )
+    data_disk_category: DiskCategory = Field("cloud_essd_entry", description="Workspace data disk category.")
+    snapshot_retention_days: int = Field(
+        7, ge=1, le=65536, description="Days to keep the data disk's daily automatic snapshots."
+    )
+    vpc_cidr: Cidr = Field("10.42.0.0/16", description="CIDR of the VPC created when `vpc_id` is unset.")
+    vswitch_cidr: Cidr = Field("10.42.1.0/24", description="CIDR of the vSwitch created when `vswitch_id` is unset.")
+    web_cidrs: list[Cidr] = Field(
+        default_factory=lambda: ["0.0.0.0/0"],
+        description="Who may reach HTTPS (443) and HTTP (80, ACME and redirect).",
+    )
+    ssh_cidrs: list[Cidr] = Field(
+        default_factory=list, description="Who may reach SSH (22). Empty: port 22 is closed."
+    )
+    key_pair_name: str | None = Field(None, description="Existing ECS key pair for SSH.")
+    ssh_public_key: str | None = Field(None, description="Public key to register as a new key pair for SSH.")
+    vpc_id: str | None = Field(None, description="Reuse this VPC instead of creating one (needs `vswitch_id`).")
+    vswitch_id: str | None = Field(None, description="Reuse this vSwitch (in `vpc_id`); its zone is used.")
+    eip_allocation_id: str | None = Field(None, description="Reuse this EIP instead of allocating one.")
+    eip_bandwidth_mbps: int = Field(100, ge=1, le=500, description="Peak EIP bandwidth (pay by traffic).")
+    tags: dict[str, str] = Field(default_factory=dict, description="Extra tags on every resource.")
+    model: ModelSettings = Field(default_factory=ModelSettings, description="The model block (see below).")
+    use_github_token: bool = Field(
+        False, description="Give the agent a GitHub token (variable `github_token` or `github_token_parameter`)."
+    )
+    github_token_parameter: str | None = Field(
+        None, description="Name of an existing OOS secret parameter holding the GitHub token."
+    )
+    domain: str | None = Field(
+        None, description="Domain for the HTTPS certificate. Unset: <ip-with-dashes>.sslip.io of the EIP."
+    )
+    tls_mode: TlsMode = Field(
+        "acme",
+        description="acme: Let's Encrypt; internal: Caddy's own CA; tunnel-only: no public 80/443, SSH tunnel.",
+    )
+    opencode_version: str = Field("1.18.33", description="OpenCode version (image tag) to run.")
+
+    # --- field rules -------------------------------------------------------------------------
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} must be 3-24 characters of a-z, 0-9 and '-', start with a letter "
+                "and not end with '-'"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value in OVERSEAS_REGIONS:
+            return value
+        if value in MAINLAND_REGIONS:
+            raise ValueError(
+                f"{value!r} is in mainland China, where a public web service needs an ICP filing; "
+                "choose an overseas region such as ap-southeast-1"
+            )
+        raise ValueError(f"unknown region {value!r}; known regions: {', '.join(OVERSEAS_REGIONS)}")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not re.match(r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$", value):
+            raise ValueError(f"{value!r} is not an ECS instance type; it looks like ecs.e-c1m2.large")
+        return value
+
+    @field_validator("image_name_regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from None
+        return value
+
+    @field_validator("ssh_cidrs")
+    @classmethod
+    def _no_open_ssh(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                raise ValueError(
+                    f"{cidr} opens SSH to the whole internet; list your own address, e.g. 203.0.113.7/32, "
+                    "or leave ssh_cidrs empty and use the web UI"
+                )
+        return value
+
+    @field_validator("web_cidrs")
+    @classmethod
+    def _some_web(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("is empty; list who may reach HTTPS, or set tls_mode = tunnel-only")
+        return value
+
+    @field_validator("key_pair_name")
+    @classmethod
+    def _key_pair_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$", value):
+            raise ValueError(f"{value!r} is not a valid key pair name (2-128 chars, starting with a letter)")
+        return value
+
+    @field_validator("ssh_public_key")
+    @classmethod
+    def _public_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not re.match(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]{20,}( .*)?$", value):
+            raise ValueError("is not an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)")
+        return value
+
+    @field_validator("vpc_id", "vswitch_id", "eip_allocation_id")
+    @classmethod
+    def _resource_id(cls, value: str | None, info: Any) -> str | None:
+        if value is None:
+            return None
+        pattern = _ID_RE[info.field_name]
+        if not pattern.match(value):
+            prefix = pattern.pattern[1:4]
+            raise ValueError(f"{value!r} is not a {info.field_name.replace('_', ' ')}; it starts with {prefix}")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = {"workspace", "managed-by"}
+        for key, tag_value in value.items():
+            if key in reserved:
+                raise ValueError(f"tag {key!r} is set by the stack itself; choose another key")
+            if key.lower().startswith(("aliyun", "acs:")) or not 1 <= len(key) <= 128:
+                raise ValueError(f"tag key {key!r} must be 1-128 chars and not start with aliyun or acs:")
+            if len(tag_value) > 128:
+                raise ValueError(f"tag {key!r} has a value over 128 chars")
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower().rstrip(".")
+        if not _DOMAIN_RE.match(value):
+            raise ValueError(f"{value!r} is not a domain name such as code.example.com")
+        return value
+
+    @field_validator("opencode_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.match(r"^\d+\.\d+\.\d+$", value):
+            raise ValueError(f"{value!r} is not a release version such as 1.18.33")
+        return value
+
+    @field_validator("github_token_parameter")
+    @classmethod
+    def _github_parameter(cls, value: str | None) -> str | None:
+        return _parameter_name(value)
+
+    # --- cross-field rules -------------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _combinations(self) -> "Settings":
+        problems: list[tuple[str, str]] = []
+        if self.vpc_id and not self.vswitch_id:
+            problems.append(("vswitch_id", "is required when vpc_id is set: name a vSwitch in that VPC"))
+        if self.vswitch_id and not self.vpc_id:
+            problems.append(("vpc_id", "is required when vswitch_id is set: name the vSwitch's VPC"))
+        vpc = ipaddress.ip_network(self.vpc_cidr)
+        vsw = ipaddress.ip_network(self.vswitch_cidr)
+        if not self.vpc_id and (vsw.version != vpc.version or not vsw.subnet_of(vpc)):  # type: ignore[arg-type]
+            problems.append(("vswitch_cidr", f"{vsw} must lie inside vpc_cidr {vpc}"))
+        if not self.vpc_id and not 8 <= vpc.prefixlen <= 24:
+            problems.append(("vpc_cidr", f"{vpc} must have a prefix length from /8 to /24"))
+        if not self.vpc_id and not 16 <= vsw.prefixlen <= 29:
+            problems.append(("vswitch_cidr", f"{vsw} must have a prefix length from /16 to /29"))
+        if self.key_pair_name and self.ssh_public_key:
+            problems.append(("ssh_public_key", "conflicts with key_pair_name: give one of the two"))
+        if self.ssh_cidrs and not (self.key_pair_name or self.ssh_public_key):
+            problems.append(
+                ("ssh_cidrs", "opens SSH but no key is given: set key_pair_name or ssh_public_key")
+            )
+        if self.tls_mode == "tunnel-only" and not self.ssh_cidrs:
+            problems.append(("tls_mode", "tunnel-only needs SSH: set ssh_cidrs (and a key) to reach the UI"))
+        if self.github_token_parameter and not self.use_github_token:
+            problems.append(("use_github_token", "must be true when github_token_parameter is set"))
+        if problems:
+            raise SettingsProblems(problems)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        toml_path = os.environ.get(CONFIG_FILE_ENV)
+        if toml_path:
+            if not Path(toml_path).is_file():
+                raise SettingsError([(CONFIG_FILE_ENV, f"names {toml_path!r}, which is not a file")])
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    # --- derived values ----------------------------------------------------------------------
+
+    @property
+    def ssh_open(self) -> bool:
+        return bool(self.ssh_cidrs)
+
+    @property
+    def web_public(self) -> bool:
+        return self.tls_mode != "tunnel-only"
+
+    def resource_tags(self) -> dict[str, str]:
+        return {**self.tags, "workspace": self.name, "managed-by": "opencode-alicloud"}
+
+
+class SettingsProblems(ValueError):
+    """Raised inside a model validator: several (field, message) problems at once."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{field} {message}" for field, message in problems))
+
+
+class SettingsError(Exception):
+    """Bad settings: one (field, message) line per bad field."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"Invalid settings ({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}):"]
+        for field, message in self.problems:
+            lines.append(f"  - {field}: {message}")
+        lines.append(
+            f"Set them as {ENV_PREFIX}<FIELD> (nested: {ENV_PREFIX}MODEL__PROVIDER), in .env, "
+            f"or in the TOML file named by {CONFIG_FILE_ENV}."
+        )
+        return "\n".join(lines)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from all sources; raise SettingsError naming every bad field."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems: list[tuple[str, str]] = []
+        for error in exc.errors():
+            ctx_error = (error.get("ctx") or {}).get("error")
+            if isinstance(ctx_error, SettingsProblems):
+                problems.extend(ctx_error.problems)
+                continue
+            field = _field_path(tuple(error["loc"])) or "settings"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "is not a known setting (check the spelling; see the settings table in README.md)"
+            if error["type"] == "literal_error":
+                message = f"got {error['input']!r}; {message}"
+            problems.append((field, message))
+        raise SettingsError(problems) from None

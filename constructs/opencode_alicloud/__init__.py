@@ -1,0 +1,1 @@
+"""opencode-alicloud: a private OpenCode workspace on Alibaba Cloud (CDK for Terraform)."""

@@ -1,0 +1,72 @@
+"""Firewall: one security group, one ingress rule per need. Port 4096 is never published."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from imports.alicloud.security_group import SecurityGroup
+from imports.alicloud.security_group_rule import SecurityGroupRule
+
+
+@dataclass(frozen=True)
+class FirewallProps:
+    name: str
+    tags: dict[str, str]
+    vpc_id: str
+    web_cidrs: list[str]
+    ssh_cidrs: list[str]
+    web_public: bool = True
+
+
+@dataclass(frozen=True)
+class IngressNeed:
+    key: str
+    port: int
+    cidr: str
+    why: str
+
+
+def ingress_needs(props: FirewallProps) -> list[IngressNeed]:
+    """What must be reachable, and from where. Pure, so tests can check it without synth."""
+    needs: list[IngressNeed] = []
+    if props.web_public:
+        for index, cidr in enumerate(props.web_cidrs):
+            needs.append(IngressNeed(f"https-{index}", 443, cidr, "HTTPS to the OpenCode login"))
+            needs.append(IngressNeed(f"http-{index}", 80, cidr, "ACME HTTP-01 and redirect to HTTPS"))
+    for index, cidr in enumerate(props.ssh_cidrs):
+        needs.append(IngressNeed(f"ssh-{index}", 22, cidr, "SSH for administration and tunnels"))
+    return needs
+
+
+class Firewall(Construct):
+    """Exposes `security_group` and `rules` (one per IngressNeed)."""
+
+    def __init__(self, scope: Construct, id: str, props: FirewallProps) -> None:
+        super().__init__(scope, id)
+        self.security_group = SecurityGroup(
+            self,
+            "sg",
+            security_group_name=f"{props.name}-sg",
+            description="OpenCode workspace: HTTPS (and SSH when enabled) only",
+            vpc_id=props.vpc_id,
+            inner_access_policy="Drop",
+            tags=props.tags,
+        )
+        self.rules: list[SecurityGroupRule] = [
+            SecurityGroupRule(
+                self,
+                need.key,
+                type="ingress",
+                ip_protocol="tcp",
+                nic_type="intranet",
+                policy="accept",
+                port_range=f"{need.port}/{need.port}",
+                priority=1,
+                cidr_ip=None if ":" in need.cidr else need.cidr,
+                ipv6_cidr_ip=need.cidr if ":" in need.cidr else None,
+                security_group_id=self.security_group.id,
+                description=need.why,
+            )
+            for need in ingress_needs(props)
+        ]

@@ -1,0 +1,52 @@
+"""Outputs: how the user reaches the workspace."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+OPENCODE_PORT = 4096  # loopback only on the host; reached through the proxy or an SSH tunnel
+
+
+@dataclass(frozen=True)
+class OutputsProps:
+    url: str
+    public_ip: str
+    username: str
+    password: str
+    ssh_open: bool
+    ssh_user: str = "root"
+
+
+def ssh_commands(public_ip: str, ssh_user: str) -> dict[str, str]:
+    """The SSH and tunnel commands shown to the user (tokens allowed in `public_ip`)."""
+    target = f"{ssh_user}@{public_ip}"
+    return {
+        "ssh_command": f"ssh {target}",
+        "ssh_tunnel_command": (
+            f"ssh -N -L {OPENCODE_PORT}:127.0.0.1:{OPENCODE_PORT} {target}  "
+            f"# then open http://localhost:{OPENCODE_PORT}"
+        ),
+    }
+
+
+class WorkspaceOutputs(Construct):
+    """Exposes `outputs` (name -> TerraformOutput). Names are stable: scripts and docs use them."""
+
+    def __init__(self, scope: Construct, id: str, props: OutputsProps) -> None:
+        super().__init__(scope, id)
+        values: dict[str, tuple[str, str, bool]] = {
+            "url": (props.url, "Open this in a browser and log in", False),
+            "public_ip": (props.public_ip, "The workspace's public (EIP) address", False),
+            "username": (props.username, "Login user name", False),
+            "password": (props.password, "Login password: cdktf output --outputs-file ... or terraform output", True),
+        }
+        if props.ssh_open:
+            for name, command in ssh_commands(props.public_ip, props.ssh_user).items():
+                values[name] = (command, name.replace("_", " "), False)
+        self.outputs: dict[str, TerraformOutput] = {}
+        for name, (value, description, sensitive) in values.items():
+            output = TerraformOutput(scope, name, value=value, description=description, sensitive=sensitive)
+            output.override_logical_id(name)
+            self.outputs[name] = output

@@ -1,0 +1,68 @@
+"""Secrets: KMS-encrypted OOS secret parameters, filled from sensitive Terraform variables
+at deploy time, or existing parameters named in settings. No secret value is ever a setting,
+so none reaches cdk.tf.json; the values live only in Terraform state."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cdktf import TerraformVariable
+from constructs import Construct
+
+from imports.alicloud.oos_secret_parameter import OosSecretParameter
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """One secret the workspace needs. `env` is the variable name inside the containers."""
+
+    key: str
+    env: str
+    description: str
+    existing_parameter: str | None = None
+    value: str | None = None  # a token from another construct (e.g. the web password)
+
+
+@dataclass(frozen=True)
+class SecretsProps:
+    name: str
+    tags: dict[str, str]
+    specs: list[SecretSpec] = field(default_factory=list)
+
+
+class Secrets(Construct):
+    """Exposes `variables` (key -> TerraformVariable), `parameters` (key -> OosSecretParameter)
+    and `parameter_names` (env var name -> OOS parameter name; names are not secret)."""
+
+    def __init__(self, scope: Construct, id: str, props: SecretsProps) -> None:
+        super().__init__(scope, id)
+        self.variables: dict[str, TerraformVariable] = {}
+        self.parameters: dict[str, OosSecretParameter] = {}
+        self.parameter_names: dict[str, str] = {}
+        for spec in props.specs:
+            if spec.existing_parameter:
+                self.parameter_names[spec.env] = spec.existing_parameter
+                continue
+            value = spec.value
+            if value is None:
+                variable = TerraformVariable(
+                    scope,  # stack level, so the variable is named exactly `spec.key`
+                    spec.key,
+                    type="string",
+                    sensitive=True,
+                    nullable=False,
+                    description=f"{spec.description} Give it at deploy time: TF_VAR_{spec.key} or --var.",
+                )
+                variable.override_logical_id(spec.key)
+                self.variables[spec.key] = variable
+                value = variable.string_value
+            parameter = OosSecretParameter(
+                self,
+                spec.key,
+                secret_parameter_name=f"{props.name}-{spec.key.replace('_', '-')}",
+                value=value,
+                type="Secret",
+                description=spec.description,
+                tags=props.tags,
+            )
+            self.parameters[spec.key] = parameter
+            self.parameter_names[spec.env] = parameter.secret_parameter_name

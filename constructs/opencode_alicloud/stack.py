@@ -1,0 +1,155 @@
+"""The workspace stack: settings in, the whole architecture out."""
+from __future__ import annotations
+
+from cdktf import Fn, LocalBackend, TerraformStack
+from cdktf_cdktf_provider_random.provider import RandomProvider
+from constructs import Construct
+
+from imports.alicloud.provider import AlicloudProvider
+from opencode_settings import Settings
+
+from .bootstrap import PASSWORD_ENV, PROVIDER_KEY_ENV, GITHUB_TOKEN_ENV, BootstrapFacts, BootstrapSettings, render_user_data
+from .firewall import Firewall, FirewallProps
+from .login import Login, LoginProps
+from .network import Network, NetworkProps
+from .outputs import OPENCODE_PORT, OutputsProps, WorkspaceOutputs
+from .secrets import SecretSpec, Secrets, SecretsProps
+from .workspace import HostFacts, Workspace, WorkspaceProps
+
+
+def bootstrap_settings(settings: Settings) -> BootstrapSettings:
+    return BootstrapSettings(
+        name=settings.name,
+        region=settings.region,
+        tls_mode=settings.tls_mode,
+        opencode_version=settings.opencode_version,
+        model_provider=settings.model.provider,
+        model=settings.model.model,
+        model_base_url=settings.model.base_url,
+        domain=settings.domain,
+        use_github_token=settings.use_github_token,
+    )
+
+
+def secret_specs(settings: Settings, login: Login) -> list[SecretSpec]:
+    specs = [
+        SecretSpec("web_password", PASSWORD_ENV, "OpenCode web password.", value=login.password_value),
+        SecretSpec(
+            "model_api_key",
+            PROVIDER_KEY_ENV[settings.model.provider],
+            f"API key for the {settings.model.provider} model provider.",
+            existing_parameter=settings.model.api_key_parameter,
+        ),
+    ]
+    if settings.use_github_token:
+        specs.append(
+            SecretSpec(
+                "github_token",
+                GITHUB_TOKEN_ENV,
+                "GitHub token for the agent (gh and git).",
+                existing_parameter=settings.github_token_parameter,
+            )
+        )
+    return specs
+
+
+def site_host(settings: Settings, public_ip: str) -> str:
+    """The HTTPS host name: the domain, or <ip-with-dashes>.sslip.io (resolved by Terraform)."""
+    return settings.domain or Fn.join("", [Fn.replace(public_ip, ".", "-"), ".sslip.io"])
+
+
+class WorkspaceStack(TerraformStack):
+    """Network -> Firewall -> Workspace (instance, disk, EIP, role) with Login and Secrets -> Outputs."""
+
+    def __init__(self, scope: Construct, id: str, settings: Settings, state_dir: str) -> None:
+        super().__init__(scope, id)
+        self.settings = settings
+        tags = settings.resource_tags()
+        LocalBackend(self, path=f"{state_dir}/{id}.tfstate")
+        AlicloudProvider(self, "alicloud", region=settings.region)
+        RandomProvider(self, "random")
+
+        self.network = Network(
+            self,
+            "network",
+            NetworkProps(
+                name=settings.name,
+                tags=tags,
+                instance_type=settings.instance_type,
+                disk_category=settings.system_disk_category,
+                vpc_cidr=settings.vpc_cidr,
+                vswitch_cidr=settings.vswitch_cidr,
+                vpc_id=settings.vpc_id,
+                vswitch_id=settings.vswitch_id,
+            ),
+        )
+        self.firewall = Firewall(
+            self,
+            "firewall",
+            FirewallProps(
+                name=settings.name,
+                tags=tags,
+                vpc_id=self.network.vpc_id,
+                web_cidrs=settings.web_cidrs,
+                ssh_cidrs=settings.ssh_cidrs,
+                web_public=settings.web_public,
+            ),
+        )
+        self.login = Login(self, "login", LoginProps(name=settings.name))
+        self.secrets = Secrets(
+            self, "secrets", SecretsProps(name=settings.name, tags=tags, specs=secret_specs(settings, self.login))
+        )
+        boot = bootstrap_settings(settings)
+
+        def user_data(host: HostFacts) -> str:
+            return render_user_data(
+                boot,
+                BootstrapFacts(
+                    public_ip=host.public_ip,
+                    data_disk_id=host.data_disk_id,
+                    password_hash=Fn.base64encode(self.login.bcrypt_hash),
+                    site_host=site_host(settings, host.public_ip),
+                    secret_parameters=self.secrets.parameter_names,
+                ),
+            )
+
+        self.workspace = Workspace(
+            self,
+            "workspace",
+            WorkspaceProps(
+                name=settings.name,
+                tags=tags,
+                zone_id=self.network.zone_id,
+                vswitch_id=self.network.vswitch_id,
+                security_group_id=self.firewall.security_group.id,
+                instance_type=settings.instance_type,
+                image_name_regex=settings.image_name_regex,
+                system_disk_size=settings.system_disk_size,
+                system_disk_category=settings.system_disk_category,
+                data_disk_size=settings.data_disk_size,
+                data_disk_category=settings.data_disk_category,
+                snapshot_retention_days=settings.snapshot_retention_days,
+                eip_bandwidth_mbps=settings.eip_bandwidth_mbps,
+                user_data=user_data,
+                key_pair_name=settings.key_pair_name,
+                ssh_public_key=settings.ssh_public_key,
+                eip_allocation_id=settings.eip_allocation_id,
+            ),
+        )
+        public_ip = self.workspace.public_ip
+        url = (
+            f"http://localhost:{OPENCODE_PORT} (through ssh_tunnel_command)"
+            if settings.tls_mode == "tunnel-only"
+            else Fn.join("", ["https://", site_host(settings, public_ip)])
+        )
+        self.outputs = WorkspaceOutputs(
+            self,
+            "outputs",
+            OutputsProps(
+                url=url,
+                public_ip=public_ip,
+                username=self.login.username,
+                password=self.login.password_value,
+                ssh_open=settings.ssh_open,
+            ),
+        )

@@ -1,0 +1,167 @@
+"""Workspace: the ECS instance, its workspace data disk, the EIP and the instance RAM role."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+
+from constructs import Construct
+
+from imports.alicloud.data_alicloud_eip_addresses import DataAlicloudEipAddresses
+from imports.alicloud.data_alicloud_images import DataAlicloudImages
+from imports.alicloud.ecs_auto_snapshot_policy import EcsAutoSnapshotPolicy
+from imports.alicloud.ecs_auto_snapshot_policy_attachment import EcsAutoSnapshotPolicyAttachment
+from imports.alicloud.ecs_disk import EcsDisk
+from imports.alicloud.ecs_disk_attachment import EcsDiskAttachment
+from imports.alicloud.ecs_key_pair import EcsKeyPair
+from imports.alicloud.eip_address import EipAddress
+from imports.alicloud.eip_association import EipAssociation
+from imports.alicloud.instance import Instance
+from imports.alicloud.ram_role import RamRole
+
+ECS_TRUST_POLICY = {
+    "Statement": [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["ecs.aliyuncs.com"]}}
+    ],
+    "Version": "1",
+}
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """Terraform-time values the bootstrap needs, as tokens: they resolve at apply."""
+
+    public_ip: str
+    data_disk_id: str
+
+
+@dataclass(frozen=True)
+class WorkspaceProps:
+    name: str
+    tags: dict[str, str]
+    zone_id: str
+    vswitch_id: str
+    security_group_id: str
+    instance_type: str
+    image_name_regex: str
+    system_disk_size: int
+    system_disk_category: str
+    data_disk_size: int
+    data_disk_category: str
+    snapshot_retention_days: int
+    eip_bandwidth_mbps: int
+    user_data: Callable[[HostFacts], str]  # the bootstrap seam: host facts in, user-data out
+    key_pair_name: str | None = None
+    ssh_public_key: str | None = None
+    eip_allocation_id: str | None = None
+
+
+class Workspace(Construct):
+    """Exposes `image`, `role`, `key_pair`, `eip` (or `existing_eip`), `public_ip`, `data_disk`,
+    `snapshot_policy`, `instance`, `disk_attachment`, `eip_association` and `user_data`."""
+
+    def __init__(self, scope: Construct, id: str, props: WorkspaceProps) -> None:
+        super().__init__(scope, id)
+        self.image = DataAlicloudImages(
+            self,
+            "image",
+            name_regex=props.image_name_regex,
+            owners="system",
+            most_recent=True,
+            instance_type=props.instance_type,
+        )
+        self.role = RamRole(
+            self,
+            "role",
+            role_name=f"{props.name}-instance",
+            assume_role_policy_document=json.dumps(ECS_TRUST_POLICY, sort_keys=True),
+            description="OpenCode workspace instance role; reads only this workspace's secret parameters",
+            tags=props.tags,
+        )
+        self.key_pair: EcsKeyPair | None = None
+        key_name = props.key_pair_name
+        if props.ssh_public_key:
+            self.key_pair = EcsKeyPair(
+                self, "key", key_pair_name=f"{props.name}-key", public_key=props.ssh_public_key, tags=props.tags
+            )
+            key_name = self.key_pair.key_pair_name
+
+        self.eip: EipAddress | None = None
+        self.existing_eip: DataAlicloudEipAddresses | None = None
+        if props.eip_allocation_id:
+            self.existing_eip = DataAlicloudEipAddresses(self, "existing-eip", ids=[props.eip_allocation_id])
+            allocation_id = props.eip_allocation_id
+            self.public_ip: str = self.existing_eip.addresses.get(0).ip_address
+        else:
+            # PayAsYouGo + PayByTraffic: the combination international accounts can create.
+            self.eip = EipAddress(
+                self,
+                "eip",
+                address_name=f"{props.name}-eip",
+                payment_type="PayAsYouGo",
+                internet_charge_type="PayByTraffic",
+                bandwidth=str(props.eip_bandwidth_mbps),
+                tags=props.tags,
+            )
+            allocation_id = self.eip.id
+            self.public_ip = self.eip.ip_address
+
+        # The workspace lives on its own disk: replacing the instance keeps it.
+        self.data_disk = EcsDisk(
+            self,
+            "data",
+            disk_name=f"{props.name}-workspace",
+            description="OpenCode config, data and workspace",
+            zone_id=props.zone_id,
+            category=props.data_disk_category,
+            size=props.data_disk_size,
+            encrypted=True,
+            delete_auto_snapshot=False,
+            tags=props.tags,
+        )
+        self.snapshot_policy = EcsAutoSnapshotPolicy(
+            self,
+            "snapshots",
+            auto_snapshot_policy_name=f"{props.name}-daily",
+            repeat_weekdays=["1", "2", "3", "4", "5", "6", "7"],
+            time_points=["3"],
+            retention_days=props.snapshot_retention_days,
+            tags=props.tags,
+        )
+        EcsAutoSnapshotPolicyAttachment(
+            self, "snapshots-data", auto_snapshot_policy_id=self.snapshot_policy.id, disk_id=self.data_disk.id
+        )
+
+        self.user_data = props.user_data(HostFacts(public_ip=self.public_ip, data_disk_id=self.data_disk.id))
+        self.instance = Instance(
+            self,
+            "instance",
+            instance_name=f"{props.name}-workspace",
+            host_name=props.name,
+            availability_zone=props.zone_id,
+            vswitch_id=props.vswitch_id,
+            security_groups=[props.security_group_id],
+            instance_type=props.instance_type,
+            image_id=self.image.images.get(0).id,
+            instance_charge_type="PostPaid",
+            internet_max_bandwidth_out=0,  # public traffic goes through the EIP only
+            system_disk_category=props.system_disk_category,
+            system_disk_size=props.system_disk_size,
+            system_disk_encrypted=True,
+            security_enhancement_strategy="Active",
+            http_endpoint="enabled",
+            http_tokens="required",
+            http_put_response_hop_limit=1,  # containers (one hop further) cannot reach the metadata service
+            role_name=self.role.role_name,
+            key_name=key_name,
+            user_data=self.user_data,  # plain cloud-config; the provider base64-encodes it
+            tags=props.tags,
+            volume_tags=props.tags,
+        )
+        self.disk_attachment = EcsDiskAttachment(
+            self, "data-attachment", disk_id=self.data_disk.id, instance_id=self.instance.id
+        )
+        self.eip_association = EipAssociation(
+            self, "eip-association", allocation_id=allocation_id, instance_id=self.instance.id
+        )
