@@ -33,7 +33,7 @@ def main() -> int:
         print(error.render(), file=sys.stderr)
         return 2
     app = App(outdir=os.environ.get("CDKTF_OUTDIR", str(ROOT / "cdktf.out")))
-    WorkspaceStack(app, STACK_ID, settings, state_dir=str(ROOT / "state"))
+    WorkspaceStack(app, STACK_ID, settings, state_dir=str((ROOT / settings.state_dir).resolve()))
     app.synth()
     return 0
 

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""A stub Terraform provider that serves a provider schema file.
+
+THIS IS A SIMULATION OF THE CLOUD. It stands in for aliyun/alicloud and hashicorp/random,
+which cannot be downloaded here. It speaks the real plugin protocol (through the PyPI `tf`
+framework), so Terraform validates every attribute, type and block against the schema,
+plans, applies and destroys. It knows nothing of Alibaba Cloud's API semantics: created
+resources get made-up ids and addresses, and data sources answer with one made-up,
+deterministic item (so `[0]` works and a re-plan shows no changes).
+
+usage: stub_provider.py SCHEMA.json   (started by Terraform, never by hand)
+"""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import secrets
+import string
+import sys
+from pathlib import Path
+from typing import Any
+
+from tf import runner
+from tf.gen import tfplugin_pb2 as pb
+from tf.iface import Config, DataSource, Provider, Resource, State
+from tf.schema import Attribute, Block, NestedBlock, Schema
+from tf.types import Unknown
+from tf.utils import Diagnostics
+
+_NESTING = {
+    "single": pb.Schema.NestedBlock.NestingMode.SINGLE,
+    "list": pb.Schema.NestedBlock.NestingMode.LIST,
+    "set": pb.Schema.NestedBlock.NestingMode.SET,
+    "map": pb.Schema.NestedBlock.NestingMode.MAP,
+    "group": pb.Schema.NestedBlock.NestingMode.GROUP,
+}
+
+
+class RawType:
+    """A Terraform type given as its JSON type expression; values pass through unchanged."""
+
+    def __init__(self, expression: Any) -> None:
+        self.expression = expression
+
+    def encode(self, value: Any) -> Any:
+        return value
+
+    def decode(self, value: Any) -> Any:
+        return value
+
+    def semantically_equal(self, a: Any, b: Any) -> bool:
+        return a == b
+
+    def tf_type(self) -> bytes:
+        return json.dumps(self.expression).encode()
+
+
+class RawNestedBlock(NestedBlock):
+    def __init__(self, type_name: str, spec: dict[str, Any]) -> None:
+        super().__init__(type_name, None, raw_block(spec["block"]), spec.get("min_items"), spec.get("max_items"))  # type: ignore[arg-type]
+        self.mode = spec["nesting_mode"]
+
+    def to_pb(self) -> pb.Schema.NestedBlock:
+        return pb.Schema.NestedBlock(
+            type_name=self.type_name,
+            block=self.block.to_pb(),
+            nesting=_NESTING[self.mode],
+            min_items=self.min_items or 0,
+            max_items=self.max_items or 0,
+        )
+
+    def encode(self, value: Any) -> Any:
+        return value
+
+    def decode(self, value: Any) -> Any:
+        return value
+
+    def semantically_equal(self, a: Any, b: Any) -> bool:
+        return a == b
+
+
+def raw_attributes(block: dict[str, Any]) -> list[Attribute]:
+    return [
+        Attribute(
+            name,
+            RawType(spec["type"]),  # type: ignore[arg-type]
+            description=spec.get("description"),
+            required=spec.get("required", False),
+            optional=spec.get("optional", False),
+            computed=spec.get("computed", False),
+            sensitive=spec.get("sensitive", False),
+        )
+        for name, spec in sorted(block.get("attributes", {}).items())
+    ]
+
+
+def raw_block(block: dict[str, Any]) -> Block:
+    return Block(
+        attributes=raw_attributes(block),
+        block_types=[RawNestedBlock(name, spec) for name, spec in sorted(block.get("block_types", {}).items())],
+    )
+
+
+def raw_schema(spec: dict[str, Any]) -> Schema:
+    block = raw_block(spec["block"])
+    return Schema(attributes=block.attributes, block_types=block.block_types, version=spec.get("version", 0))
+
+
+# --- made-up values ------------------------------------------------------------------------
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fake_value(expression: Any, name: str, seed: str) -> Any:
+    """A deterministic value of the given type for a computed attribute."""
+    digest = _digest(seed, name)
+    if expression == "string":
+        if name in {"ip_address", "public_ip", "private_ip", "primary_ip_address"}:
+            return str(ipaddress.IPv4Address("47.236.0.0") + int(digest[:4], 16))
+        if name in {"id", "ids"} or name.endswith("_id"):
+            return f"stub-{digest[:16]}"
+        return f"stub-{name}"
+    if expression == "number":
+        return 1
+    if expression == "bool":
+        return False
+    kind = expression[0]
+    if kind in {"list", "set"}:
+        element = expression[1]
+        # One element, so `[0]` resolves (data sources), but no made-up ids in plain lists.
+        return [fake_value(element, name.rstrip("s"), seed)] if isinstance(element, list) or name == "ids" else []
+    if kind == "map":
+        return {}
+    if kind == "object":
+        return {key: fake_value(sub, key, seed + name) for key, sub in expression[1].items()}
+    if kind == "tuple":
+        return [fake_value(sub, name, seed) for sub in expression[1]]
+    return None
+
+
+def random_password(state: dict[str, Any]) -> dict[str, Any]:
+    """random_password: a real random result; a made-up (well-formed looking) bcrypt hash."""
+    alphabet = string.ascii_letters + string.digits
+    if state.get("special") in (None, True, Unknown):
+        alphabet += state.get("override_special") or "!@#$%&*()-_=+[]{}<>:?"
+    length = int(state["length"])
+    result = "".join(secrets.choice(alphabet) for _ in range(length))
+    salt = "".join(secrets.choice(string.ascii_letters + string.digits + "./") for _ in range(53))
+    return {"result": result, "bcrypt_hash": "$2a$10$" + salt, "id": "none"}
+
+
+def resolve_unknowns(type_name: str, schema: dict[str, Any], state: dict[str, Any], seed: str) -> dict[str, Any]:
+    special = random_password(state) if type_name == "random_password" else {}
+    out = dict(state)
+    attributes = schema["block"].get("attributes", {})
+    for name, spec in attributes.items():
+        value = out.get(name)
+        if value is Unknown or (value is None and spec.get("computed") and not spec.get("optional")):
+            out[name] = special[name] if name in special else fake_value(spec["type"], name, seed)
+    for name, value in list(out.items()):
+        if value is Unknown:
+            out[name] = None
+    return out
+
+
+# --- provider ------------------------------------------------------------------------------
+
+
+class StubProvider(Provider):
+    def __init__(self, schema_path: Path) -> None:
+        document = json.loads(schema_path.read_text())
+        ((source, provider),) = document["provider_schemas"].items()
+        self.source = source
+        self.provider = provider
+
+    def get_model_prefix(self) -> str:
+        return ""
+
+    def full_name(self) -> str:
+        return self.source
+
+    def get_provider_schema(self, diags: Diagnostics) -> Schema:
+        return raw_schema(self.provider["provider"])
+
+    def validate_config(self, diags: Diagnostics, config: Config) -> None:
+        pass
+
+    def configure_provider(self, diags: Diagnostics, config: Config) -> None:
+        pass
+
+    def get_resources(self) -> list[type[Resource]]:
+        return [self._resource_class(name, spec) for name, spec in self.provider.get("resource_schemas", {}).items()]
+
+    def get_data_sources(self) -> list[type[DataSource]]:
+        return [self._data_class(name, spec) for name, spec in self.provider.get("data_source_schemas", {}).items()]
+
+    @staticmethod
+    def _resource_class(type_name: str, spec: dict[str, Any]) -> type[Resource]:
+        schema = raw_schema(spec)
+
+        class StubResource(Resource):
+            def __init__(self, provider: Provider) -> None:
+                self.provider = provider
+
+            @classmethod
+            def get_name(cls) -> str:
+                return type_name
+
+            @classmethod
+            def get_schema(cls) -> Schema:
+                return schema
+
+            def create(self, ctx: Any, planned: State) -> State:
+                return resolve_unknowns(type_name, spec, planned, _digest(type_name, secrets.token_hex(8)))
+
+            def read(self, ctx: Any, current: State) -> State:
+                return current
+
+            def update(self, ctx: Any, current: State, planned: State) -> State:
+                return resolve_unknowns(type_name, spec, planned, _digest(type_name, current.get("id")))
+
+            def delete(self, ctx: Any, current: State) -> None:
+                return None
+
+        return StubResource
+
+    @staticmethod
+    def _data_class(type_name: str, spec: dict[str, Any]) -> type[DataSource]:
+        schema = raw_schema(spec)
+
+        class StubDataSource(DataSource):
+            def __init__(self, provider: Provider) -> None:
+                self.provider = provider
+
+            @classmethod
+            def get_name(cls) -> str:
+                return type_name
+
+            @classmethod
+            def get_schema(cls) -> Schema:
+                return schema
+
+            def read(self, ctx: Any, config: Config) -> State:
+                # Deterministic: the same config always gives the same answer.
+                state = {name: config.get(name) for name in spec["block"].get("attributes", {})}
+                for name in spec["block"].get("block_types", {}):
+                    state[name] = config.get(name)
+                filled = resolve_unknowns(type_name, spec, state, _digest(type_name, config))
+                for name, attribute in spec["block"].get("attributes", {}).items():
+                    if attribute.get("computed") and attribute.get("optional") and filled.get(name) is None:
+                        filled[name] = fake_value(attribute["type"], name, _digest(type_name, config))
+                return filled
+
+        return StubDataSource
+
+
+def main() -> None:
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    runner.run_provider(StubProvider(Path(sys.argv[1])), sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
