@@ -35,6 +35,7 @@ def synth(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
 
     settings = load_settings(**overrides)
     outdir = tmp_path / "cdktf.out"
+    outdir.mkdir(parents=True, exist_ok=True)
     app = App(outdir=str(outdir))
     WorkspaceStack(app, "opencode", settings, state_dir=str(tmp_path / "state"))
     app.synth()
@@ -47,3 +48,32 @@ def resources(document: dict[str, Any], type_name: str) -> list[dict[str, Any]]:
 
 def data_sources(document: dict[str, Any], type_name: str) -> list[dict[str, Any]]:
     return list(document.get("data", {}).get(type_name, {}).values())
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGV4YW1wbGUuY29tIGtleSBmb3IgdGVzdHM user@example"
+
+# Setting combinations every check runs on: the default and each option turned on.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "ssh-new-key": {"ssh_cidrs": ["203.0.113.7/32"], "ssh_public_key": KEY},
+    "reuse-network-eip": {
+        "vpc_id": "vpc-abc123def",
+        "vswitch_id": "vsw-abc123def",
+        "eip_allocation_id": "eip-abc123def",
+        "key_pair_name": "laptop",
+        "ssh_cidrs": ["198.51.100.0/24"],
+    },
+    "tunnel-only": {"tls_mode": "tunnel-only", "ssh_cidrs": ["203.0.113.7/32"], "key_pair_name": "laptop"},
+    "all-options": {
+        "name": "team-a",
+        "region": "eu-central-1",
+        "domain": "code.example.com",
+        "tls_mode": "internal",
+        "web_cidrs": ["198.51.100.0/24", "2001:db8::/32"],
+        "ssh_cidrs": ["203.0.113.7/32"],
+        "ssh_public_key": KEY,
+        "use_github_token": True,
+        "model": {"provider": "openai-compatible", "base_url": "https://llm.example.com/v1", "model": "qwen3"},
+        "tags": {"team": "platform"},
+    },
+}
