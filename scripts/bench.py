@@ -1,0 +1,101 @@
+"""The figures behind scripts/bench. Run through scripts/bench."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+BARE_APP = """
+from cdktf import App, TerraformStack
+from cdktf_cdktf_provider_random.provider import RandomProvider
+from cdktf_cdktf_provider_random.password import Password
+app = App()
+stack = TerraformStack(app, "bare")
+RandomProvider(stack, "random")
+Password(stack, "password", length=16)
+app.synth()
+"""
+REFERENCE = re.compile(r"\$\{[^}]*?\b((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.")
+
+
+def timed(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, env=env, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def synth_ratio(runs: int) -> tuple[float, float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
+        env.update(CDKTF_OUTDIR=tmp, OPENCODE_ALICLOUD_STATE_DIR=tmp)
+        bare_file = Path(tmp) / "bare.py"
+        bare_file.write_text(BARE_APP)
+        default, bare = [], []
+        for _ in range(runs):  # interleaved, so drift hits both alike
+            default.append(timed([sys.executable, str(ROOT / "main.py")], env))
+            bare.append(timed([sys.executable, str(bare_file)], env))
+    d, b = statistics.median(default), statistics.median(bare)
+    return d, b, d / b
+
+
+def synth_doc(**overrides: object) -> dict:
+    from conftest import synth
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return synth(Path(tmp), **overrides)
+
+
+def user_data_size(document: dict) -> int:
+    (instance,) = document["resource"]["alicloud_instance"].values()
+    return len(instance["user_data"].encode())
+
+
+def dependency_depth(document: dict) -> tuple[int, list[str]]:
+    """Longest chain of resources/data sources linked by references (nodes in the chain)."""
+    nodes: dict[str, set[str]] = {}
+    for section, prefix in (("resource", ""), ("data", "data.")):
+        for type_name, items in document.get(section, {}).items():
+            for name, body in items.items():
+                address = f"{prefix}{type_name}.{name}"
+                text = json.dumps({k: v for k, v in body.items() if k != "//"})
+                nodes[address] = {m for m in REFERENCE.findall(text.replace('\\"', '"')) if not m.startswith("var.")}
+    memo: dict[str, list[str]] = {}
+
+    def chain(address: str) -> list[str]:
+        if address not in memo:
+            longest = max((chain(dep) for dep in nodes.get(address, ()) if dep in nodes), key=len, default=[])
+            memo[address] = [*longest, address]
+        return memo[address]
+
+    best = max((chain(a) for a in nodes), key=len)
+    return len(best), best
+
+
+def main() -> None:
+    from conftest import VARIANTS
+
+    runs = int(os.environ.get("BENCH_RUNS", "5"))
+    default_s, bare_s, ratio = synth_ratio(runs)
+    print(f"synth, median of {runs}: default stack {default_s:.2f} s, bare one-resource stack {bare_s:.2f} s")
+    print(f"synth ratio default/bare: {ratio:.2f} (target <= 1.3)")
+    default_doc = synth_doc()
+    full_doc = synth_doc(**VARIANTS["all-options"])
+    limit = 16 * 1024
+    for label, doc in (("default", default_doc), ("all options", full_doc)):
+        size = user_data_size(doc)
+        print(f"user-data ({label}): {size} bytes = {size / limit:.0%} of 16 KB")
+    depth, path = dependency_depth(default_doc)
+    print(f"dependency graph depth: {depth} (target <= 4): {' -> '.join(p.rsplit('_', 1)[0] for p in path)}")
+
+
+if __name__ == "__main__":
+    main()
