@@ -77,3 +77,39 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "tags": {"team": "platform"},
     },
 }
+
+
+# Bootstrap renderings for the settings matrix, with concrete host facts in place of the
+# Terraform references (what the instance receives after Terraform resolves them).
+MODEL_VARIANTS: dict[str, dict[str, Any]] = {
+    "openai": {"model": {"provider": "openai", "model": "gpt-5"}},
+    "google": {"model": {"provider": "google", "model": "gemini-2.5-pro"}},
+    "openai-compatible": {
+        "model": {"provider": "openai-compatible", "base_url": "https://llm.example.com/v1", "model": "qwen3-coder"}
+    },
+}
+BOOTSTRAP_VARIANTS = {**VARIANTS, **MODEL_VARIANTS}
+
+
+def terraform_literal(text: str) -> str:
+    """What Terraform makes of the literal parts of a template string: `$${` -> `${`, `%%{` -> `%{`."""
+    return text.replace("$${", "${").replace("%%{", "%{")
+
+
+def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
+    """(bootstrap settings, files by path, user-data) for a variant, as the instance sees them."""
+    from opencode_alicloud.bootstrap import PASSWORD_ENV, BootstrapFacts, render_files, render_user_data
+    from opencode_alicloud.stack import bootstrap_settings
+    from opencode_settings import load_settings
+
+    settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
+    boot = bootstrap_settings(settings)
+    facts = BootstrapFacts(
+        public_ip="47.236.123.234",
+        data_disk_id="d-t4n0123456789abcdefg",
+        password_hash="$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+        site_host=settings.domain or "47-236-123-234.sslip.io",
+        secret_parameters={PASSWORD_ENV: f"{settings.name}-web-password", "ANTHROPIC_API_KEY": f"{settings.name}-model-api-key"},
+    )
+    files = {path: terraform_literal(content) for path, content in render_files(boot, facts).items()}
+    return boot, files, terraform_literal(render_user_data(boot, facts))

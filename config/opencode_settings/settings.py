@@ -187,6 +187,9 @@ class Settings(BaseSettings):
         description="acme: Let's Encrypt; internal: Caddy's own CA; tunnel-only: no public 80/443, SSH tunnel.",
     )
     opencode_version: str = Field("1.18.33", description="OpenCode version (image tag) to run.")
+    container_memory_mb: int = Field(
+        3072, ge=512, le=1048576, description="Memory limit of the OpenCode container, in MiB (leave room for the host)."
+    )
     state_dir: str = Field(
         "state", description="Folder for the local Terraform state; relative paths are taken from the project root."
     )

@@ -40,6 +40,7 @@ class BootstrapSettings:
     model_base_url: str | None = None
     domain: str | None = None
     use_github_token: bool = False
+    container_memory: str = "3g"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class BootstrapFacts:
 
     public_ip: str
     data_disk_id: str
-    password_hash: str  # bcrypt, base64-encoded as Caddy 2.6 expects
+    password_hash: str  # bcrypt ($2a$...), as Caddy 2.6 basicauth and `caddy hash-password` use it
     site_host: str  # the domain, or <ip-with-dashes>.sslip.io
     secret_parameters: dict[str, str] = field(default_factory=dict)  # env name -> OOS parameter name
 
@@ -81,27 +82,27 @@ def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host:
     )
 
 
+EXECUTABLES = frozenset({"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/opencode-bootstrap"})
+
+
 def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str, str]:
     """Every file the bootstrap writes, by its path on the host."""
-    common = dict(
-        data=DATA_MOUNT,
-        port=OPENCODE_PORT,
-        version=settings.opencode_version,
-        password_env=PASSWORD_ENV,
-    )
+    common = dict(data=DATA_MOUNT, port=OPENCODE_PORT, version=settings.opencode_version, password_env=PASSWORD_ENV)
     files = {
         "/etc/opencode/bootstrap.env": render(
             "bootstrap.env.j2",
             region=settings.region,
-            public_ip=facts.public_ip,
+            site=facts.site_host,
             data_disk_id=facts.data_disk_id,
             tls_mode=settings.tls_mode,
-            parameters=facts.secret_parameters,
-            **common,
+            parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
         ),
-        "/etc/opencode/compose.yaml": render("compose.yaml.j2", **common),
+        "/etc/opencode/compose.yaml": render(
+            "compose.yaml.j2", github=settings.use_github_token, memory=settings.container_memory, **common
+        ),
         "/etc/opencode/image/Dockerfile": render("Dockerfile.j2", **common),
         "/etc/opencode/opencode.json": render_opencode_json(settings),
+        "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2"),
         "/usr/local/sbin/opencode-bootstrap": render("bootstrap.sh.j2", **common),
     }
@@ -119,16 +120,20 @@ def escape_for_terraform(text: str) -> str:
     return _LITERAL_INTERPOLATION.sub(lambda m: m.group(0)[0] + m.group(0), text)
 
 
+def _mode(path: str) -> str:
+    if path in EXECUTABLES:
+        return "0700"
+    return "0644" if path.startswith("/etc/systemd/") else "0600"
+
+
 def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:
     """The cloud-config user-data for the workspace instance, ready for Terraform."""
     files = render_files(settings, facts)
-    executable = {"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/opencode-bootstrap"}
     user_data = render(
         "cloud-config.yaml.j2",
         name=settings.name,
         files=[
-            {"path": path, "content": content, "mode": "0700" if path in executable else "0600"}
-            for path, content in files.items()
+            {"path": path, "content": content.rstrip("\n"), "mode": _mode(path)} for path, content in files.items()
         ],
         caddy=settings.tls_mode != "tunnel-only",
     )

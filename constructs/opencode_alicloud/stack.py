@@ -8,7 +8,14 @@ from constructs import Construct
 from imports.alicloud.provider import AlicloudProvider
 from opencode_settings import Settings
 
-from .bootstrap import PASSWORD_ENV, PROVIDER_KEY_ENV, GITHUB_TOKEN_ENV, BootstrapFacts, BootstrapSettings, render_user_data
+from .bootstrap import (
+    GITHUB_TOKEN_ENV,
+    PASSWORD_ENV,
+    PROVIDER_KEY_ENV,
+    BootstrapFacts,
+    BootstrapSettings,
+    render_user_data,
+)
 from .firewall import Firewall, FirewallProps
 from .login import Login, LoginProps
 from .network import Network, NetworkProps
@@ -28,6 +35,7 @@ def bootstrap_settings(settings: Settings) -> BootstrapSettings:
         model_base_url=settings.model.base_url,
         domain=settings.domain,
         use_github_token=settings.use_github_token,
+        container_memory=f"{settings.container_memory_mb}m",
     )
 
 
@@ -107,7 +115,7 @@ class WorkspaceStack(TerraformStack):
                 BootstrapFacts(
                     public_ip=host.public_ip,
                     data_disk_id=host.data_disk_id,
-                    password_hash=Fn.base64encode(self.login.bcrypt_hash),
+                    password_hash=self.login.bcrypt_hash,
                     site_host=site_host(settings, host.public_ip),
                     secret_parameters=self.secrets.parameter_names,
                 ),

@@ -1,0 +1,224 @@
+"""The bootstrap (user-data and the files it writes), judged by the real tools:
+cloud-init, the upstream cloud-config JSON schema, shellcheck, hadolint, caddy,
+the compose-spec schema, docker-compose, and OpenCode itself."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import BOOTSTRAP_VARIANTS, ROOT, VARIANTS, rendered_bootstrap, synth
+from opencode_alicloud.bootstrap import escape_for_terraform, render_opencode_json
+
+CLOUD_CONFIG_SCHEMA = Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json")
+OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
+VENV_BIN = Path(sys.executable).parent
+KB = 1024
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or (str(VENV_BIN / name) if (VENV_BIN / name).exists() else None)
+    assert found, f"{name} is missing: run scripts/install-test-tools"
+    return found
+
+
+def strict_cloud_config_schema(tmp_path: Path) -> Path:
+    """The upstream cloud-config schema (shipped with Debian's cloud-init), made strict at the top
+    level: it lists every module's keys but allows unknown ones, so a typo would pass."""
+    upstream = json.loads(CLOUD_CONFIG_SCHEMA.read_text())
+    known: set[str] = set()
+    for ref in upstream["allOf"]:
+        known |= set(upstream["$defs"][ref["$ref"].rsplit("/", 1)[1]].get("properties", {}))
+    strict = {**upstream, "allOf": [*upstream["allOf"], {"properties": {k: {} for k in sorted(known)}, "additionalProperties": False}]}
+    path = tmp_path / "strict-cloud-config.json"
+    path.write_text(json.dumps(strict))
+    return path
+
+
+def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+@pytest.mark.parametrize("variant", sorted(BOOTSTRAP_VARIANTS))
+def test_cloud_init_accepts_the_user_data(variant: str, tmp_path: Path) -> None:
+    _, _, user_data = rendered_bootstrap(variant)
+    path = tmp_path / "user-data.yaml"
+    path.write_text(user_data)
+    result = run([_tool("cloud-init"), "schema", "-c", str(path)])
+    assert result.returncode == 0 and "Valid cloud-config" in result.stdout, result.stdout + result.stderr
+    # Unknown keys too: the upstream cloud-config schema, strictly.
+    data = tmp_path / "user-data.json"
+    data.write_text(json.dumps(yaml.safe_load(user_data)))
+    strict = run([_tool("check-jsonschema"), "--schemafile", str(strict_cloud_config_schema(tmp_path)), str(data)])
+    assert strict.returncode == 0, strict.stdout + strict.stderr
+
+
+def test_the_schema_check_catches_an_unknown_key(tmp_path: Path) -> None:
+    _, _, user_data = rendered_bootstrap("default")
+    data = tmp_path / "typo.json"
+    data.write_text(json.dumps({**yaml.safe_load(user_data), "write_file": []}))
+    result = run([_tool("check-jsonschema"), "--schemafile", str(strict_cloud_config_schema(tmp_path)), str(data)])
+    assert result.returncode != 0 and "write_file" in result.stdout
+
+
+@pytest.mark.parametrize("variant", sorted(BOOTSTRAP_VARIANTS))
+def test_user_data_writes_the_rendered_files(variant: str) -> None:
+    _, files, user_data = rendered_bootstrap(variant)
+    written = {item["path"]: item for item in yaml.safe_load(user_data)["write_files"]}
+    assert set(written) == set(files)
+    for path, content in files.items():
+        assert written[path]["content"].rstrip("\n") == content.rstrip("\n")
+    assert written["/usr/local/sbin/opencode-bootstrap"]["permissions"] == "0700"
+    assert written["/etc/opencode/bootstrap.env"]["permissions"] == "0600"
+    assert yaml.safe_load(user_data)["runcmd"] == [["/usr/local/sbin/opencode-bootstrap"]]
+
+
+def test_user_data_size_limits(tmp_path: Path) -> None:
+    # As synthesized (Terraform expressions are longer than the values they resolve to).
+    for variant, limit in (("default", 9 * KB), ("all-options", 12 * KB)):
+        (instance,) = synth(tmp_path / variant, **VARIANTS[variant])["resource"]["alicloud_instance"].values()
+        assert len(instance["user_data"].encode()) <= limit
+    # As the instance receives it.
+    assert len(rendered_bootstrap("default")[2].encode()) <= 8 * KB
+    assert max(len(rendered_bootstrap(v)[2].encode()) for v in BOOTSTRAP_VARIANTS) <= 12 * KB
+
+
+def test_shellcheck_passes_on_the_bootstrap_script(tmp_path: Path) -> None:
+    for variant in ("default", "tunnel-only"):
+        script = tmp_path / f"bootstrap-{variant}.sh"
+        script.write_text(rendered_bootstrap(variant)[1]["/usr/local/sbin/opencode-bootstrap"])
+        result = run([_tool("shellcheck"), "--shell=bash", "--severity=style", "-e", "SC1091", str(script)])
+        assert result.returncode == 0, result.stdout
+
+
+def test_the_secrets_script_compiles(tmp_path: Path) -> None:
+    script = tmp_path / "opencode-secrets.py"
+    script.write_text(rendered_bootstrap("default")[1]["/usr/local/sbin/opencode-secrets"])
+    assert run([sys.executable, "-m", "py_compile", str(script)]).returncode == 0
+
+
+def test_hadolint_passes_on_the_dockerfile(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(rendered_bootstrap("default")[1]["/etc/opencode/image/Dockerfile"])
+    result = run([_tool("hadolint"), "--failure-threshold", "style", str(dockerfile)])
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("variant", ["default", "all-options", "ssh-new-key"])
+def test_caddy_validates_every_caddyfile(variant: str, tmp_path: Path) -> None:
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(rendered_bootstrap(variant)[1]["/etc/opencode/Caddyfile"])
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    result = run([_tool("caddy"), "validate", "--config", str(caddyfile), "--adapter", "caddyfile"], env=env)
+    assert result.returncode == 0 and "Valid configuration" in result.stdout + result.stderr, result.stderr[-2000:]
+
+
+def test_tunnel_only_has_no_proxy() -> None:
+    _, files, user_data = rendered_bootstrap("tunnel-only")
+    assert "/etc/opencode/Caddyfile" not in files
+    assert "caddy" not in yaml.safe_load(user_data)["packages"]
+
+
+def test_caddyfile_proxies_with_basic_auth_and_unbuffered_stream() -> None:
+    caddyfile = rendered_bootstrap("default")[1]["/etc/opencode/Caddyfile"]
+    assert caddyfile.startswith("47-236-123-234.sslip.io {")
+    assert "basicauth {\n\t\topencode $2a$10$" in caddyfile
+    assert "reverse_proxy 127.0.0.1:4096 {\n\t\tflush_interval -1\n\t}" in caddyfile
+    assert "tls internal" not in caddyfile
+    assert "\ttls internal\n" in rendered_bootstrap("all-options")[1]["/etc/opencode/Caddyfile"]
+
+
+@pytest.mark.parametrize("variant", ["default", "all-options"])
+def test_compose_file_passes_compose_spec_and_docker_compose(variant: str, tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(rendered_bootstrap(variant)[1]["/etc/opencode/compose.yaml"])
+    spec = run([_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)])
+    assert spec.returncode == 0, spec.stdout + spec.stderr
+    (tmp_path / "secrets.env").write_text("OPENCODE_SERVER_PASSWORD=x\n")
+    local = tmp_path / "compose-local.yaml"
+    (tmp_path / "image").mkdir()
+    (tmp_path / "image" / "Dockerfile").write_text(rendered_bootstrap(variant)[1]["/etc/opencode/image/Dockerfile"])
+    local.write_text(
+        compose.read_text()
+        .replace("/etc/opencode/secrets.env", str(tmp_path / "secrets.env"))
+        .replace("/etc/opencode/image", str(tmp_path / "image"))
+    )
+    # docker-compose 1.29 predates the top-level `name`; everything else it checks as usual.
+    text = "\n".join(line for line in local.read_text().splitlines() if not line.startswith("name:"))
+    local.write_text(text)
+    checked = run([_tool("docker-compose"), "-f", str(local), "config", "-q"], cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_container_is_hardened() -> None:
+    compose = yaml.safe_load(rendered_bootstrap("default")[1]["/etc/opencode/compose.yaml"])
+    service = compose["services"]["opencode"]
+    assert service["ports"] == ["127.0.0.1:4096:4096"]
+    assert service["security_opt"] == ["no-new-privileges:true"]
+    assert service["cap_drop"] == ["ALL"]
+    assert service["mem_limit"] == "3072m" and service["pids_limit"] == 1024
+    assert service["restart"] == "unless-stopped"
+    assert "$$OPENCODE_SERVER_PASSWORD@" in service["healthcheck"]["test"][1]
+    assert not any("docker.sock" in volume for volume in service["volumes"])
+    assert "/data/workspace:/workspace" in service["volumes"]
+    assert "/data/opencode/share:/home/opencode/.local/share/opencode" in service["volumes"]
+    dockerfile = rendered_bootstrap("default")[1]["/etc/opencode/image/Dockerfile"]
+    assert "FROM ghcr.io/anomalyco/opencode:${OPENCODE_VERSION}" in dockerfile
+    assert "ARG OPENCODE_VERSION=1.18.33" in dockerfile and "\nUSER 1000:1000\n" in dockerfile
+
+
+def test_github_token_sets_up_git() -> None:
+    compose = yaml.safe_load(rendered_bootstrap("all-options")[1]["/etc/opencode/compose.yaml"])
+    assert "gh auth setup-git && exec opencode serve" in compose["services"]["opencode"]["entrypoint"][2]
+
+
+def _key_paths(value: object, prefix: str = "") -> set[str]:
+    if isinstance(value, dict):
+        paths = set()
+        for key, child in value.items():
+            paths |= {f"{prefix}{key}"} | _key_paths(child, f"{prefix}{key}.")
+        return paths
+    return set()
+
+
+@pytest.mark.parametrize("variant", sorted(BOOTSTRAP_VARIANTS))
+def test_opencode_accepts_every_rendered_config_and_drops_no_key(variant: str, tmp_path: Path) -> None:
+    boot, files, _ = rendered_bootstrap(variant)
+    config = tmp_path / "opencode.json"
+    config.write_text(files["/etc/opencode/opencode.json"])
+    rendered = json.loads(config.read_text())
+    assert rendered["autoupdate"] is False and rendered["share"] == "disabled"
+    assert "{env:" in json.dumps(rendered["provider"]) and "sk-" not in config.read_text()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "OPENCODE_CONFIG": str(config),
+        "OPENCODE_DISABLE_AUTOUPDATE": "1",
+    }
+    result = run([str(OPENCODE), "debug", "config"], env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    effective = json.loads(result.stdout)
+    dropped = _key_paths(rendered) - _key_paths(effective)
+    assert not dropped, f"OpenCode dropped these keys silently: {sorted(dropped)}"
+    assert effective["model"] == rendered["model"]
+
+
+def test_opencode_drops_a_typo_key_and_the_diff_sees_it(tmp_path: Path) -> None:
+    config = tmp_path / "opencode.json"
+    rendered = json.loads(rendered_bootstrap("default")[1]["/etc/opencode/opencode.json"])
+    rendered["sharee"] = "disabled"
+    config.write_text(json.dumps(rendered))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "OPENCODE_CONFIG": str(config)}
+    result = run([str(OPENCODE), "debug", "config"], env=env, cwd=tmp_path)
+    assert "sharee" in _key_paths(rendered) - _key_paths(json.loads(result.stdout))
+
+
+def test_escape_keeps_tokens_and_escapes_shell() -> None:
+    text = 'a=${X#d-} b=%{ if } c=${TfToken[TOKEN.1]} d=$${already}'
+    assert escape_for_terraform(text) == 'a=$${X#d-} b=%%{ if } c=${TfToken[TOKEN.1]} d=$${already}'
