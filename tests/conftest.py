@@ -105,7 +105,6 @@ def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
     settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
     boot = bootstrap_settings(settings)
     facts = BootstrapFacts(
-        public_ip="47.236.123.234",
         data_disk_id="d-t4n0123456789abcdefg",
         password_hash="$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
         site_host=settings.domain or "47-236-123-234.sslip.io",

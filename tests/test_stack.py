@@ -203,7 +203,7 @@ def test_user_data_comes_from_the_bootstrap_seam_with_terraform_values(tmp_path:
     (instance,) = resources(synth(tmp_path), "alicloud_instance")
     user_data = instance["user_data"]
     assert user_data.startswith("#cloud-config\n")
-    assert "PUBLIC_IP=${alicloud_eip_address." in user_data
+    assert re.search(r'SITE=\$\{join\("", \[replace\(alicloud_eip_address\.\w+\.ip_address, "\.", "-"\), "\.sslip\.io"\]\)\}', user_data)
     assert "DATA_DISK_ID=${alicloud_ecs_disk." in user_data
     assert re.search(r"opencode \$\{random_password\.login_password_\w+\.bcrypt_hash\}", user_data)
     assert '.result' not in user_data  # never the plain password

@@ -47,7 +47,6 @@ class BootstrapSettings:
 class BootstrapFacts:
     """The Terraform-time part (tokens): where things are."""
 
-    public_ip: str
     data_disk_id: str
     password_hash: str  # bcrypt ($2a$...), as Caddy 2.6 basicauth and `caddy hash-password` use it
     site_host: str  # the domain, or <ip-with-dashes>.sslip.io

@@ -113,7 +113,6 @@ class WorkspaceStack(TerraformStack):
             return render_user_data(
                 boot,
                 BootstrapFacts(
-                    public_ip=host.public_ip,
                     data_disk_id=host.data_disk_id,
                     password_hash=self.login.bcrypt_hash,
                     site_host=site_host(settings, host.public_ip),
