@@ -64,7 +64,7 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     common = ["opencode", "--output", str(outdir)]
 
     first = run([cdktf, "deploy", *common, "--auto-approve", "--skip-provider-lock"], env, ROOT)
-    assert "Apply complete! Resources: 17 added, 0 changed, 0 destroyed." in first.stdout
+    assert "Apply complete! Resources: 19 added, 0 changed, 0 destroyed." in first.stdout
 
     outputs_file = tmp_path / "outputs.json"
     run([cdktf, "output", *common, "--skip-synth", "--outputs-file", str(outputs_file),
@@ -93,5 +93,5 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     assert "ANTHROPIC_API_KEY=opencode-model-api-key" in user_data  # the parameter's name, not its value
 
     destroyed = run([cdktf, "destroy", *common, "--auto-approve"], env, ROOT)
-    assert "Destroy complete! Resources: 17 destroyed." in destroyed.stdout
+    assert "Destroy complete! Resources: 19 destroyed." in destroyed.stdout
     assert json.loads((tmp_path / "state" / "opencode.tfstate").read_text())["resources"] == []

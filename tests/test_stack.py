@@ -33,6 +33,8 @@ def test_default_stack_has_the_architecture(tmp_path: Path) -> None:
         "alicloud_eip_address": 1,
         "alicloud_eip_association": 1,
         "alicloud_ram_role": 1,
+        "alicloud_ram_policy": 1,
+        "alicloud_ram_role_policy_attachment": 1,
         "alicloud_oos_secret_parameter": 2,
         "random_password": 1,
     }
@@ -225,3 +227,29 @@ def test_outputs_tell_how_to_reach_the_workspace(tmp_path: Path) -> None:
     assert doc["output"]["username"]["value"] == "opencode"
     with_domain = synth(tmp_path / "d", domain="Code.Example.com")
     assert with_domain["output"]["url"]["value"] == '${join("", ["https://", "code.example.com"])}'
+
+
+def test_instance_role_reads_exactly_its_secret_parameters(tmp_path: Path) -> None:
+    doc = synth(tmp_path, region="eu-central-1", use_github_token=True)
+    (policy,) = resources(doc, "alicloud_ram_policy")
+    document = json.loads(policy["policy_document"])
+    assert document["Version"] == "1"
+    (statement,) = document["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == ["oos:GetSecretParameter", "kms:GetSecretValue"]
+    parameters = {
+        key: f"acs:oos:eu-central-1:*:secretparameter/${{alicloud_oos_secret_parameter.{key}.secret_parameter_name}}"
+        for key in doc["resource"]["alicloud_oos_secret_parameter"]
+    }
+    assert sorted(statement["Resource"]) == sorted(parameters.values())
+    (attachment,) = resources(doc, "alicloud_ram_role_policy_attachment")
+    assert attachment["policy_type"] == "Custom"
+    assert attachment["role_name"].startswith("${alicloud_ram_role.")
+
+
+def test_existing_parameters_are_granted_by_name(tmp_path: Path) -> None:
+    doc = synth(tmp_path, model={"api_key_parameter": "team-anthropic-key"})
+    (policy,) = resources(doc, "alicloud_ram_policy")
+    resources_granted = json.loads(policy["policy_document"])["Statement"][0]["Resource"]
+    assert "acs:oos:ap-southeast-1:*:secretparameter/team-anthropic-key" in resources_granted
+    assert len(resources_granted) == 2

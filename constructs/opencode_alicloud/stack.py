@@ -8,6 +8,7 @@ from constructs import Construct
 from imports.alicloud.provider import AlicloudProvider
 from opencode_settings import Settings
 
+from .access import Access, AccessProps
 from .bootstrap import (
     GITHUB_TOKEN_ENV,
     PASSWORD_ENV,
@@ -141,6 +142,17 @@ class WorkspaceStack(TerraformStack):
                 key_pair_name=settings.key_pair_name,
                 ssh_public_key=settings.ssh_public_key,
                 eip_allocation_id=settings.eip_allocation_id,
+            ),
+        )
+        self.access = Access(
+            self,
+            "access",
+            AccessProps(
+                name=settings.name,
+                region=settings.region,
+                role_name=self.workspace.role.role_name,
+                parameter_names=list(self.secrets.parameter_names.values()),
+                tags=tags,
             ),
         )
         public_ip = self.workspace.public_ip
