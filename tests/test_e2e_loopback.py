@@ -1,0 +1,158 @@
+"""End to end on loopback: the real `opencode serve` (npm opencode-ai 1.18.33) with the rendered
+opencode.json and a password, behind the real Caddy with the rendered Caddyfile, adapted to
+loopback ports and `tls internal`. Both processes are stopped at the end."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, rendered_bootstrap
+from opencode_alicloud.bootstrap import OPENCODE_PORT, render_caddyfile
+
+OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
+PASSWORD = "e2e-Test-Password-42"
+TLS = ssl._create_unverified_context()  # Caddy's internal CA; trust is not what this test is about
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(url: str, auth: tuple[str, str] | None = None, timeout: float = 10) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url)
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(":".join(auth).encode()).decode())
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=TLS), NoRedirect())
+    try:
+        with opener.open(req, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+def wait_for(predicate, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    boot, files, _ = rendered_bootstrap("default")
+    (tmp / "opencode.json").write_text(files["/etc/opencode/opencode.json"])
+    backend, https, http = free_port(), free_port(), free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp / "home"),
+        "OPENCODE_CONFIG": str(tmp / "opencode.json"),
+        "OPENCODE_SERVER_PASSWORD": PASSWORD,
+        "ANTHROPIC_API_KEY": "sk-ant-test-not-a-real-key",
+    }
+    logs = tmp / "opencode.log"
+    opencode = subprocess.Popen(
+        [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(backend)],
+        env=env, cwd=tmp, stdout=logs.open("w"), stderr=subprocess.STDOUT,
+    )
+    caddy_env = {**os.environ, "XDG_DATA_HOME": str(tmp / "caddy-data"), "XDG_CONFIG_HOME": str(tmp / "caddy-config")}
+    bcrypt_hash = subprocess.run(
+        ["caddy", "hash-password", "--plaintext", PASSWORD], capture_output=True, text=True, check=True, env=caddy_env
+    ).stdout.strip()
+    internal = type(boot)(**{**boot.__dict__, "tls_mode": "internal"})
+    caddyfile = render_caddyfile(internal, bcrypt_hash, f"localhost:{https}")
+    # Adapted to loopback: unprivileged ports, no admin API, no trust store changes, our backend port.
+    adapted = (
+        f"{{\n\tadmin off\n\tskip_install_trust\n\thttp_port {http}\n\thttps_port {https}\n}}\n"
+        + caddyfile.replace(f"127.0.0.1:{OPENCODE_PORT}", f"127.0.0.1:{backend}")
+    )
+    (tmp / "Caddyfile").write_text(adapted)
+    caddy = subprocess.Popen(
+        ["caddy", "run", "--config", str(tmp / "Caddyfile"), "--adapter", "caddyfile"],
+        env=caddy_env, cwd=tmp, stdout=(tmp / "caddy.log").open("w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: request(f"http://127.0.0.1:{backend}/global/health")[0] == 401, 60, "opencode serve")
+        wait_for(lambda: request(f"https://localhost:{https}/")[0] == 401, 30, "caddy")
+        yield {"backend": backend, "https": https, "http": http}
+    finally:
+        for process in (caddy, opencode):
+            process.terminate()
+        for process in (caddy, opencode):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_no_or_wrong_credentials_get_401(stack: dict[str, int]) -> None:
+    base = f"https://localhost:{stack['https']}"
+    assert request(f"{base}/")[0] == 401
+    assert request(f"{base}/global/health")[0] == 401
+    assert request(f"{base}/", ("opencode", "wrong-password"))[0] == 401
+    assert request(f"{base}/", ("admin", PASSWORD))[0] == 401
+
+
+def test_right_credentials_get_the_ui_and_health(stack: dict[str, int]) -> None:
+    base = f"https://localhost:{stack['https']}"
+    status, headers, body = request(f"{base}/", ("opencode", PASSWORD))
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"<html" in body.lower() or b"<!doctype html" in body.lower()
+    status, _, body = request(f"{base}/global/health", ("opencode", PASSWORD))
+    assert status == 200 and json.loads(body)["healthy"] is True
+
+
+def test_opencode_itself_requires_the_password(stack: dict[str, int]) -> None:
+    """Defence in depth: the backend on loopback asks for the same password."""
+    assert request(f"http://127.0.0.1:{stack['backend']}/global/health")[0] == 401
+    assert request(f"http://127.0.0.1:{stack['backend']}/global/health", ("opencode", PASSWORD))[0] == 200
+
+
+def test_http_redirects_to_https(stack: dict[str, int]) -> None:
+    status, headers, _ = request(f"http://localhost:{stack['http']}/some/path")
+    assert status in (301, 308) and headers["Location"].startswith("https://localhost")
+
+
+def test_event_stream_is_not_buffered(stack: dict[str, int]) -> None:
+    context = ssl._create_unverified_context()
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", stack["https"]), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            token = base64.b64encode(f"opencode:{PASSWORD}".encode()).decode()
+            tls.sendall(
+                f"GET /event HTTP/1.1\r\nHost: localhost:{stack['https']}\r\nAuthorization: Basic {token}\r\n"
+                "Accept: text/event-stream\r\n\r\n".encode()
+            )
+            received = b""
+            while b"data:" not in received:
+                assert time.monotonic() - started < 2.0, f"no event within 2 s through the proxy: {received[:300]!r}"
+                chunk = tls.recv(4096)
+                assert chunk, "connection closed before the first event"
+                received += chunk
+    elapsed = time.monotonic() - started
+    assert received.startswith(b"HTTP/1.1 200")
+    assert b'"type":"server.connected"' in received
+    assert elapsed < 2.0
