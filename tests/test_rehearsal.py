@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from cloud_sim import build_mirror, environment, terraform_binary
-from conftest import ROOT, VARIANTS, synth
+from conftest import ROOT, VARIANTS, synth, terraform_literal
+from opencode_alicloud.bootstrap import BootstrapFacts, render_user_data
+from opencode_alicloud.stack import bootstrap_settings
+from opencode_settings import load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -91,6 +94,29 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
         assert value not in synthesized
         assert value not in user_data
     assert "ANTHROPIC_API_KEY=opencode-model-api-key" in user_data  # the parameter's name, not its value
+
+    # The user-data as Terraform resolved it is exactly our rendering with the same facts:
+    # the escaping of shell `${...}` survives Terraform, and the tokens became values.
+    by_type = {r["type"]: r["instances"][0]["attributes"] for r in state["resources"]}
+    facts = BootstrapFacts(
+        data_disk_id=by_type["alicloud_ecs_disk"]["id"],
+        password_hash=by_type["random_password"]["bcrypt_hash"],
+        site_host=outputs["url"].removeprefix("https://"),
+        secret_parameters={
+            "OPENCODE_SERVER_PASSWORD": "opencode-web-password",
+            "ANTHROPIC_API_KEY": "opencode-model-api-key",
+            "GH_TOKEN": "opencode-github-token",
+        },
+    )
+    boot = bootstrap_settings(load_settings(use_github_token=True))
+    assert user_data == terraform_literal(render_user_data(boot, facts))
+    assert len(user_data.encode()) <= 8 * 1024
+    resolved = tmp_path / "resolved-user-data.yaml"
+    resolved.write_text(user_data)
+    check = subprocess.run(["cloud-init", "schema", "-c", str(resolved)], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0 and "Valid cloud-config" in check.stdout, check.stdout + check.stderr
+    site = outputs["url"].removeprefix("https://")
+    assert f"\n    SITE={site}\n" in user_data and f"\n    {site} {{\n" in user_data
 
     destroyed = run([cdktf, "destroy", *common, "--auto-approve"], env, ROOT)
     assert "Destroy complete! Resources: 19 destroyed." in destroyed.stdout
