@@ -169,6 +169,25 @@ def resolve_unknowns(type_name: str, schema: dict[str, Any], state: dict[str, An
 # --- provider ------------------------------------------------------------------------------
 
 
+def _typed(type_name: str, spec: dict[str, Any]) -> type:
+    """A base class answering the framework's name and schema questions for one type."""
+    schema = raw_schema(spec)
+
+    class Typed:
+        def __init__(self, provider: Provider) -> None:
+            self.provider = provider
+
+        @classmethod
+        def get_name(cls) -> str:
+            return type_name
+
+        @classmethod
+        def get_schema(cls) -> Schema:
+            return schema
+
+    return Typed
+
+
 class StubProvider(Provider):
     def __init__(self, schema_path: Path) -> None:
         document = json.loads(schema_path.read_text())
@@ -199,20 +218,7 @@ class StubProvider(Provider):
 
     @staticmethod
     def _resource_class(type_name: str, spec: dict[str, Any]) -> type[Resource]:
-        schema = raw_schema(spec)
-
-        class StubResource(Resource):
-            def __init__(self, provider: Provider) -> None:
-                self.provider = provider
-
-            @classmethod
-            def get_name(cls) -> str:
-                return type_name
-
-            @classmethod
-            def get_schema(cls) -> Schema:
-                return schema
-
+        class StubResource(_typed(type_name, spec), Resource):  # type: ignore[misc]
             def create(self, ctx: Any, planned: State) -> State:
                 return resolve_unknowns(type_name, spec, planned, _digest(type_name, secrets.token_hex(8)))
 
@@ -229,20 +235,7 @@ class StubProvider(Provider):
 
     @staticmethod
     def _data_class(type_name: str, spec: dict[str, Any]) -> type[DataSource]:
-        schema = raw_schema(spec)
-
-        class StubDataSource(DataSource):
-            def __init__(self, provider: Provider) -> None:
-                self.provider = provider
-
-            @classmethod
-            def get_name(cls) -> str:
-                return type_name
-
-            @classmethod
-            def get_schema(cls) -> Schema:
-                return schema
-
+        class StubDataSource(_typed(type_name, spec), DataSource):  # type: ignore[misc]
             def read(self, ctx: Any, config: Config) -> State:
                 # Deterministic: the same config always gives the same answer.
                 state = {name: config.get(name) for name in spec["block"].get("attributes", {})}

@@ -15,6 +15,15 @@ from _common import first, is_whole_internet, port_span, sources  # noqa: E402
 OPENCODE_PORT = 4096
 
 
+def ingress_ports(conf: dict[str, Any]) -> tuple[int, int] | None:
+    """The port span an ingress rule opens (all ports for protocol `all`); None for egress."""
+    if first(conf, "type") != "ingress":
+        return None
+    if str(first(conf, "ip_protocol", "")).lower() == "all":
+        return 1, 65535
+    return port_span(first(conf, "port_range"))
+
+
 class NoOpenSshOrAllPorts(BaseResourceCheck):
     """Reason: SSH and all-port rules open to the whole internet invite brute force and expose every service."""
 
@@ -27,15 +36,10 @@ class NoOpenSshOrAllPorts(BaseResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        if first(conf, "type") != "ingress":
+        span = ingress_ports(conf)
+        if span is None or not (span == (1, 65535) or span[0] <= 22 <= span[1]):
             return CheckResult.PASSED
-        span = port_span(first(conf, "port_range"))
-        protocol = str(first(conf, "ip_protocol", "")).lower()
-        all_ports = protocol == "all" or span == (1, 65535)
-        covers_ssh = span is not None and span[0] <= 22 <= span[1]
-        if (all_ports or covers_ssh) and any(is_whole_internet(cidr) for cidr in sources(conf)):
-            return CheckResult.FAILED
-        return CheckResult.PASSED
+        return CheckResult.FAILED if any(is_whole_internet(c) for c in sources(conf)) else CheckResult.PASSED
 
 
 class OpenCodePortNeverPublished(BaseResourceCheck):
@@ -50,13 +54,8 @@ class OpenCodePortNeverPublished(BaseResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        if first(conf, "type") != "ingress":
-            return CheckResult.PASSED
-        span = port_span(first(conf, "port_range"))
-        protocol = str(first(conf, "ip_protocol", "")).lower()
-        if protocol == "all" or (span is not None and span[0] <= OPENCODE_PORT <= span[1]):
-            return CheckResult.FAILED
-        return CheckResult.PASSED
+        span = ingress_ports(conf)
+        return CheckResult.FAILED if span and span[0] <= OPENCODE_PORT <= span[1] else CheckResult.PASSED
 
 
 class MetadataTokensRequired(BaseResourceCheck):
