@@ -1,4 +1,22 @@
 """Settings of an OpenCode workspace on Alibaba Cloud."""
-from .settings import CONFIG_FILE_ENV, ENV_PREFIX, ModelSettings, Settings, SettingsError, load_settings
+from .settings import (
+    CONFIG_FILE_ENV,
+    ENV_PREFIX,
+    BackendSettings,
+    ModelSettings,
+    Settings,
+    SettingsError,
+    StateStackSettings,
+    load_settings,
+)
 
-__all__ = ["CONFIG_FILE_ENV", "ENV_PREFIX", "ModelSettings", "Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "ENV_PREFIX",
+    "BackendSettings",
+    "ModelSettings",
+    "Settings",
+    "SettingsError",
+    "StateStackSettings",
+    "load_settings",
+]

@@ -125,6 +125,95 @@ class ModelSettings(BaseModel):
         return self
 
 
+BackendKind = Literal["local", "oss", "cloud", "remote"]
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_OTS_ENDPOINT_RE = re.compile(r"^https://(?P<instance>[A-Za-z][A-Za-z0-9-]{1,14}[A-Za-z0-9])\.(?P<region>[a-z0-9-]+)\.(vpc\.)?ots\.aliyuncs\.com/?$")
+_OTS_TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+_OTS_INSTANCE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,14}[A-Za-z0-9]$")
+
+
+def _bucket_name(value: str | None) -> str | None:
+    if value is not None and not _BUCKET_RE.match(value):
+        raise ValueError(f"{value!r} is not an OSS bucket name (3-63 chars: a-z, 0-9, '-'; no '-' at either end)")
+    return value
+
+
+def _table_name(value: str | None) -> str | None:
+    if value is not None and not _OTS_TABLE_RE.match(value):
+        raise ValueError(f"{value!r} is not a Tablestore table name (letters, digits, '_'; not starting with a digit)")
+    return value
+
+
+class BackendSettings(BaseModel):
+    """Where Terraform keeps this workspace's state. The key is always <prefix>/<name>/<stack>.tfstate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: BackendKind = Field("local", description="local (state_dir), oss (OSS + Tablestore lock), cloud or remote (HCP Terraform / TFE).")
+    bucket: str | None = Field(None, description="oss: the state bucket.")
+    prefix: str = Field("opencode", description="oss: folder in the bucket; the workspace name and stack are appended.")
+    region: str | None = Field(None, description="oss: the bucket's region; unset means the workspace region.")
+    tablestore_endpoint: str | None = Field(None, description="oss: https://<instance>.<region>.ots.aliyuncs.com for locking.")
+    tablestore_table: str | None = Field(None, description="oss: the lock table (primary key LockID, String).")
+    profile: str | None = Field(None, description="oss: profile in ~/.aliyun/config.json to use for state access.")
+    assume_role_arn: str | None = Field(None, description="oss: acs:ram::<account>:role/<name> to assume for state access.")
+    organization: str | None = Field(None, description="cloud/remote: the HCP Terraform / TFE organization.")
+    workspace: str | None = Field(None, description="cloud/remote: the workspace; unset means <name>-<stack>.")
+    hostname: str = Field("app.terraform.io", description="cloud/remote: the HCP Terraform / TFE host.")
+
+    _bucket = field_validator("bucket")(_bucket_name)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}$", value) or value.endswith("/") or "//" in value:
+            raise ValueError(f"{value!r} is not a state folder such as teams/platform")
+        return value
+
+    _table = field_validator("tablestore_table")(_table_name)
+
+    @field_validator("tablestore_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not _OTS_ENDPOINT_RE.match(value):
+            raise ValueError(f"{value!r} is not a Tablestore endpoint such as https://my-locks.ap-southeast-1.ots.aliyuncs.com")
+        return value.rstrip("/") if value else value
+
+    @field_validator("assume_role_arn")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^acs:ram::\d{10,20}:role/[A-Za-z0-9._-]{1,64}$", value):
+            raise ValueError(f"{value!r} is not a RAM role ARN such as acs:ram::1234567890123456:role/terraform-state")
+        return value
+
+
+class StateStackSettings(BaseModel):
+    """The team's state stack (opencode-state): bucket and lock table, deployed once with local state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str | None = Field(None, description="Bucket to create; set it to synthesize the opencode-state stack.")
+    ots_instance: str = Field("opencode-locks", description="Tablestore instance to create (3-16 chars, unique in the region).")
+    lock_table: str = Field("terraform_lock", description="Lock table to create (primary key LockID, String).")
+    noncurrent_version_days: int = Field(90, ge=1, le=3650, description="Days to keep old state versions.")
+    team_policy: bool = Field(True, description="Also create a RAM policy that lets team members use the state and the lock.")
+    protect: bool = Field(True, description="Protect bucket and lock table against an accidental destroy (prevent_destroy).")
+
+    _bucket = field_validator("bucket")(_bucket_name)
+
+    @field_validator("ots_instance")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if not _OTS_INSTANCE_RE.match(value) or value.lower().startswith(("ali", "ay", "ots", "taobao", "admin")):
+            raise ValueError(
+                f"{value!r} is not a Tablestore instance name: 3-16 chars of letters, digits and '-', starting with "
+                "a letter, not ending with '-', and not starting with ali, ay, ots, taobao or admin"
+            )
+        return value
+
+    _table = field_validator("lock_table")(_table_name)
+
+
 class Settings(BaseSettings):
     """Settings of one OpenCode workspace."""
 
@@ -193,6 +282,8 @@ class Settings(BaseSettings):
     state_dir: str = Field(
         "state", description="Folder for the local Terraform state; relative paths are taken from the project root."
     )
+    backend: BackendSettings = Field(default_factory=BackendSettings, description="Where the state lives (see below).")
+    state: StateStackSettings = Field(default_factory=StateStackSettings, description="The team state stack (see below).")
 
     # --- field rules -------------------------------------------------------------------------
 
@@ -342,9 +433,45 @@ class Settings(BaseSettings):
             problems.append(("tls_mode", "tunnel-only needs SSH: set ssh_cidrs (and a key) to reach the UI"))
         if self.github_token_parameter and not self.use_github_token:
             problems.append(("use_github_token", "must be true when github_token_parameter is set"))
+        problems.extend(self._backend_problems())
         if problems:
             raise SettingsProblems(problems)
         return self
+
+    def _backend_problems(self) -> list[tuple[str, str]]:
+        backend, problems = self.backend, []
+        oss_fields = ("bucket", "region", "tablestore_endpoint", "tablestore_table", "profile", "assume_role_arn")
+        remote_fields = ("organization", "workspace")
+        if backend.kind != "oss":
+            for field in oss_fields:
+                if getattr(backend, field) is not None:
+                    problems.append((f"backend.{field}", f"is only for backend.kind = oss (kind is {backend.kind})"))
+        if backend.kind not in ("cloud", "remote"):
+            for field in remote_fields:
+                if getattr(backend, field) is not None:
+                    problems.append((f"backend.{field}", f"is only for backend.kind = cloud or remote (kind is {backend.kind})"))
+        if backend.kind == "oss":
+            if not backend.bucket:
+                problems.append(("backend.bucket", "is required when backend.kind is oss (the state bucket, see scripts/state-bootstrap)"))
+            region = backend.region or self.region
+            if backend.region and backend.region not in OVERSEAS_REGIONS and backend.region not in MAINLAND_REGIONS:
+                problems.append(("backend.region", f"unknown region {backend.region!r}"))
+            if bool(backend.tablestore_endpoint) != bool(backend.tablestore_table):
+                problems.append((
+                    "backend.tablestore_table" if backend.tablestore_endpoint else "backend.tablestore_endpoint",
+                    "locking needs both backend.tablestore_endpoint and backend.tablestore_table",
+                ))
+            if backend.tablestore_endpoint:
+                match = _OTS_ENDPOINT_RE.match(backend.tablestore_endpoint)
+                if match and match["region"] != region:
+                    problems.append((
+                        "backend.tablestore_endpoint",
+                        f"is in region {match['region']} but the state bucket is in {region}; "
+                        "use the lock table's endpoint in the bucket's region",
+                    ))
+        if backend.kind in ("cloud", "remote") and not backend.organization:
+            problems.append(("backend.organization", f"is required when backend.kind is {backend.kind}"))
+        return problems
 
     @classmethod
     def settings_customise_sources(

@@ -1,7 +1,9 @@
 """The workspace stack: settings in, the whole architecture out."""
 from __future__ import annotations
 
-from cdktf import Fn, LocalBackend, TerraformStack
+from pathlib import Path
+
+from cdktf import Fn, TerraformStack
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
@@ -9,6 +11,7 @@ from imports.alicloud.provider import AlicloudProvider
 from opencode_settings import Settings
 
 from .access import Access, AccessProps
+from .backend import state_backend
 from .bootstrap import (
     GITHUB_TOKEN_ENV,
     PASSWORD_ENV,
@@ -74,7 +77,7 @@ class WorkspaceStack(TerraformStack):
         super().__init__(scope, id)
         self.settings = settings
         tags = settings.resource_tags()
-        LocalBackend(self, path=f"{state_dir}/{id}.tfstate")
+        self.backend = state_backend(self, settings, id, Path(state_dir))
         AlicloudProvider(self, "alicloud", region=settings.region)
         RandomProvider(self, "random")
 

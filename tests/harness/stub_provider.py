@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import secrets
 import string
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +222,8 @@ class StubProvider(Provider):
     def _resource_class(type_name: str, spec: dict[str, Any]) -> type[Resource]:
         class StubResource(_typed(type_name, spec), Resource):  # type: ignore[misc]
             def create(self, ctx: Any, planned: State) -> State:
+                # Test knob: make an apply take a while (the locking rehearsal holds the lock with it).
+                time.sleep(float(os.environ.get("STUB_PROVIDER_CREATE_DELAY", "0")))
                 return resolve_unknowns(type_name, spec, planned, _digest(type_name, secrets.token_hex(8)))
 
             def read(self, ctx: Any, current: State) -> State:

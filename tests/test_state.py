@@ -1,0 +1,289 @@
+"""Team-shared state: backend selection, the state stack, and rehearsals of locking and migration
+with real Terraform on the stub providers (a simulation of the cloud; see harness/)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cloud_sim import build_mirror, environment, terraform_binary
+from conftest import ROOT, VARIANTS, synth
+from opencode_settings import SettingsError, load_settings
+
+SCHEMA = json.loads((ROOT / "config" / "schemas" / "alicloud-1.289.0.json").read_text())
+OSS_BACKEND_ARGUMENTS = set(SCHEMA["//"]["backend_oss"]["attributes"]) | set(SCHEMA["//"]["backend_oss"].get("block_types", {}))
+OSS = {
+    "kind": "oss",
+    "bucket": "team-tfstate",
+    "tablestore_endpoint": "https://opencode-locks.ap-southeast-1.ots.aliyuncs.com",
+    "tablestore_table": "terraform_lock",
+}
+
+
+def synth_app(tmp_path: Path, **overrides: Any) -> dict[str, dict]:
+    """Synthesize like main.py (both stacks when state.bucket is set); return documents by stack."""
+    import os
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
+    env["CDKTF_OUTDIR"] = str(tmp_path / "cdktf.out")
+    env["OPENCODE_ALICLOUD_STATE_DIR"] = str(tmp_path / "state")
+    for key, value in overrides.items():
+        env[f"OPENCODE_ALICLOUD_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "main.py")], env=env,
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stacks = tmp_path / "cdktf.out" / "stacks"
+    return {path.name: json.loads((path / "cdk.tf.json").read_text()) for path in stacks.iterdir()}
+
+
+# --- the backend block, per mode -------------------------------------------------------------
+
+
+def test_local_backend_is_absolute_and_per_workspace(tmp_path: Path) -> None:
+    doc = synth(tmp_path, name="alice")
+    path = doc["terraform"]["backend"]["local"]["path"]
+    assert Path(path).is_absolute() and path.endswith("/state/alice/opencode.tfstate")
+
+
+def test_oss_backend_matches_terraform_oss_arguments(tmp_path: Path) -> None:
+    doc = synth(tmp_path, name="alice", backend={**OSS, "profile": "team", "assume_role_arn": "acs:ram::1234567890123456:role/tf-state"})
+    backend = doc["terraform"]["backend"]["oss"]
+    assert set(backend) <= OSS_BACKEND_ARGUMENTS
+    assert backend == {
+        "bucket": "team-tfstate",
+        "prefix": "opencode/alice",
+        "key": "opencode.tfstate",
+        "region": "ap-southeast-1",
+        "tablestore_endpoint": "https://opencode-locks.ap-southeast-1.ots.aliyuncs.com",
+        "tablestore_table": "terraform_lock",
+        "encrypt": True,
+        "acl": "private",
+        "profile": "team",
+        "assume_role_role_arn": "acs:ram::1234567890123456:role/tf-state",
+    }
+
+
+def test_two_workspaces_never_share_a_state_key(tmp_path: Path) -> None:
+    a = synth(tmp_path / "a", name="alice", backend=OSS)["terraform"]["backend"]["oss"]
+    b = synth(tmp_path / "b", name="bob", backend=OSS)["terraform"]["backend"]["oss"]
+    assert (a["prefix"], a["key"]) != (b["prefix"], b["key"])
+
+
+@pytest.mark.parametrize("kind", ["cloud", "remote"])
+def test_hcp_terraform_backends(kind: str, tmp_path: Path) -> None:
+    doc = synth(tmp_path, name="alice", backend={"kind": kind, "organization": "acme"})
+    block = doc["terraform"]["cloud"] if kind == "cloud" else doc["terraform"]["backend"]["remote"]
+    assert block["organization"] == "acme" and block["hostname"] == "app.terraform.io"
+    assert block["workspaces"] == {"name": "alice-opencode"}
+
+
+BAD_BACKENDS = [
+    ({"backend": {"kind": "oss"}}, "backend.bucket", "is required when backend.kind is oss"),
+    ({"backend": {**OSS, "bucket": "Team_State"}}, "backend.bucket", "not an OSS bucket name"),
+    ({"backend": {**OSS, "bucket": "ab"}}, "backend.bucket", "not an OSS bucket name"),
+    ({"backend": {**OSS, "tablestore_endpoint": "https://opencode-locks.eu-central-1.ots.aliyuncs.com"}},
+     "backend.tablestore_endpoint", "is in region eu-central-1 but the state bucket is in ap-southeast-1"),
+    ({"backend": {**OSS, "tablestore_endpoint": "http://locks.example.com"}}, "backend.tablestore_endpoint", "not a Tablestore endpoint"),
+    ({"backend": {**OSS, "tablestore_table": None}}, "backend.tablestore_table", "needs both"),
+    ({"backend": {**OSS, "tablestore_endpoint": None}}, "backend.tablestore_endpoint", "needs both"),
+    ({"backend": {**OSS, "tablestore_table": "9locks"}}, "backend.tablestore_table", "not a Tablestore table name"),
+    ({"backend": {**OSS, "assume_role_arn": "arn:aws:iam::1:role/x"}}, "backend.assume_role_arn", "not a RAM role ARN"),
+    ({"backend": {**OSS, "region": "moon-1"}}, "backend.region", "unknown region"),
+    ({"backend": {"bucket": "team-tfstate"}}, "backend.bucket", "only for backend.kind = oss"),
+    ({"backend": {"kind": "cloud"}}, "backend.organization", "is required when backend.kind is cloud"),
+    ({"backend": {"kind": "oss", "bucket": "team-tfstate", "organization": "acme"}}, "backend.organization", "only for backend.kind = cloud or remote"),
+    ({"backend": {"kind": "s3"}}, "backend.kind", "oss"),
+    ({"state": {"bucket": "Bad_Bucket"}}, "state.bucket", "not an OSS bucket name"),
+    ({"state": {"ots_instance": "ots-locks"}}, "state.ots_instance", "not starting with ali, ay, ots"),
+    ({"state": {"ots_instance": "a-very-long-instance-name"}}, "state.ots_instance", "3-16 chars"),
+    ({"state": {"lock_table": "lock-table"}}, "state.lock_table", "not a Tablestore table name"),
+    ({"state": {"noncurrent_version_days": 0}}, "state.noncurrent_version_days", "greater than or equal to 1"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field", "fix"), BAD_BACKENDS, ids=[f"{c[1]}:{c[2]}" for c in BAD_BACKENDS])
+def test_bad_backend_settings_are_rejected_before_synth(overrides: dict, field: str, fix: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(**overrides)
+    named = [message for problem_field, message in caught.value.problems if problem_field == field]
+    assert named and any(fix in message for message in named), caught.value.problems
+
+
+# --- the state stack -----------------------------------------------------------------------------
+
+
+def _one(doc: dict, type_name: str) -> dict:
+    (item,) = doc["resource"][type_name].values()
+    return item
+
+
+def test_no_state_stack_unless_asked(tmp_path: Path) -> None:
+    assert set(synth_app(tmp_path)) == {"opencode"}
+
+
+def test_state_stack_is_private_versioned_encrypted_and_protected(tmp_path: Path) -> None:
+    doc = synth_app(tmp_path, state={"bucket": "team-tfstate", "noncurrent_version_days": 30})["opencode-state"]
+    bucket = _one(doc, "alicloud_oss_bucket")
+    assert bucket["bucket"] == "team-tfstate" and bucket["force_destroy"] is False
+    assert bucket["lifecycle"] == {"prevent_destroy": True}
+    assert bucket["lifecycle_rule"] == [
+        {"enabled": True, "id": "expire-old-state-versions", "noncurrent_version_expiration": [{"days": 30}], "prefix": ""}
+    ]
+    assert _one(doc, "alicloud_oss_bucket_versioning")["status"] == "Enabled"
+    assert _one(doc, "alicloud_oss_bucket_server_side_encryption")["sse_algorithm"] == "KMS"
+    assert _one(doc, "alicloud_oss_bucket_public_access_block")["block_public_access"] is True
+    assert _one(doc, "alicloud_oss_bucket_acl")["acl"] == "private"
+    table = _one(doc, "alicloud_ots_table")
+    assert table["primary_key"] == [{"name": "LockID", "type": "String"}]
+    assert (table["time_to_live"], table["max_version"]) == (-1, 1)
+    assert table["lifecycle"] == {"prevent_destroy": True}
+    assert _one(doc, "alicloud_ots_instance")["lifecycle"] == {"prevent_destroy": True}
+    assert Path(doc["terraform"]["backend"]["local"]["path"]).is_absolute()
+
+
+def test_state_stack_outputs_are_the_backend_settings(tmp_path: Path) -> None:
+    doc = synth_app(tmp_path, state={"bucket": "team-tfstate"})["opencode-state"]
+    assert set(doc["output"]) == {
+        "backend_kind", "backend_bucket", "backend_region", "backend_tablestore_endpoint",
+        "backend_tablestore_table", "team_policy_name",
+    }
+    assert doc["output"]["backend_tablestore_endpoint"]["value"] == "https://opencode-locks.ap-southeast-1.ots.aliyuncs.com"
+    # What the outputs say is accepted by the settings model as a backend.
+    load_settings(backend={**OSS})
+
+
+def test_team_policy_is_least_privilege(tmp_path: Path) -> None:
+    doc = synth_app(tmp_path, state={"bucket": "team-tfstate"})["opencode-state"]
+    policy = json.loads(_one(doc, "alicloud_ram_policy")["policy_document"])
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert actions == {
+        "oss:ListObjects", "oss:GetBucketInfo", "oss:GetObject", "oss:PutObject", "oss:DeleteObject",
+        "oss:GetObjectVersion", "ots:GetRow", "ots:PutRow", "ots:UpdateRow", "ots:DeleteRow", "ots:DescribeTable",
+    }
+    resources = {r for s in policy["Statement"] for r in s["Resource"]}
+    assert resources == {
+        "acs:oss:*:*:team-tfstate", "acs:oss:*:*:team-tfstate/*",
+        "acs:ots:ap-southeast-1:*:instance/opencode-locks/table/terraform_lock",
+    }
+    assert "team_policy_name" not in synth_app(tmp_path / "np", state={"bucket": "team-tfstate", "team_policy": False})["opencode-state"]["output"]
+
+
+def _enum_violations(doc: dict) -> list[str]:
+    resources = SCHEMA["provider_schemas"]["registry.terraform.io/aliyun/alicloud"]["resource_schemas"]
+    problems = []
+
+    def walk(block: dict, body: dict, where: str) -> None:
+        for name, value in body.items():
+            spec = block.get("attributes", {}).get(name)
+            if spec and spec.get("valid_values") and isinstance(value, str) and "${" not in value:
+                if value not in spec["valid_values"]:
+                    problems.append(f"{where}.{name} = {value!r} not in {spec['valid_values']}")
+            nested = block.get("block_types", {}).get(name)
+            if nested and isinstance(value, list):
+                for item in value:
+                    walk(nested["block"], item, f"{where}.{name}")
+
+    for type_name, items in doc.get("resource", {}).items():
+        if type_name in resources:
+            for logical, body in items.items():
+                walk(resources[type_name]["block"], body, f"{type_name}.{logical}")
+    return problems
+
+
+def test_every_literal_value_is_one_the_provider_accepts(tmp_path: Path) -> None:
+    """The provider's enum validators (kept in the schema as valid_values), which Terraform's own
+    schema check cannot see."""
+    for variant, overrides in VARIANTS.items():
+        assert _enum_violations(synth(tmp_path / variant, **overrides)) == [], variant
+    assert _enum_violations(synth_app(tmp_path / "state", state={"bucket": "team-tfstate"})["opencode-state"]) == []
+
+
+# --- rehearsals on the stub providers (slow) -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sim_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return environment(build_mirror(tmp_path_factory.mktemp("sim")))
+
+
+def tf(args: list[str], env: dict[str, str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([terraform_binary(), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.slow
+def test_state_stack_plans_applies_and_refuses_to_be_destroyed(tmp_path: Path, sim_env: dict[str, str]) -> None:
+    synth_app(tmp_path, state={"bucket": "team-tfstate"})
+    stack = tmp_path / "cdktf.out" / "stacks" / "opencode-state"
+    tf(["init", "-input=false", "-no-color"], sim_env, stack)
+    tf(["plan", "-input=false", "-no-color", "-out=plan.bin"], sim_env, stack)
+    planned = json.loads(tf(["show", "-json", "plan.bin"], sim_env, stack).stdout)
+    bucket = next(r for r in planned["resource_changes"] if r["type"] == "alicloud_oss_bucket")
+    assert bucket["change"]["after"]["force_destroy"] is False
+    tf(["apply", "-input=false", "-no-color", "plan.bin"], sim_env, stack)
+    refused = tf(["plan", "-destroy", "-input=false", "-no-color"], sim_env, stack, check=False)
+    assert refused.returncode != 0 and "Instance cannot be destroyed" in refused.stderr
+    assert "alicloud_oss_bucket.bucket has lifecycle.prevent_destroy set" in refused.stderr.replace("\n", " ")
+
+
+@pytest.mark.slow
+def test_unprotected_state_stack_destroys(tmp_path: Path, sim_env: dict[str, str]) -> None:
+    synth_app(tmp_path, state={"bucket": "team-tfstate", "protect": False})
+    stack = tmp_path / "cdktf.out" / "stacks" / "opencode-state"
+    tf(["init", "-input=false", "-no-color"], sim_env, stack)
+    assert "Apply complete! Resources: 8 added" in tf(["apply", "-auto-approve", "-input=false", "-no-color"], sim_env, stack).stdout
+    assert "Destroy complete! Resources: 8 destroyed" in tf(["destroy", "-auto-approve", "-input=false", "-no-color"], sim_env, stack).stdout
+
+
+@pytest.mark.slow
+def test_locking_second_concurrent_deploy_fails_and_state_survives(tmp_path: Path, sim_env: dict[str, str]) -> None:
+    synth_app(tmp_path)
+    stack = tmp_path / "cdktf.out" / "stacks" / "opencode"
+    env = {**sim_env, "TF_VAR_model_api_key": "sk-test-lock"}
+    tf(["init", "-input=false", "-no-color"], env, stack)
+    slow_env = {**env, "STUB_PROVIDER_CREATE_DELAY": "1"}
+    first = subprocess.Popen([terraform_binary(), "apply", "-auto-approve", "-input=false", "-no-color"],
+                             env=slow_env, cwd=stack, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state_file = tmp_path / "state" / "opencode" / "opencode.tfstate"
+    lock_info = state_file.parent / ".opencode.tfstate.lock.info"
+    deadline = time.monotonic() + 60
+    while not lock_info.exists():  # the local backend's lock is held while the first apply runs
+        assert time.monotonic() < deadline and first.poll() is None, "first apply never took the lock"
+        time.sleep(0.1)
+    second = tf(["apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=0s"], env, stack, check=False)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, out[-2000:] + err[-2000:]
+    assert second.returncode != 0 and "Error acquiring the state lock" in second.stderr
+    state = json.loads(state_file.read_text())
+    assert sum(r["mode"] == "managed" for r in state["resources"]) == 18 and not lock_info.exists()
+    assert tf(["plan", "-detailed-exitcode", "-input=false", "-no-color"], env, stack, check=False).returncode == 0
+
+
+@pytest.mark.slow
+def test_migrate_state_between_local_paths(tmp_path: Path, sim_env: dict[str, str]) -> None:
+    env = {**sim_env, "TF_VAR_model_api_key": "sk-test-migrate"}
+    synth_app(tmp_path)
+    stack = tmp_path / "cdktf.out" / "stacks" / "opencode"
+    tf(["init", "-input=false", "-no-color"], env, stack)
+    tf(["apply", "-auto-approve", "-input=false", "-no-color"], env, stack)
+    old = tmp_path / "state" / "opencode" / "opencode.tfstate"
+    serial = json.loads(old.read_text())["serial"]
+    # The same workspace, now with its state somewhere else (as when moving to the OSS backend).
+    import os
+
+    moved_env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
+    moved_env.update(CDKTF_OUTDIR=str(tmp_path / "cdktf.out"), OPENCODE_ALICLOUD_STATE_DIR=str(tmp_path / "moved"))
+    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "main.py")], env=moved_env, check=True, timeout=120)
+    migrated = tf(["init", "-migrate-state", "-force-copy", "-input=false", "-no-color"], env, stack)
+    assert "Successfully configured the backend" in migrated.stdout
+    new = tmp_path / "moved" / "opencode" / "opencode.tfstate"
+    moved = json.loads(new.read_text())
+    assert sum(r["mode"] == "managed" for r in moved["resources"]) == 18 and moved["serial"] >= serial
+    assert tf(["plan", "-detailed-exitcode", "-input=false", "-no-color"], env, stack, check=False).returncode == 0
