@@ -95,8 +95,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
         env=caddy_env, cwd=tmp, stdout=(tmp / "caddy.log").open("w"), stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(lambda: request(f"http://127.0.0.1:{backend}/global/health")[0] == 401, 60, "opencode serve")
-        wait_for(lambda: request(f"https://localhost:{https}/")[0] == 401, 30, "caddy")
+        try:
+            wait_for(lambda: request(f"http://127.0.0.1:{backend}/global/health")[0] == 401, 120, "opencode serve")
+            wait_for(lambda: request(f"https://localhost:{https}/")[0] == 401, 60, "caddy")
+        except AssertionError as error:
+            raise AssertionError(
+                f"{error}\nopencode log:\n{logs.read_text()[-2000:]}\ncaddy log:\n{(tmp / 'caddy.log').read_text()[-2000:]}"
+            ) from None
         yield {"backend": backend, "https": https, "http": http}
     finally:
         for process in (caddy, opencode):

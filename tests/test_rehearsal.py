@@ -88,7 +88,7 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
 
     # Secrets given at deploy time reach the state (encrypted OOS parameters) and nothing else.
     synthesized = (stack / "cdk.tf.json").read_text()
-    state = json.loads((tmp_path / "state" / "opencode.tfstate").read_text())
+    state = json.loads((tmp_path / "state" / "opencode" / "opencode.tfstate").read_text())
     user_data = next(r for r in state["resources"] if r["type"] == "alicloud_instance")["instances"][0]["attributes"]["user_data"]
     for value in [*TEST_SECRETS.values(), outputs["password"]]:
         assert value not in synthesized
@@ -120,4 +120,4 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
 
     destroyed = run([cdktf, "destroy", *common, "--auto-approve"], env, ROOT)
     assert "Destroy complete! Resources: 19 destroyed." in destroyed.stdout
-    assert json.loads((tmp_path / "state" / "opencode.tfstate").read_text())["resources"] == []
+    assert json.loads((tmp_path / "state" / "opencode" / "opencode.tfstate").read_text())["resources"] == []

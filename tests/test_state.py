@@ -287,3 +287,47 @@ def test_migrate_state_between_local_paths(tmp_path: Path, sim_env: dict[str, st
     moved = json.loads(new.read_text())
     assert sum(r["mode"] == "managed" for r in moved["resources"]) == 18 and moved["serial"] >= serial
     assert tf(["plan", "-detailed-exitcode", "-input=false", "-no-color"], env, stack, check=False).returncode == 0
+
+
+def test_example_ci_workflow_is_valid() -> None:
+    workflow = ROOT / ".github" / "workflows" / "workspace.yml"
+    venv = ROOT / ".venv" / "bin"
+    schema = subprocess.run([str(venv / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                            capture_output=True, text=True, timeout=120)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    lint = subprocess.run([str(venv / "yamllint"), "-d", "{extends: default, rules: {line-length: {max: 120}, "
+                           "truthy: {check-keys: false}, document-start: disable}}", str(workflow)],
+                          capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout
+    import yaml
+
+    document = yaml.safe_load(workflow.read_text())
+    jobs = document["jobs"]
+    assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
+    assert jobs["plan"]["steps"][-1]["run"].endswith("cdktf plan opencode")
+    assert "refs/heads/main" in jobs["apply"]["if"] and jobs["apply"]["steps"][-1]["run"].endswith("deploy opencode --auto-approve")
+    assert document["env"]["OPENCODE_ALICLOUD_BACKEND__KIND"] == "oss"
+    secrets = {k for k, v in document["env"].items() if "secrets." in str(v)}
+    assert secrets == {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "TF_VAR_model_api_key"}
+
+
+@pytest.mark.slow
+def test_state_bootstrap_deploys_and_prints_the_settings(tmp_path: Path, sim_env: dict[str, str]) -> None:
+    env = {k: v for k, v in sim_env.items() if not k.startswith("OPENCODE_ALICLOUD_")}
+    env.update(OPENCODE_ALICLOUD_STATE_DIR=str(tmp_path / "state"), CDKTF_OUTPUT=str(tmp_path / "cdktf.out"), CI="1")
+    result = subprocess.run([str(ROOT / "scripts" / "state-bootstrap"), "team-tfstate", "--auto-approve", "--skip-provider-lock"],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("OPENCODE_ALICLOUD_BACKEND__")]
+    assert lines == [
+        "OPENCODE_ALICLOUD_BACKEND__KIND=oss",
+        "OPENCODE_ALICLOUD_BACKEND__BUCKET=team-tfstate",
+        "OPENCODE_ALICLOUD_BACKEND__REGION=ap-southeast-1",
+        "OPENCODE_ALICLOUD_BACKEND__TABLESTORE_ENDPOINT=https://opencode-locks.ap-southeast-1.ots.aliyuncs.com",
+        "OPENCODE_ALICLOUD_BACKEND__TABLESTORE_TABLE=terraform_lock",
+    ]
+    assert "Attach the RAM policy team-tfstate-state-access" in result.stdout
+    assert (tmp_path / "state" / "opencode-state.tfstate").is_file()
+    # The printed lines are valid settings, and give the workspace an OSS backend.
+    settings = {line.split("=", 1)[0].removeprefix("OPENCODE_ALICLOUD_BACKEND__").lower(): line.split("=", 1)[1] for line in lines}
+    assert load_settings(backend=settings).backend.kind == "oss"
