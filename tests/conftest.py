@@ -76,6 +76,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"provider": "openai-compatible", "base_url": "https://llm.example.com/v1", "model": "qwen3"},
         "tags": {"team": "platform"},
     },
+    "model-server": {"model_server": {"enabled": True}, "ssh_cidrs": ["203.0.113.7/32"], "key_pair_name": "laptop"},
 }
 
 
@@ -94,6 +95,28 @@ BOOTSTRAP_VARIANTS = {**VARIANTS, **MODEL_VARIANTS}
 def terraform_literal(text: str) -> str:
     """What Terraform makes of the literal parts of a template string: `$${` -> `${`, `%%{` -> `%{`."""
     return text.replace("$${", "${").replace("%%{", "%{")
+
+
+def rendered_model_server(variant: str = "model-server") -> tuple[Any, dict[str, str], str]:
+    """(model server bootstrap settings, files by path, user-data) as the GPU instance sees them."""
+    from opencode_alicloud.bootstrap import (
+        VLLM_KEY_ENV,
+        ModelServerBootstrap,
+        ModelServerFacts,
+        render_model_server_files,
+        render_model_server_user_data,
+    )
+    from opencode_settings import load_settings
+
+    settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
+    server = settings.model_server
+    boot = ModelServerBootstrap(
+        name=settings.name, region=settings.region, model=server.model, served_model_name=server.served_model_name,
+        max_model_len=server.max_model_len, vllm_image=server.vllm_image, use_modelscope=server.use_modelscope,
+    )
+    facts = ModelServerFacts(data_disk_id="d-t4n0fedcba9876543210", secret_parameters={VLLM_KEY_ENV: f"{settings.name}-model-server-api-key"})
+    files = render_model_server_files(boot, facts)
+    return boot, files, terraform_literal(render_model_server_user_data(boot, facts))
 
 
 def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:

@@ -23,6 +23,12 @@ PROVIDER_KEY_ENV = {
     "openai-compatible": "MODEL_API_KEY",
 }
 COMPATIBLE_PROVIDER_ID = "custom"
+PRIVATE_PROVIDER_ID = "vllm"
+MODEL_SERVER_PORT = 8000
+MODEL_SERVER_KEY_ENV = "MODEL_SERVER_API_KEY"  # in the workspace
+VLLM_KEY_ENV = "VLLM_API_KEY"  # on the model server
+WORKSPACE_PACKAGES = ["docker.io", "docker-compose-v2", "docker-buildx", "curl", "python3"]
+MODEL_SERVER_PACKAGES = ["docker.io", "docker-compose-v2", "ubuntu-drivers-common", "curl", "gpg", "python3"]
 GITHUB_TOKEN_ENV = "GH_TOKEN"
 PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"
 
@@ -41,6 +47,27 @@ class BootstrapSettings:
     domain: str | None = None
     use_github_token: bool = False
     container_memory: str = "3g"
+    model_server_url: str | None = None  # http://<private ip>:8000/v1 when the private model server is on
+    model_server_model: str | None = None  # its served model name
+
+
+@dataclass(frozen=True)
+class ModelServerBootstrap:
+    """The static part of the model server's bootstrap."""
+
+    name: str
+    region: str
+    model: str
+    served_model_name: str
+    max_model_len: int
+    vllm_image: str
+    use_modelscope: bool
+
+
+@dataclass(frozen=True)
+class ModelServerFacts:
+    data_disk_id: str
+    secret_parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -55,6 +82,8 @@ class BootstrapFacts:
 
 def model_ref(settings: BootstrapSettings) -> str:
     """OpenCode's `provider/model` reference."""
+    if settings.model_server_url:
+        return f"{PRIVATE_PROVIDER_ID}/{settings.model_server_model}"
     provider = COMPATIBLE_PROVIDER_ID if settings.model_provider == "openai-compatible" else settings.model_provider
     return f"{provider}/{settings.model}"
 
@@ -68,6 +97,10 @@ def render_opencode_json(settings: BootstrapSettings) -> str:
         base_url=settings.model_base_url,
         key_env=PROVIDER_KEY_ENV[settings.model_provider],
         compatible_id=COMPATIBLE_PROVIDER_ID,
+        private_id=PRIVATE_PROVIDER_ID,
+        private_url=settings.model_server_url,
+        private_model=settings.model_server_model,
+        private_key_env=MODEL_SERVER_KEY_ENV,
     )
 
 
@@ -103,7 +136,9 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
         "/etc/opencode/opencode.json": render_opencode_json(settings),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2"),
-        "/usr/local/sbin/opencode-bootstrap": render("bootstrap.sh.j2", **common),
+        "/usr/local/sbin/opencode-bootstrap": render(
+            "bootstrap.sh.j2", model_health=_model_health_url(settings), **common
+        ),
     }
     if settings.tls_mode != "tunnel-only":
         files["/etc/opencode/Caddyfile"] = render_caddyfile(settings, facts.password_hash, facts.site_host)
@@ -119,6 +154,78 @@ def escape_for_terraform(text: str) -> str:
     return _LITERAL_INTERPOLATION.sub(lambda m: m.group(0)[0] + m.group(0), text)
 
 
+def _model_health_url(settings: BootstrapSettings) -> str | None:
+    if not settings.model_server_url:
+        return None
+    return settings.model_server_url.removesuffix("/v1") + "/health"
+
+
+def vllm_serve_args(server: ModelServerBootstrap) -> list[str]:
+    """`vllm serve` arguments (the API key is added from the environment at start)."""
+    return [
+        "serve",
+        server.model,
+        "--served-model-name", server.served_model_name,
+        "--max-model-len", str(server.max_model_len),
+        "--host", "0.0.0.0",
+        "--port", str(MODEL_SERVER_PORT),
+        "--enable-auto-tool-choice",
+        "--tool-call-parser", "hermes",
+        "--gpu-memory-utilization", "0.90",
+    ]
+
+
+def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFacts) -> dict[str, str]:
+    common = dict(data="/models", port=MODEL_SERVER_PORT)
+    return {
+        "/etc/opencode/bootstrap.env": render(
+            "bootstrap.env.j2",
+            region=server.region,
+            site="",
+            data_disk_id=facts.data_disk_id,
+            tls_mode="none",
+            parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
+        ),
+        "/etc/opencode/compose.yaml": render(
+            "model-compose.yaml.j2",
+            image=server.vllm_image,
+            args=" ".join(vllm_serve_args(server)),
+            modelscope=server.use_modelscope,
+            **common,
+        ),
+        "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
+        "/etc/systemd/system/opencode-bootstrap.service": render(
+            "opencode-bootstrap.service.j2", script="/usr/local/sbin/opencode-bootstrap"
+        ),
+        "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2"),
+        "/usr/local/sbin/opencode-bootstrap": render(
+            "model-bootstrap.sh.j2", served=server.served_model_name, **common
+        ),
+    }
+
+
+def render_model_server_user_data(server: ModelServerBootstrap, facts: ModelServerFacts) -> str:
+    """The model server's cloud-config: the bootstrap runs as a service at every boot (the GPU
+    driver may need one reboot)."""
+    return _cloud_config(
+        server.name + "-model",
+        render_model_server_files(server, facts),
+        MODEL_SERVER_PACKAGES,
+        ["systemctl", "enable", "--now", "--no-block", "opencode-bootstrap.service"],
+    )
+
+
+def _cloud_config(name: str, files: dict[str, str], packages: list[str], runcmd: list[str]) -> str:
+    user_data = render(
+        "cloud-config.yaml.j2",
+        name=name,
+        files=[{"path": path, "content": content.rstrip("\n"), "mode": _mode(path)} for path, content in files.items()],
+        packages=packages,
+        runcmd=runcmd,
+    )
+    return escape_for_terraform(user_data)
+
+
 def _mode(path: str) -> str:
     if path in EXECUTABLES:
         return "0700"
@@ -127,13 +234,5 @@ def _mode(path: str) -> str:
 
 def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:
     """The cloud-config user-data for the workspace instance, ready for Terraform."""
-    files = render_files(settings, facts)
-    user_data = render(
-        "cloud-config.yaml.j2",
-        name=settings.name,
-        files=[
-            {"path": path, "content": content.rstrip("\n"), "mode": _mode(path)} for path, content in files.items()
-        ],
-        caddy=settings.tls_mode != "tunnel-only",
-    )
-    return escape_for_terraform(user_data)
+    packages = WORKSPACE_PACKAGES + (["caddy"] if settings.tls_mode != "tunnel-only" else [])
+    return _cloud_config(settings.name, render_files(settings, facts), packages, ["/usr/local/sbin/opencode-bootstrap"])

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from cdktf import TerraformOutput
 from constructs import Construct
 
+MODEL_SERVER_COST_NOTE = (
+    "The GPU instance is billed per second while it runs (pay-as-you-go), plus its disks and public "
+    "traffic; stop it in the ECS console when idle (stopped-instance billing mode) or disable "
+    "model_server and deploy. See README, 'Private model server', for sizes and prices."
+)
 OPENCODE_PORT = 4096  # loopback only on the host; reached through the proxy or an SSH tunnel
 
 
@@ -17,6 +22,8 @@ class OutputsProps:
     password: str
     ssh_open: bool
     ssh_user: str = "root"
+    model_endpoint: str | None = None
+    model_name: str | None = None
 
 
 def ssh_commands(public_ip: str, ssh_user: str) -> dict[str, str]:
@@ -45,6 +52,10 @@ class WorkspaceOutputs(Construct):
         if props.ssh_open:
             for name, command in ssh_commands(props.public_ip, props.ssh_user).items():
                 values[name] = (command, name.replace("_", " "), False)
+        if props.model_endpoint:
+            values["model_endpoint"] = (props.model_endpoint, "Private vLLM endpoint (reachable only from the workspace)", False)
+            values["model_name"] = (props.model_name or "", "Model name OpenCode uses", False)
+            values["model_server_cost_note"] = (MODEL_SERVER_COST_NOTE, "What the model server costs", False)
         self.outputs: dict[str, TerraformOutput] = {}
         for name, (value, description, sensitive) in values.items():
             output = TerraformOutput(scope, name, value=value, description=description, sensitive=sensitive)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cdktf import Fn, TerraformStack
+from cdktf_cdktf_provider_random.password import Password
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
@@ -14,6 +15,12 @@ from .access import Access, AccessProps
 from .backend import state_backend
 from .bootstrap import (
     GITHUB_TOKEN_ENV,
+    MODEL_SERVER_KEY_ENV,
+    MODEL_SERVER_PORT,
+    VLLM_KEY_ENV,
+    ModelServerBootstrap,
+    ModelServerFacts,
+    render_model_server_user_data,
     PASSWORD_ENV,
     PROVIDER_KEY_ENV,
     BootstrapFacts,
@@ -22,10 +29,17 @@ from .bootstrap import (
 )
 from .firewall import Firewall, FirewallProps
 from .login import Login, LoginProps
+from .model_server import ModelServer, ModelServerProps
 from .network import Network, NetworkProps
 from .outputs import OPENCODE_PORT, OutputsProps, WorkspaceOutputs
 from .secrets import SecretSpec, Secrets, SecretsProps
 from .workspace import HostFacts, Workspace, WorkspaceProps
+
+
+def model_server_url(settings: Settings) -> str | None:
+    if not settings.model_server.enabled:
+        return None
+    return f"http://{settings.model_server.address()}:{MODEL_SERVER_PORT}/v1"
 
 
 def bootstrap_settings(settings: Settings) -> BootstrapSettings:
@@ -40,19 +54,26 @@ def bootstrap_settings(settings: Settings) -> BootstrapSettings:
         domain=settings.domain,
         use_github_token=settings.use_github_token,
         container_memory=f"{settings.container_memory_mb}m",
+        model_server_url=model_server_url(settings),
+        model_server_model=settings.model_server.served_model_name if settings.model_server.enabled else None,
     )
 
 
-def secret_specs(settings: Settings, login: Login) -> list[SecretSpec]:
-    specs = [
-        SecretSpec("web_password", PASSWORD_ENV, "OpenCode web password.", value=login.password_value),
-        SecretSpec(
-            "model_api_key",
-            PROVIDER_KEY_ENV[settings.model.provider],
-            f"API key for the {settings.model.provider} model provider.",
-            existing_parameter=settings.model.api_key_parameter,
-        ),
-    ]
+def secret_specs(settings: Settings, login: Login, model_server_key: str | None) -> list[SecretSpec]:
+    specs = [SecretSpec("web_password", PASSWORD_ENV, "OpenCode web password.", value=login.password_value)]
+    if model_server_key is not None:  # the private model server replaces the public model API
+        specs.append(
+            SecretSpec("model_server_api_key", MODEL_SERVER_KEY_ENV, "API key of the private vLLM server.", value=model_server_key)
+        )
+    else:
+        specs.append(
+            SecretSpec(
+                "model_api_key",
+                PROVIDER_KEY_ENV[settings.model.provider],
+                f"API key for the {settings.model.provider} model provider.",
+                existing_parameter=settings.model.api_key_parameter,
+            )
+        )
     if settings.use_github_token:
         specs.append(
             SecretSpec(
@@ -108,8 +129,17 @@ class WorkspaceStack(TerraformStack):
             ),
         )
         self.login = Login(self, "login", LoginProps(name=settings.name))
+        self.model_server_key: Password | None = None
+        if settings.model_server.enabled:
+            self.model_server_key = Password(self, "model-server-key", length=48, special=False)
         self.secrets = Secrets(
-            self, "secrets", SecretsProps(name=settings.name, tags=tags, specs=secret_specs(settings, self.login))
+            self,
+            "secrets",
+            SecretsProps(
+                name=settings.name,
+                tags=tags,
+                specs=secret_specs(settings, self.login, self.model_server_key.result if self.model_server_key else None),
+            ),
         )
         boot = bootstrap_settings(settings)
 
@@ -158,6 +188,9 @@ class WorkspaceStack(TerraformStack):
                 tags=tags,
             ),
         )
+        self.model_server: ModelServer | None = None
+        if settings.model_server.enabled:
+            self.model_server = self._model_server(settings, tags)
         public_ip = self.workspace.public_ip
         url = (
             f"http://localhost:{OPENCODE_PORT} (through ssh_tunnel_command)"
@@ -173,5 +206,52 @@ class WorkspaceStack(TerraformStack):
                 username=self.login.username,
                 password=self.login.password_value,
                 ssh_open=settings.ssh_open,
+                model_endpoint=self.model_server.endpoint if self.model_server else None,
+                model_name=settings.model_server.served_model_name if self.model_server else None,
             ),
         )
+
+    def _model_server(self, settings: Settings, tags: dict[str, str]) -> ModelServer:
+        server = settings.model_server
+        key_parameter = self.secrets.parameter_names[MODEL_SERVER_KEY_ENV]
+        boot = ModelServerBootstrap(
+            name=settings.name,
+            region=settings.region,
+            model=server.model,
+            served_model_name=server.served_model_name,
+            max_model_len=server.max_model_len,
+            vllm_image=server.vllm_image,
+            use_modelscope=server.use_modelscope,
+        )
+        model_server = ModelServer(
+            self,
+            "model-server",
+            ModelServerProps(
+                name=settings.name,
+                tags=tags,
+                vpc_id=self.network.vpc_id,
+                workspace_security_group_id=self.firewall.security_group.id,
+                instance_type=server.instance_type,
+                image_name_regex=settings.image_name_regex,
+                private_ip=server.address(),
+                port=MODEL_SERVER_PORT,
+                weights_disk_size=server.weights_disk_size,
+                vswitch_cidr=None if server.vswitch_id else server.vswitch_cidr,
+                vswitch_id=server.vswitch_id,
+                user_data=lambda disk_id: render_model_server_user_data(
+                    boot, ModelServerFacts(data_disk_id=disk_id, secret_parameters={VLLM_KEY_ENV: key_parameter})
+                ),
+            ),
+        )
+        Access(
+            self,
+            "model-server-access",
+            AccessProps(
+                name=f"{settings.name}-model",
+                region=settings.region,
+                role_name=model_server.role.role_name,
+                parameter_names=[key_parameter],
+                tags=tags,
+            ),
+        )
+        return model_server

@@ -1,0 +1,148 @@
+"""ModelServer: a private vLLM server on a GPU instance in the workspace's VPC.
+
+Port 8000 is open only to the workspace's security group. Outbound (image and weights) goes
+through the instance's own public IP, which no inbound rule admits: cheaper and simpler than a
+NAT gateway for one instance (README, "Private model server")."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from constructs import Construct
+
+from imports.alicloud.data_alicloud_images import DataAlicloudImages
+from imports.alicloud.data_alicloud_vswitches import DataAlicloudVswitches
+from imports.alicloud.data_alicloud_zones import DataAlicloudZones
+from imports.alicloud.ecs_disk import EcsDisk
+from imports.alicloud.ecs_disk_attachment import EcsDiskAttachment
+from imports.alicloud.instance import Instance
+from imports.alicloud.ram_role import RamRole
+from imports.alicloud.security_group import SecurityGroup
+from imports.alicloud.security_group_rule import SecurityGroupRule
+from imports.alicloud.vswitch import Vswitch
+
+from .workspace import ECS_TRUST_POLICY
+
+
+@dataclass(frozen=True)
+class ModelServerProps:
+    name: str
+    tags: dict[str, str]
+    vpc_id: str
+    workspace_security_group_id: str
+    instance_type: str
+    image_name_regex: str
+    private_ip: str
+    port: int
+    weights_disk_size: int
+    user_data: Callable[[str], str]  # data disk id in, user-data out
+    vswitch_cidr: str | None = None  # a new vSwitch in a zone that offers the GPU type
+    vswitch_id: str | None = None  # or an existing one
+    disk_category: str = "cloud_essd"
+
+
+class ModelServer(Construct):
+    """Exposes `zones`/`vswitch` (or `existing_vswitch`), `security_group`, `ingress`, `image`, `role`,
+    `weights_disk`, `instance`, `disk_attachment` and `endpoint` (http://<private ip>:<port>/v1)."""
+
+    def __init__(self, scope: Construct, id: str, props: ModelServerProps) -> None:
+        super().__init__(scope, id)
+        self.vswitch: Vswitch | None = None
+        self.zones: DataAlicloudZones | None = None
+        self.existing_vswitch: DataAlicloudVswitches | None = None
+        if props.vswitch_id:
+            self.existing_vswitch = DataAlicloudVswitches(self, "existing-vswitch", ids=[props.vswitch_id])
+            zone_id = self.existing_vswitch.vswitches.get(0).zone_id
+            vswitch_id = props.vswitch_id
+        else:
+            self.zones = DataAlicloudZones(
+                self, "gpu-zones", available_instance_type=props.instance_type, available_disk_category=props.disk_category
+            )
+            zone_id = self.zones.zones.get(0).id
+            self.vswitch = Vswitch(
+                self,
+                "vswitch",
+                vswitch_name=f"{props.name}-model-vsw",
+                vpc_id=props.vpc_id,
+                cidr_block=props.vswitch_cidr,
+                zone_id=zone_id,
+                tags=props.tags,
+            )
+            vswitch_id = self.vswitch.id
+        self.security_group = SecurityGroup(
+            self,
+            "sg",
+            security_group_name=f"{props.name}-model-sg",
+            description="Private model server: vLLM only from the workspace's security group",
+            vpc_id=props.vpc_id,
+            inner_access_policy="Drop",
+            tags=props.tags,
+        )
+        self.ingress = SecurityGroupRule(
+            self,
+            "vllm-from-workspace",
+            type="ingress",
+            ip_protocol="tcp",
+            nic_type="intranet",
+            policy="accept",
+            port_range=f"{props.port}/{props.port}",
+            priority=1,
+            source_security_group_id=props.workspace_security_group_id,
+            security_group_id=self.security_group.id,
+            description="vLLM API from the OpenCode workspace only",
+        )
+        self.image = DataAlicloudImages(
+            self, "image", name_regex=props.image_name_regex, owners="system", most_recent=True,
+            instance_type=props.instance_type,
+        )
+        self.role = RamRole(
+            self,
+            "role",
+            role_name=f"{props.name}-model-instance",
+            assume_role_policy_document=json.dumps(ECS_TRUST_POLICY, sort_keys=True),
+            description="OpenCode model server role; reads only its API key parameter",
+            tags=props.tags,
+        )
+        self.weights_disk = EcsDisk(
+            self,
+            "weights",
+            disk_name=f"{props.name}-model-cache",
+            description="vLLM weights and image cache",
+            zone_id=zone_id,
+            category=props.disk_category,
+            size=props.weights_disk_size,
+            encrypted=True,
+            tags=props.tags,
+        )
+        self.instance = Instance(
+            self,
+            "instance",
+            instance_name=f"{props.name}-model",
+            host_name=f"{props.name}-model",
+            availability_zone=zone_id,
+            vswitch_id=vswitch_id,
+            private_ip=props.private_ip,
+            security_groups=[self.security_group.id],
+            instance_type=props.instance_type,
+            image_id=self.image.images.get(0).id,
+            instance_charge_type="PostPaid",
+            # Outbound only (image and weights): a public IP that no security group rule admits inbound.
+            internet_charge_type="PayByTraffic",
+            internet_max_bandwidth_out=100,
+            system_disk_category=props.disk_category,
+            system_disk_size=60,
+            system_disk_encrypted=True,
+            security_enhancement_strategy="Active",
+            http_endpoint="enabled",
+            http_tokens="required",
+            http_put_response_hop_limit=1,
+            role_name=self.role.role_name,
+            user_data=props.user_data(self.weights_disk.id),
+            tags=props.tags,
+            volume_tags=props.tags,
+        )
+        self.disk_attachment = EcsDiskAttachment(
+            self, "weights-attachment", disk_id=self.weights_disk.id, instance_id=self.instance.id
+        )
+        self.endpoint = f"http://{props.private_ip}:{props.port}/v1"
