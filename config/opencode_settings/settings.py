@@ -65,6 +65,16 @@ def _cidr(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
+def _resource_id(kind: str, value: str | None) -> str | None:
+    """An existing resource's id: vpc-..., vsw-..., eip-..."""
+    if value is None:
+        return None
+    pattern = _ID_RE[kind]
+    if not pattern.match(value):
+        raise ValueError(f"{value!r} is not a {kind.replace('_', ' ')}; it starts with {pattern.pattern[1:4]}")
+    return value
+
+
 def _parameter_name(value: str | None) -> str | None:
     """An OOS parameter name: 2-180 chars of letters, digits, '-', '_', '/'; not ALIYUN/ACS/ALIBABA."""
     if value is None:
@@ -268,9 +278,7 @@ class ModelServerSettings(BaseModel):
     @field_validator("vswitch_id")
     @classmethod
     def _vsw(cls, value: str | None) -> str | None:
-        if value is not None and not _ID_RE["vswitch_id"].match(value):
-            raise ValueError(f"{value!r} is not a vSwitch id; it starts with vsw")
-        return value
+        return _resource_id("vswitch_id", value)
 
 
 class Settings(BaseSettings):
@@ -424,14 +432,8 @@ class Settings(BaseSettings):
 
     @field_validator("vpc_id", "vswitch_id", "eip_allocation_id")
     @classmethod
-    def _resource_id(cls, value: str | None, info: Any) -> str | None:
-        if value is None:
-            return None
-        pattern = _ID_RE[info.field_name]
-        if not pattern.match(value):
-            prefix = pattern.pattern[1:4]
-            raise ValueError(f"{value!r} is not a {info.field_name.replace('_', ' ')}; it starts with {prefix}")
-        return value
+    def _existing_id(cls, value: str | None, info: Any) -> str | None:
+        return _resource_id(info.field_name, value)
 
     @field_validator("tags")
     @classmethod

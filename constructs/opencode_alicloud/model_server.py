@@ -5,24 +5,21 @@ through the instance's own public IP, which no inbound rule admits: cheaper and 
 NAT gateway for one instance (README, "Private model server")."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable
 
 from constructs import Construct
 
-from imports.alicloud.data_alicloud_images import DataAlicloudImages
 from imports.alicloud.data_alicloud_vswitches import DataAlicloudVswitches
 from imports.alicloud.data_alicloud_zones import DataAlicloudZones
 from imports.alicloud.ecs_disk import EcsDisk
 from imports.alicloud.ecs_disk_attachment import EcsDiskAttachment
 from imports.alicloud.instance import Instance
-from imports.alicloud.ram_role import RamRole
 from imports.alicloud.security_group import SecurityGroup
 from imports.alicloud.security_group_rule import SecurityGroupRule
 from imports.alicloud.vswitch import Vswitch
 
-from .workspace import ECS_TRUST_POLICY
+from .host import HARDENED_INSTANCE, instance_role, system_image
 
 
 @dataclass(frozen=True)
@@ -92,17 +89,13 @@ class ModelServer(Construct):
             security_group_id=self.security_group.id,
             description="vLLM API from the OpenCode workspace only",
         )
-        self.image = DataAlicloudImages(
-            self, "image", name_regex=props.image_name_regex, owners="system", most_recent=True,
-            instance_type=props.instance_type,
-        )
-        self.role = RamRole(
+        self.image = system_image(self, "image", props.image_name_regex, props.instance_type)
+        self.role = instance_role(
             self,
             "role",
-            role_name=f"{props.name}-model-instance",
-            assume_role_policy_document=json.dumps(ECS_TRUST_POLICY, sort_keys=True),
-            description="OpenCode model server role; reads only its API key parameter",
-            tags=props.tags,
+            f"{props.name}-model-instance",
+            "OpenCode model server role; reads only its API key parameter",
+            props.tags,
         )
         self.weights_disk = EcsDisk(
             self,
@@ -126,17 +119,12 @@ class ModelServer(Construct):
             security_groups=[self.security_group.id],
             instance_type=props.instance_type,
             image_id=self.image.images.get(0).id,
-            instance_charge_type="PostPaid",
             # Outbound only (image and weights): a public IP that no security group rule admits inbound.
             internet_charge_type="PayByTraffic",
             internet_max_bandwidth_out=100,
             system_disk_category=props.disk_category,
             system_disk_size=60,
-            system_disk_encrypted=True,
-            security_enhancement_strategy="Active",
-            http_endpoint="enabled",
-            http_tokens="required",
-            http_put_response_hop_limit=1,
+            **HARDENED_INSTANCE,
             role_name=self.role.role_name,
             user_data=props.user_data(self.weights_disk.id),
             tags=props.tags,

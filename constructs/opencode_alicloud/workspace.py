@@ -1,7 +1,6 @@
 """Workspace: the ECS instance, its workspace data disk, the EIP and the instance RAM role."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -9,7 +8,6 @@ from typing import Callable
 from constructs import Construct
 
 from imports.alicloud.data_alicloud_eip_addresses import DataAlicloudEipAddresses
-from imports.alicloud.data_alicloud_images import DataAlicloudImages
 from imports.alicloud.ecs_auto_snapshot_policy import EcsAutoSnapshotPolicy
 from imports.alicloud.ecs_auto_snapshot_policy_attachment import EcsAutoSnapshotPolicyAttachment
 from imports.alicloud.ecs_disk import EcsDisk
@@ -18,15 +16,8 @@ from imports.alicloud.ecs_key_pair import EcsKeyPair
 from imports.alicloud.eip_address import EipAddress
 from imports.alicloud.eip_association import EipAssociation
 from imports.alicloud.instance import Instance
-from imports.alicloud.ram_role import RamRole
 
-ECS_TRUST_POLICY = {
-    "Statement": [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["ecs.aliyuncs.com"]}}
-    ],
-    "Version": "1",
-}
-
+from .host import HARDENED_INSTANCE, instance_role, system_image
 
 @dataclass(frozen=True)
 class HostFacts:
@@ -63,21 +54,13 @@ class Workspace(Construct):
 
     def __init__(self, scope: Construct, id: str, props: WorkspaceProps) -> None:
         super().__init__(scope, id)
-        self.image = DataAlicloudImages(
-            self,
-            "image",
-            name_regex=props.image_name_regex,
-            owners="system",
-            most_recent=True,
-            instance_type=props.instance_type,
-        )
-        self.role = RamRole(
+        self.image = system_image(self, "image", props.image_name_regex, props.instance_type)
+        self.role = instance_role(
             self,
             "role",
-            role_name=f"{props.name}-instance",
-            assume_role_policy_document=json.dumps(ECS_TRUST_POLICY, sort_keys=True),
-            description="OpenCode workspace instance role; reads only this workspace's secret parameters",
-            tags=props.tags,
+            f"{props.name}-instance",
+            "OpenCode workspace instance role; reads only this workspace's secret parameters",
+            props.tags,
         )
         self.key_pair: EcsKeyPair | None = None
         key_name = props.key_pair_name
@@ -144,15 +127,10 @@ class Workspace(Construct):
             security_groups=[props.security_group_id],
             instance_type=props.instance_type,
             image_id=self.image.images.get(0).id,
-            instance_charge_type="PostPaid",
             internet_max_bandwidth_out=0,  # public traffic goes through the EIP only
             system_disk_category=props.system_disk_category,
             system_disk_size=props.system_disk_size,
-            system_disk_encrypted=True,
-            security_enhancement_strategy="Active",
-            http_endpoint="enabled",
-            http_tokens="required",
-            http_put_response_hop_limit=1,  # containers (one hop further) cannot reach the metadata service
+            **HARDENED_INSTANCE,
             role_name=self.role.role_name,
             key_name=key_name,
             user_data=self.user_data,  # plain cloud-config; the provider base64-encodes it
