@@ -40,19 +40,16 @@ def state_backend(scope: Construct, settings: Settings, stack_id: str, local_dir
             profile=backend.profile,
             assume_role_role_arn=backend.assume_role_arn,
         )
-    if backend.kind == "cloud":
-        return CloudBackend(
+    if backend.kind in ("cloud", "remote"):
+        backend_class, workspace_class = {
+            "cloud": (CloudBackend, NamedCloudWorkspace),
+            "remote": (RemoteBackend, NamedRemoteWorkspace),
+        }[backend.kind]
+        return backend_class(
             scope,
             organization=backend.organization or "",
             hostname=backend.hostname,
-            workspaces=NamedCloudWorkspace(backend.workspace or f"{settings.name}-{stack_id}"),
-        )
-    if backend.kind == "remote":
-        return RemoteBackend(
-            scope,
-            organization=backend.organization or "",
-            hostname=backend.hostname,
-            workspaces=NamedRemoteWorkspace(backend.workspace or f"{settings.name}-{stack_id}"),
+            workspaces=workspace_class(backend.workspace or f"{settings.name}-{stack_id}"),
         )
     # Absolute: relative LocalBackend paths break cross-stack references.
     return LocalBackend(scope, path=str(local_dir.resolve() / settings.name / f"{stack_id}.tfstate"))

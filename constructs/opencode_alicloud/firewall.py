@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from imports.alicloud.security_group import SecurityGroup
 from imports.alicloud.security_group_rule import SecurityGroupRule
+
+from .host import private_security_group
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,8 @@ class Firewall(Construct):
 
     def __init__(self, scope: Construct, id: str, props: FirewallProps) -> None:
         super().__init__(scope, id)
-        self.security_group = SecurityGroup(
-            self,
-            "sg",
-            security_group_name=f"{props.name}-sg",
-            description="OpenCode workspace: HTTPS (and SSH when enabled) only",
-            vpc_id=props.vpc_id,
-            inner_access_policy="Drop",
-            tags=props.tags,
+        self.security_group = private_security_group(
+            self, "sg", f"{props.name}-sg", "OpenCode workspace: HTTPS (and SSH when enabled) only", props.vpc_id, props.tags
         )
         self.rules: list[SecurityGroupRule] = [
             SecurityGroupRule(

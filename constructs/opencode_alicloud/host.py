@@ -1,5 +1,5 @@
 """What every ECS host of ours shares: the system image lookup, an instance role that only ECS
-can assume, and the hardening arguments of the instance itself."""
+can assume, a closed security group, and the hardening arguments of the instance itself."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,7 @@ from constructs import Construct
 
 from imports.alicloud.data_alicloud_images import DataAlicloudImages
 from imports.alicloud.ram_role import RamRole
+from imports.alicloud.security_group import SecurityGroup
 
 ECS_TRUST_POLICY = {
     "Statement": [
@@ -44,4 +45,14 @@ def instance_role(scope: Construct, id: str, role_name: str, description: str, t
         assume_role_policy_document=json.dumps(ECS_TRUST_POLICY, sort_keys=True),
         description=description,
         tags=tags,
+    )
+
+
+def private_security_group(
+    scope: Construct, id: str, name: str, description: str, vpc_id: str, tags: dict[str, str]
+) -> SecurityGroup:
+    """A security group that admits nothing until rules say so, not even its own members."""
+    return SecurityGroup(
+        scope, id, security_group_name=name, description=description, vpc_id=vpc_id,
+        inner_access_policy="Drop", tags=tags,
     )

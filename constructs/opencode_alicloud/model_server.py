@@ -15,11 +15,10 @@ from imports.alicloud.data_alicloud_zones import DataAlicloudZones
 from imports.alicloud.ecs_disk import EcsDisk
 from imports.alicloud.ecs_disk_attachment import EcsDiskAttachment
 from imports.alicloud.instance import Instance
-from imports.alicloud.security_group import SecurityGroup
 from imports.alicloud.security_group_rule import SecurityGroupRule
 from imports.alicloud.vswitch import Vswitch
 
-from .host import HARDENED_INSTANCE, instance_role, system_image
+from .host import HARDENED_INSTANCE, instance_role, private_security_group, system_image
 
 
 @dataclass(frozen=True)
@@ -67,14 +66,13 @@ class ModelServer(Construct):
                 tags=props.tags,
             )
             vswitch_id = self.vswitch.id
-        self.security_group = SecurityGroup(
+        self.security_group = private_security_group(
             self,
             "sg",
-            security_group_name=f"{props.name}-model-sg",
-            description="Private model server: vLLM only from the workspace's security group",
-            vpc_id=props.vpc_id,
-            inner_access_policy="Drop",
-            tags=props.tags,
+            f"{props.name}-model-sg",
+            "Private model server: vLLM only from the workspace's security group",
+            props.vpc_id,
+            props.tags,
         )
         self.ingress = SecurityGroupRule(
             self,

@@ -39,11 +39,8 @@ _NESTING = {
 }
 
 
-class RawType:
-    """A Terraform type given as its JSON type expression; values pass through unchanged."""
-
-    def __init__(self, expression: Any) -> None:
-        self.expression = expression
+class Passthrough:
+    """Values cross the plugin protocol unchanged (msgpack already gives Python values)."""
 
     def encode(self, value: Any) -> Any:
         return value
@@ -54,11 +51,18 @@ class RawType:
     def semantically_equal(self, a: Any, b: Any) -> bool:
         return a == b
 
+
+class RawType(Passthrough):
+    """A Terraform type given as its JSON type expression."""
+
+    def __init__(self, expression: Any) -> None:
+        self.expression = expression
+
     def tf_type(self) -> bytes:
         return json.dumps(self.expression).encode()
 
 
-class RawNestedBlock(NestedBlock):
+class RawNestedBlock(Passthrough, NestedBlock):
     def __init__(self, type_name: str, spec: dict[str, Any]) -> None:
         super().__init__(type_name, None, raw_block(spec["block"]), spec.get("min_items"), spec.get("max_items"))  # type: ignore[arg-type]
         self.mode = spec["nesting_mode"]
@@ -71,15 +75,6 @@ class RawNestedBlock(NestedBlock):
             min_items=self.min_items or 0,
             max_items=self.max_items or 0,
         )
-
-    def encode(self, value: Any) -> Any:
-        return value
-
-    def decode(self, value: Any) -> Any:
-        return value
-
-    def semantically_equal(self, a: Any, b: Any) -> bool:
-        return a == b
 
 
 def raw_attributes(block: dict[str, Any]) -> list[Attribute]:
