@@ -27,9 +27,9 @@ app.synth()
 REFERENCE = re.compile(r"\$\{[^}]*?\b((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.")
 
 
-def timed(args: list[str], env: dict[str, str]) -> float:
+def timed(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run(args, env=env, check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(args, env=env, check=True, capture_output=True, cwd=cwd)
     return time.perf_counter() - start
 
 
@@ -59,16 +59,10 @@ def cdktf_synth_ratio(runs: int) -> tuple[float, float, float]:
         (bare / "cdktf.json").write_text(json.dumps({"language": "python", "app": f"{sys.executable} main.py"}))
         default, bare_times = [], []
         for _ in range(runs):
-            default.append(timed_in([cdktf, "synth", "--output", f"{tmp}/out"], env, ROOT))
-            bare_times.append(timed_in([cdktf, "synth", "--output", f"{tmp}/bare-out"], env, bare))
+            default.append(timed([cdktf, "synth", "--output", f"{tmp}/out"], env))
+            bare_times.append(timed([cdktf, "synth", "--output", f"{tmp}/bare-out"], env, bare))
     d, b = statistics.median(default), statistics.median(bare_times)
     return d, b, d / b
-
-
-def timed_in(args: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(args, env=env, check=True, capture_output=True, cwd=cwd)
-    return time.perf_counter() - start
 
 
 def synth_doc(**overrides: object) -> dict:

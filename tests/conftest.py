@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,19 @@ def clean_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("OPENCODE_ALICLOUD_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+
+
+def run_main(env_overrides: dict[str, str], outdir: Path, check: bool = False) -> "subprocess.CompletedProcess[str]":
+    """Run main.py as a user would: settings only from `env_overrides`, output to `outdir`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
+    env.update(env_overrides, CDKTF_OUTDIR=str(outdir))
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py")], env=env, capture_output=True, text=True, timeout=120, cwd=outdir.parent
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def synth(tmp_path: Path, **overrides: Any) -> dict[str, Any]:

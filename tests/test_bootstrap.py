@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import BOOTSTRAP_VARIANTS, ROOT, VARIANTS, rendered_bootstrap, synth
-from opencode_alicloud.bootstrap import escape_for_terraform, render_opencode_json
+from opencode_alicloud.bootstrap import escape_for_terraform
 
 CLOUD_CONFIG_SCHEMA = Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json")
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"

@@ -8,7 +8,6 @@ here knows Alibaba Cloud's API semantics.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path

@@ -1,14 +1,11 @@
 """Settings: defaults, sources, and one clear message per bad field (with nothing written)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_main
 from opencode_settings import Settings, SettingsError, load_settings
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGV4YW1wbGUuY29tIGtleSBmb3IgdGVzdHM user@example"
@@ -134,17 +131,9 @@ def test_every_bad_field_is_reported_at_once() -> None:
     assert {field for field, _ in caught.value.problems} == {"region", "instance_type", "web_cidrs[0]"}
 
 
-def _run_main(env_overrides: dict[str, str], outdir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
-    env.update(env_overrides, CDKTF_OUTDIR=str(outdir))
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py")], env=env, capture_output=True, text=True, timeout=120, cwd=outdir.parent
-    )
-
-
 def test_main_exits_2_and_writes_nothing_on_bad_settings(tmp_path: Path) -> None:
     outdir = tmp_path / "cdktf.out"
-    result = _run_main(
+    result = run_main(
         {"OPENCODE_ALICLOUD_SSH_CIDRS": '["0.0.0.0/0"]', "OPENCODE_ALICLOUD_REGION": "nowhere-1"}, outdir
     )
     assert result.returncode == 2, result.stderr
@@ -156,7 +145,7 @@ def test_main_exits_2_and_writes_nothing_on_bad_settings(tmp_path: Path) -> None
 
 def test_main_synthesizes_the_default_stack(tmp_path: Path) -> None:
     outdir = tmp_path / "cdktf.out"
-    result = _run_main({"OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path / "state")}, outdir)
+    result = run_main({"OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path / "state")}, outdir)
     assert result.returncode == 0, result.stderr
     assert (outdir / "stacks" / "opencode" / "cdk.tf.json").is_file()
     assert result.stderr == ""

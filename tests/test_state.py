@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cloud_sim import build_mirror, environment, terraform_binary
-from conftest import ROOT, VARIANTS, synth
+from conftest import ROOT, VARIANTS, run_main, synth
 from opencode_settings import SettingsError, load_settings
 
 SCHEMA = json.loads((ROOT / "config" / "schemas" / "alicloud-1.289.0.json").read_text())
@@ -26,17 +26,10 @@ OSS = {
 
 def synth_app(tmp_path: Path, **overrides: Any) -> dict[str, dict]:
     """Synthesize like main.py (both stacks when state.bucket is set); return documents by stack."""
-    import os
-
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
-    env["CDKTF_OUTDIR"] = str(tmp_path / "cdktf.out")
-    env["OPENCODE_ALICLOUD_STATE_DIR"] = str(tmp_path / "state")
+    env = {"OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path / "state")}
     for key, value in overrides.items():
         env[f"OPENCODE_ALICLOUD_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "main.py")], env=env,
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    run_main(env, tmp_path / "cdktf.out", check=True)
     stacks = tmp_path / "cdktf.out" / "stacks"
     return {path.name: json.loads((path / "cdk.tf.json").read_text()) for path in stacks.iterdir()}
 
@@ -276,11 +269,7 @@ def test_migrate_state_between_local_paths(tmp_path: Path, sim_env: dict[str, st
     old = tmp_path / "state" / "opencode" / "opencode.tfstate"
     serial = json.loads(old.read_text())["serial"]
     # The same workspace, now with its state somewhere else (as when moving to the OSS backend).
-    import os
-
-    moved_env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
-    moved_env.update(CDKTF_OUTDIR=str(tmp_path / "cdktf.out"), OPENCODE_ALICLOUD_STATE_DIR=str(tmp_path / "moved"))
-    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "main.py")], env=moved_env, check=True, timeout=120)
+    run_main({"OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path / "moved")}, tmp_path / "cdktf.out", check=True)
     migrated = tf(["init", "-migrate-state", "-force-copy", "-input=false", "-no-color"], env, stack)
     assert "Successfully configured the backend" in migrated.stdout
     new = tmp_path / "moved" / "opencode" / "opencode.tfstate"

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from .templates import render
 
 DATA_MOUNT = "/data"
-OPENCODE_PORT = 4096
-USERDATA_LIMIT = 16 * 1024
+OPENCODE_PORT = 4096  # loopback only on the host; reached through the proxy or an SSH tunnel
 
 # Environment variable per model provider (OpenCode reads these via {env:...}).
 PROVIDER_KEY_ENV = {

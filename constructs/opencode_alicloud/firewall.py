@@ -7,7 +7,7 @@ from constructs import Construct
 
 from imports.alicloud.security_group_rule import SecurityGroupRule
 
-from .host import private_security_group
+from .host import private_security_group, tcp_ingress
 
 
 @dataclass(frozen=True)
@@ -49,19 +49,6 @@ class Firewall(Construct):
             self, "sg", f"{props.name}-sg", "OpenCode workspace: HTTPS (and SSH when enabled) only", props.vpc_id, props.tags
         )
         self.rules: list[SecurityGroupRule] = [
-            SecurityGroupRule(
-                self,
-                need.key,
-                type="ingress",
-                ip_protocol="tcp",
-                nic_type="intranet",
-                policy="accept",
-                port_range=f"{need.port}/{need.port}",
-                priority=1,
-                cidr_ip=None if ":" in need.cidr else need.cidr,
-                ipv6_cidr_ip=need.cidr if ":" in need.cidr else None,
-                security_group_id=self.security_group.id,
-                description=need.why,
-            )
+            tcp_ingress(self, need.key, self.security_group.id, need.port, need.why, cidr=need.cidr)
             for need in ingress_needs(props)
         ]

@@ -10,6 +10,7 @@ from constructs import Construct
 from imports.alicloud.data_alicloud_images import DataAlicloudImages
 from imports.alicloud.ram_role import RamRole
 from imports.alicloud.security_group import SecurityGroup
+from imports.alicloud.security_group_rule import SecurityGroupRule
 
 ECS_TRUST_POLICY = {
     "Statement": [
@@ -55,4 +56,32 @@ def private_security_group(
     return SecurityGroup(
         scope, id, security_group_name=name, description=description, vpc_id=vpc_id,
         inner_access_policy="Drop", tags=tags,
+    )
+
+
+def tcp_ingress(
+    scope: Construct,
+    id: str,
+    security_group_id: str,
+    port: int,
+    description: str,
+    cidr: str | None = None,
+    source_security_group_id: str | None = None,
+) -> SecurityGroupRule:
+    """One TCP port, admitted from a CIDR (IPv4 or IPv6) or from another security group."""
+    ipv6 = cidr is not None and ":" in cidr
+    return SecurityGroupRule(
+        scope,
+        id,
+        type="ingress",
+        ip_protocol="tcp",
+        nic_type="intranet",
+        policy="accept",
+        port_range=f"{port}/{port}",
+        priority=1,
+        cidr_ip=None if ipv6 else cidr,
+        ipv6_cidr_ip=cidr if ipv6 else None,
+        source_security_group_id=source_security_group_id,
+        security_group_id=security_group_id,
+        description=description,
     )

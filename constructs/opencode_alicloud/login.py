@@ -11,7 +11,6 @@ USERNAME = "opencode"  # OpenCode's Basic-auth user name; the proxy uses the sam
 
 @dataclass(frozen=True)
 class LoginProps:
-    name: str
     length: int = 32
 
 

@@ -15,10 +15,9 @@ from imports.alicloud.data_alicloud_zones import DataAlicloudZones
 from imports.alicloud.ecs_disk import EcsDisk
 from imports.alicloud.ecs_disk_attachment import EcsDiskAttachment
 from imports.alicloud.instance import Instance
-from imports.alicloud.security_group_rule import SecurityGroupRule
 from imports.alicloud.vswitch import Vswitch
 
-from .host import HARDENED_INSTANCE, instance_role, private_security_group, system_image
+from .host import HARDENED_INSTANCE, instance_role, private_security_group, system_image, tcp_ingress
 
 
 @dataclass(frozen=True)
@@ -74,18 +73,13 @@ class ModelServer(Construct):
             props.vpc_id,
             props.tags,
         )
-        self.ingress = SecurityGroupRule(
+        self.ingress = tcp_ingress(
             self,
             "vllm-from-workspace",
-            type="ingress",
-            ip_protocol="tcp",
-            nic_type="intranet",
-            policy="accept",
-            port_range=f"{props.port}/{props.port}",
-            priority=1,
+            self.security_group.id,
+            props.port,
+            "vLLM API from the OpenCode workspace only",
             source_security_group_id=props.workspace_security_group_id,
-            security_group_id=self.security_group.id,
-            description="vLLM API from the OpenCode workspace only",
         )
         self.image = system_image(self, "image", props.image_name_regex, props.instance_type)
         self.role = instance_role(

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from cdktf import TerraformOutput
 from constructs import Construct
 
+from .bootstrap import OPENCODE_PORT
+
 MODEL_SERVER_COST_NOTE = (
     "The GPU instance is billed per second while it runs (pay-as-you-go), plus its disks and public "
     "traffic; stop it in the ECS console when idle (stopped-instance billing mode) or disable "
     "model_server and deploy. See README, 'Private model server', for sizes and prices."
 )
-OPENCODE_PORT = 4096  # loopback only on the host; reached through the proxy or an SSH tunnel
 
 
 @dataclass(frozen=True)

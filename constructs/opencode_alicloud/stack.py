@@ -17,6 +17,7 @@ from .bootstrap import (
     GITHUB_TOKEN_ENV,
     MODEL_SERVER_KEY_ENV,
     MODEL_SERVER_PORT,
+    OPENCODE_PORT,
     VLLM_KEY_ENV,
     ModelServerBootstrap,
     ModelServerFacts,
@@ -31,7 +32,7 @@ from .firewall import Firewall, FirewallProps
 from .login import Login, LoginProps
 from .model_server import ModelServer, ModelServerProps
 from .network import Network, NetworkProps
-from .outputs import OPENCODE_PORT, OutputsProps, WorkspaceOutputs
+from .outputs import OutputsProps, WorkspaceOutputs
 from .secrets import SecretSpec, Secrets, SecretsProps
 from .workspace import HostFacts, Workspace, WorkspaceProps
 
@@ -128,7 +129,7 @@ class WorkspaceStack(TerraformStack):
                 web_public=settings.web_public,
             ),
         )
-        self.login = Login(self, "login", LoginProps(name=settings.name))
+        self.login = Login(self, "login", LoginProps())
         self.model_server_key: Password | None = None
         if settings.model_server.enabled:
             self.model_server_key = Password(self, "model-server-key", length=48, special=False)
