@@ -3,11 +3,15 @@ cloud-init, the upstream cloud-config JSON schema, shellcheck, hadolint, caddy,
 the compose-spec schema, docker-compose, and OpenCode itself."""
 from __future__ import annotations
 
+import http.server
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+import types
 from pathlib import Path
 
 import pytest
@@ -84,8 +88,8 @@ def test_user_data_size_limits(tmp_path: Path) -> None:
     for variant, limit in (("default", 9 * KB), ("all-options", 12 * KB)):
         (instance,) = synth(tmp_path / variant, **VARIANTS[variant])["resource"]["alicloud_instance"].values()
         assert len(instance["user_data"].encode()) <= limit
-    # As the instance receives it.
-    assert len(rendered_bootstrap("default")[2].encode()) <= 8 * KB
+    # As the instance receives it (the wait for the role attachment costs about 0.7 KB; ECS allows 16).
+    assert len(rendered_bootstrap("default")[2].encode()) <= 9 * KB
     assert max(len(rendered_bootstrap(v)[2].encode()) for v in BOOTSTRAP_VARIANTS) <= 12 * KB
 
 
@@ -101,6 +105,73 @@ def test_the_secrets_script_compiles(tmp_path: Path) -> None:
     script = tmp_path / "opencode-secrets.py"
     script.write_text(rendered_bootstrap("default")[1]["/usr/local/sbin/opencode-secrets"])
     assert run([sys.executable, "-m", "py_compile", str(script)]).returncode == 0
+
+
+class FakeMetadata(http.server.BaseHTTPRequestHandler):
+    """The ECS metadata service on 127.0.0.1: token-only (as http_tokens=required makes it), and the
+    role's credentials appear only after `attach_after` requests for them (the attachment is late)."""
+
+    attach_after = 2
+    requests: list[tuple[str, str, str | None]] = []
+
+    def _reply(self, status: int, body: str) -> None:
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self.requests.append(("PUT", self.path, self.headers.get("X-aliyun-ecs-metadata-token-ttl-seconds")))
+        self._reply(200, "token-123")
+
+    def do_GET(self) -> None:  # noqa: N802
+        token = self.headers.get("X-aliyun-ecs-metadata-token")
+        self.requests.append(("GET", self.path, token))
+        if token != "token-123":
+            return self._reply(401, "")
+        asked = sum(1 for method, path, _ in self.requests if method == "GET")
+        if self.path != "/latest/meta-data/ram/security-credentials/opencode-instance" or asked <= self.attach_after:
+            return self._reply(404, "")
+        self._reply(200, json.dumps({"Code": "Success", "AccessKeyId": "STS.x", "AccessKeySecret": "s", "SecurityToken": "t"}))
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _secrets_module(tmp_path: Path) -> types.ModuleType:
+    script = tmp_path / "opencode_secrets.py"
+    script.write_text(rendered_bootstrap("default")[1]["/usr/local/sbin/opencode-secrets"])
+    spec = importlib.util.spec_from_file_location("opencode_secrets", script)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.mark.parametrize("attach_after, attached", [(0, True), (3, True), (99, False)])
+def test_the_secret_reader_waits_for_the_role_through_the_metadata_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], attach_after: int, attached: bool
+) -> None:
+    FakeMetadata.attach_after, FakeMetadata.requests = attach_after, []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeMetadata)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    waits: list[float] = []
+    module = _secrets_module(tmp_path)
+    md = f"http://127.0.0.1:{server.server_address[1]}/latest"
+    try:
+        if attached:
+            assert module.credentials("opencode-instance", md, waits.append)["AccessKeyId"] == "STS.x"
+        else:
+            with pytest.raises(SystemExit) as stop:
+                module.credentials("opencode-instance", md, waits.append)
+            assert "RAM role opencode-instance is not attached" in str(stop.value)
+    finally:
+        server.shutdown()
+    tries = min(attach_after, module.TRIES) + (1 if attached else 0)
+    assert waits == [min(2**n, 30) for n in range(1, tries if attached else module.TRIES)]
+    assert sum(waits) <= 300  # "a few minutes" at most
+    assert all(token == "token-123" for method, _, token in FakeMetadata.requests if method == "GET")
+    assert all(ttl == "300" for method, _, ttl in FakeMetadata.requests if method == "PUT")
+    log = capsys.readouterr().out
+    assert log.count("no credentials for RAM role opencode-instance yet") == (tries - 1 if attached else module.TRIES)
 
 
 def test_hadolint_passes_on_the_dockerfile(tmp_path: Path) -> None:

@@ -42,7 +42,8 @@ def test_deployer_policy_covers_every_service_the_stack_uses(tmp_path) -> None:
         "alicloud_ecs_disk": "ecs", "alicloud_ecs_disk_attachment": "ecs", "alicloud_ecs_key_pair": "ecs",
         "alicloud_ecs_auto_snapshot_policy": "ecs", "alicloud_ecs_auto_snapshot_policy_attachment": "ecs",
         "alicloud_ram_role": "ram", "alicloud_ram_policy": "ram", "alicloud_ram_role_policy_attachment": "ram",
-        "alicloud_oos_secret_parameter": "oos", "random_password": None,
+        "alicloud_ecs_ram_role_attachment": "ecs",
+        "alicloud_oos_secret_parameter": "oos", "random_password": None, "terraform_data": None,
     }
     for type_name in document["resource"]:
         assert type_name in needed, f"{type_name}: add its actions to config/deployer-ram-policy.json"

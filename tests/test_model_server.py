@@ -55,10 +55,15 @@ def test_no_public_inbound_path(doc: dict) -> None:
 
 
 def test_gpu_zone_and_own_vswitch(doc: dict) -> None:
-    (zones,) = [z for z in doc["data"]["alicloud_zones"].values() if "model-server" in z["//"]["metadata"]["path"]]
-    assert zones["available_instance_type"] == "ecs.gn7i-c8g1.2xlarge"
+    (zones,) = [z for z in doc["data"]["alicloud_instance_types"].values() if "model-server" in z["//"]["metadata"]["path"]]
+    assert zones["instance_type"] == "ecs.gn7i-c8g1.2xlarge" and zones["system_disk_category"] == "cloud_essd"
     (vswitch,) = _by_path(doc, "alicloud_vswitch", "model-server")
-    assert vswitch["cidr_block"] == "10.42.2.0/24" and ".zones[0].id}" in vswitch["zone_id"]
+    assert vswitch["cidr_block"] == "10.42.2.0/24"
+    assert vswitch["zone_id"].endswith(".instance_types[0].availability_zones, 0)}")
+    (instance,) = _by_path(doc, "alicloud_instance", "model-server")
+    assert "role_name" not in instance and instance["availability_zone"] == vswitch["zone_id"]
+    (attachment,) = _by_path(doc, "alicloud_ecs_ram_role_attachment", "model-server")
+    assert attachment["ram_role_name"].startswith("${alicloud_ram_role.model-server_role_")
 
 
 def test_secrets_and_least_privilege(doc: dict) -> None:

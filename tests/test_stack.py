@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import data_sources, resources, synth
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGV4YW1wbGUuY29tIGtleSBmb3IgdGVzdHM user@example"
@@ -35,20 +37,29 @@ def test_default_stack_has_the_architecture(tmp_path: Path) -> None:
         "alicloud_ram_role": 1,
         "alicloud_ram_policy": 1,
         "alicloud_ram_role_policy_attachment": 1,
+        "alicloud_ecs_ram_role_attachment": 1,
         "alicloud_oos_secret_parameter": 2,
         "random_password": 1,
+        "terraform_data": 1,
     }
     assert doc["terraform"]["required_providers"]["alicloud"] == {"source": "aliyun/alicloud", "version": "1.289.0"}
     assert doc["provider"]["alicloud"] == [{"region": "ap-southeast-1"}]
 
 
-def test_zone_is_filtered_by_instance_type_and_disk_category(tmp_path: Path) -> None:
-    doc = synth(tmp_path, instance_type="ecs.g7.large", system_disk_category="cloud_essd")
-    (zones,) = data_sources(doc, "alicloud_zones")
-    assert zones["available_instance_type"] == "ecs.g7.large"
-    assert zones["available_disk_category"] == "cloud_essd"
+@pytest.mark.parametrize("category", ["cloud_essd_entry", "cloud_auto", "cloud_essd", "cloud_ssd", "cloud_efficiency"])
+def test_zone_is_filtered_by_instance_type_and_disk_category(tmp_path: Path, category: str) -> None:
+    doc = synth(tmp_path, instance_type="ecs.g7.large", system_disk_category=category)
+    assert "alicloud_zones" not in doc["data"]  # its disk filter knows neither cloud_essd_entry nor cloud_auto
+    (zones,) = data_sources(doc, "alicloud_instance_types")
+    assert {k: v for k, v in zones.items() if k != "//"} == {
+        "instance_type": "ecs.g7.large", "system_disk_category": category,
+        "network_type": "Vpc", "instance_charge_type": "PostPaid",
+    }
     (vswitch,) = resources(doc, "alicloud_vswitch")
-    assert vswitch["zone_id"].startswith("${data.alicloud_zones.") and vswitch["zone_id"].endswith(".zones[0].id}")
+    (instance,) = resources(doc, "alicloud_instance")
+    (disk,) = resources(doc, "alicloud_ecs_disk")
+    expected = "${element(data.alicloud_instance_types.network_zones_2241F3F0.instance_types[0].availability_zones, 0)}"
+    assert vswitch["zone_id"] == instance["availability_zone"] == disk["zone_id"] == expected
 
 
 def test_instance_is_hardened(tmp_path: Path) -> None:
@@ -59,8 +70,20 @@ def test_instance_is_hardened(tmp_path: Path) -> None:
     assert instance["security_enhancement_strategy"] == "Active"
     assert instance["internet_max_bandwidth_out"] == 0
     assert instance["image_id"].startswith("${data.alicloud_images.")
-    assert instance["role_name"].startswith("${alicloud_ram_role.")
+    # The role is attached by its own resource: `role_name` is deprecated since provider 1.275.0.
+    assert "role_name" not in instance
+    (attachment,) = resources(synth(tmp_path / "again"), "alicloud_ecs_ram_role_attachment")
+    assert attachment["instance_id"] == "${alicloud_instance.workspace_instance_00387BFD.id}"
+    assert attachment["ram_role_name"] == "${alicloud_ram_role.workspace_role_D5E95835.role_name}"
     assert "password" not in instance and "key_name" not in instance
+
+
+def test_instance_is_replaced_when_its_user_data_changes(tmp_path: Path) -> None:
+    doc = synth(tmp_path)
+    (instance,) = resources(doc, "alicloud_instance")
+    (version,) = resources(doc, "terraform_data")
+    assert instance["lifecycle"] == {"replace_triggered_by": ["terraform_data.workspace_user-data-version_7A8C2A1A"]}
+    assert version["triggers_replace"] == {"user_data": instance["user_data"]}
 
 
 def test_image_is_the_newest_ubuntu_2404_system_image(tmp_path: Path) -> None:

@@ -32,6 +32,15 @@ GITHUB_TOKEN_ENV = "GH_TOKEN"
 PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"
 
 
+def workspace_role_name(name: str) -> str:
+    """The workspace instance's RAM role (the secret reader waits for it to be attached)."""
+    return f"{name}-instance"
+
+
+def model_server_role_name(name: str) -> str:
+    return f"{name}-model-instance"
+
+
 @dataclass(frozen=True)
 class BootstrapSettings:
     """The static part: what the user chose."""
@@ -126,6 +135,7 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             site=facts.site_host,
             data_disk_id=facts.data_disk_id,
             tls_mode=settings.tls_mode,
+            role=workspace_role_name(settings.name),
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
         ),
         "/etc/opencode/compose.yaml": render(
@@ -183,6 +193,7 @@ def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFa
             site="",
             data_disk_id=facts.data_disk_id,
             tls_mode="none",
+            role=model_server_role_name(server.name),
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
         ),
         "/etc/opencode/compose.yaml": render(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cdktf import DataResource, Fn, TerraformResourceLifecycle
 from constructs import Construct
 
 from imports.alicloud.data_alicloud_images import DataAlicloudImages
+from imports.alicloud.data_alicloud_instance_types import DataAlicloudInstanceTypes
+from imports.alicloud.ecs_ram_role_attachment import EcsRamRoleAttachment
+from imports.alicloud.instance import Instance
 from imports.alicloud.ram_role import RamRole
 from imports.alicloud.security_group import SecurityGroup
 from imports.alicloud.security_group_rule import SecurityGroupRule
@@ -36,6 +40,45 @@ def system_image(scope: Construct, id: str, name_regex: str, instance_type: str)
     return DataAlicloudImages(
         scope, id, name_regex=name_regex, owners="system", most_recent=True, instance_type=instance_type
     )
+
+
+def instance_zones(scope: Construct, id: str, instance_type: str, system_disk_category: str) -> DataAlicloudInstanceTypes:
+    """Where `instance_type` can be created with a `system_disk_category` system disk, in a VPC.
+
+    `alicloud_instance_types` is the lookup that knows every category the settings allow
+    (cloud_essd_entry and cloud_auto included); `alicloud_zones`' disk filter does not. The
+    answer's `instance_types[0].availability_zones` lists the zones; see `first_zone`."""
+    return DataAlicloudInstanceTypes(
+        scope,
+        id,
+        instance_type=instance_type,
+        system_disk_category=system_disk_category,
+        network_type="Vpc",
+        instance_charge_type="PostPaid",
+    )
+
+
+def first_zone(lookup: DataAlicloudInstanceTypes) -> str:
+    """The first zone of an `instance_zones` answer (a token)."""
+    return Fn.element(lookup.instance_types.get(0).availability_zones, 0)
+
+
+def replaced_when_changed(scope: Construct, id: str, user_data: str) -> TerraformResourceLifecycle:
+    """A lifecycle that replaces the instance when its rendered user-data changes.
+
+    cloud-init runs the bootstrap once per instance, and the provider updates `user_data` in
+    place (a reboot that upgrades nothing). A `terraform_data` holds the rendered user-data
+    (the instance's state holds it already); the instance is `replace_triggered_by` it. Disks
+    and the EIP are separate resources and stay."""
+    version = DataResource(scope, id, triggers_replace={"user_data": user_data})
+    # Terraform's JSON syntax wants the bare address here, not a "${...}" template.
+    return TerraformResourceLifecycle(replace_triggered_by=[f"terraform_data.{version.friendly_unique_id}"])
+
+
+def attach_role(scope: Construct, id: str, role: RamRole, instance: Instance) -> EcsRamRoleAttachment:
+    """The instance role, attached after the instance exists (`role_name` on the instance is
+    deprecated since provider 1.275.0). The bootstrap's secret reader waits for it."""
+    return EcsRamRoleAttachment(scope, id, ram_role_name=role.role_name, instance_id=instance.id)
 
 
 def instance_role(scope: Construct, id: str, role_name: str, description: str, tags: dict[str, str]) -> RamRole:

@@ -11,13 +11,25 @@ from typing import Callable
 from constructs import Construct
 
 from imports.alicloud.data_alicloud_vswitches import DataAlicloudVswitches
-from imports.alicloud.data_alicloud_zones import DataAlicloudZones
+from imports.alicloud.data_alicloud_instance_types import DataAlicloudInstanceTypes
 from imports.alicloud.ecs_disk import EcsDisk
 from imports.alicloud.ecs_disk_attachment import EcsDiskAttachment
 from imports.alicloud.instance import Instance
 from imports.alicloud.vswitch import Vswitch
 
-from .host import HARDENED_INSTANCE, instance_role, private_security_group, system_image, tcp_ingress
+from .bootstrap import model_server_role_name
+from .host import (
+    HARDENED_INSTANCE,
+    attach_role,
+    replaced_when_changed,
+    replaced_when_changed,
+    first_zone,
+    instance_role,
+    instance_zones,
+    private_security_group,
+    system_image,
+    tcp_ingress,
+)
 
 
 @dataclass(frozen=True)
@@ -39,22 +51,20 @@ class ModelServerProps:
 
 class ModelServer(Construct):
     """Exposes `zones`/`vswitch` (or `existing_vswitch`), `security_group`, `ingress`, `image`, `role`,
-    `weights_disk`, `instance`, `disk_attachment` and `endpoint` (http://<private ip>:<port>/v1)."""
+    `weights_disk`, `instance`, `role_attachment`, `disk_attachment` and `endpoint` (http://<private ip>:<port>/v1)."""
 
     def __init__(self, scope: Construct, id: str, props: ModelServerProps) -> None:
         super().__init__(scope, id)
         self.vswitch: Vswitch | None = None
-        self.zones: DataAlicloudZones | None = None
+        self.zones: DataAlicloudInstanceTypes | None = None
         self.existing_vswitch: DataAlicloudVswitches | None = None
         if props.vswitch_id:
             self.existing_vswitch = DataAlicloudVswitches(self, "existing-vswitch", ids=[props.vswitch_id])
             zone_id = self.existing_vswitch.vswitches.get(0).zone_id
             vswitch_id = props.vswitch_id
         else:
-            self.zones = DataAlicloudZones(
-                self, "gpu-zones", available_instance_type=props.instance_type, available_disk_category=props.disk_category
-            )
-            zone_id = self.zones.zones.get(0).id
+            self.zones = instance_zones(self, "gpu-zones", props.instance_type, props.disk_category)
+            zone_id = first_zone(self.zones)
             self.vswitch = Vswitch(
                 self,
                 "vswitch",
@@ -85,7 +95,7 @@ class ModelServer(Construct):
         self.role = instance_role(
             self,
             "role",
-            f"{props.name}-model-instance",
+            model_server_role_name(props.name),
             "OpenCode model server role; reads only its API key parameter",
             props.tags,
         )
@@ -100,6 +110,7 @@ class ModelServer(Construct):
             encrypted=True,
             tags=props.tags,
         )
+        user_data = props.user_data(self.weights_disk.id)
         self.instance = Instance(
             self,
             "instance",
@@ -117,11 +128,12 @@ class ModelServer(Construct):
             system_disk_category=props.disk_category,
             system_disk_size=60,
             **HARDENED_INSTANCE,
-            role_name=self.role.role_name,
-            user_data=props.user_data(self.weights_disk.id),
+            user_data=user_data,
             tags=props.tags,
             volume_tags=props.tags,
+            lifecycle=replaced_when_changed(self, "user-data-version", user_data),
         )
+        self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
         self.disk_attachment = EcsDiskAttachment(
             self, "weights-attachment", disk_id=self.weights_disk.id, instance_id=self.instance.id
         )

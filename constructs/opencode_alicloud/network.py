@@ -5,10 +5,12 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from imports.alicloud.data_alicloud_instance_types import DataAlicloudInstanceTypes
 from imports.alicloud.data_alicloud_vswitches import DataAlicloudVswitches
-from imports.alicloud.data_alicloud_zones import DataAlicloudZones
 from imports.alicloud.vpc import Vpc
 from imports.alicloud.vswitch import Vswitch
+
+from .host import first_zone, instance_zones
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Network(Construct):
 
     vpc: Vpc | None
     vswitch: Vswitch | None
-    zones: DataAlicloudZones | None
+    zones: DataAlicloudInstanceTypes | None
     existing_vswitches: DataAlicloudVswitches | None
 
     def __init__(self, scope: Construct, id: str, props: NetworkProps) -> None:
@@ -44,14 +46,9 @@ class Network(Construct):
             self.zone_id: str = self.existing_vswitches.vswitches.get(0).zone_id
             return
 
-        # Only zones where this instance type and disk category can be created.
-        self.zones = DataAlicloudZones(
-            self,
-            "zones",
-            available_instance_type=props.instance_type,
-            available_disk_category=props.disk_category,
-        )
-        self.zone_id = self.zones.zones.get(0).id
+        # Only zones where this instance type can be created with this system disk category.
+        self.zones = instance_zones(self, "zones", props.instance_type, props.disk_category)
+        self.zone_id = first_zone(self.zones)
         self.vpc = Vpc(self, "vpc", vpc_name=f"{props.name}-vpc", cidr_block=props.vpc_cidr, tags=props.tags)
         self.vswitch = Vswitch(
             self,

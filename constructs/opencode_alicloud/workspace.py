@@ -17,7 +17,8 @@ from imports.alicloud.eip_address import EipAddress
 from imports.alicloud.eip_association import EipAssociation
 from imports.alicloud.instance import Instance
 
-from .host import HARDENED_INSTANCE, instance_role, system_image
+from .bootstrap import workspace_role_name
+from .host import HARDENED_INSTANCE, attach_role, instance_role, replaced_when_changed, system_image
 
 @dataclass(frozen=True)
 class HostFacts:
@@ -50,7 +51,7 @@ class WorkspaceProps:
 
 class Workspace(Construct):
     """Exposes `image`, `role`, `key_pair`, `eip` (or `existing_eip`), `public_ip`, `data_disk`,
-    `snapshot_policy`, `instance`, `disk_attachment`, `eip_association` and `user_data`."""
+    `snapshot_policy`, `instance`, `role_attachment`, `disk_attachment`, `eip_association` and `user_data`."""
 
     def __init__(self, scope: Construct, id: str, props: WorkspaceProps) -> None:
         super().__init__(scope, id)
@@ -58,7 +59,7 @@ class Workspace(Construct):
         self.role = instance_role(
             self,
             "role",
-            f"{props.name}-instance",
+            workspace_role_name(props.name),
             "OpenCode workspace instance role; reads only this workspace's secret parameters",
             props.tags,
         )
@@ -131,12 +132,13 @@ class Workspace(Construct):
             system_disk_category=props.system_disk_category,
             system_disk_size=props.system_disk_size,
             **HARDENED_INSTANCE,
-            role_name=self.role.role_name,
             key_name=key_name,
             user_data=self.user_data,  # plain cloud-config; the provider base64-encodes it
             tags=props.tags,
             volume_tags=props.tags,
+            lifecycle=replaced_when_changed(self, "user-data-version", self.user_data),
         )
+        self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
         self.disk_attachment = EcsDiskAttachment(
             self, "data-attachment", disk_id=self.data_disk.id, instance_id=self.instance.id
         )

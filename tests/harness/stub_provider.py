@@ -4,7 +4,11 @@
 THIS IS A SIMULATION OF THE CLOUD. It stands in for aliyun/alicloud and hashicorp/random,
 which cannot be downloaded here. It speaks the real plugin protocol (through the PyPI `tf`
 framework), so Terraform validates every attribute, type and block against the schema,
-plans, applies and destroys. It knows nothing of Alibaba Cloud's API semantics: created
+plans, applies and destroys. It also enforces the provider's plan-time rules that the schema
+records (valid values, ranges, lengths, regexes, conflicting and required arguments,
+deprecations, force_new: see provider_rules.py) in ValidateResourceConfig,
+ValidateDataResourceConfig and PlanResourceChange, as the real provider does.
+It knows nothing of Alibaba Cloud's API semantics, IAM, quotas, stock or prices: created
 resources get made-up ids and addresses, and data sources answer with one made-up,
 deterministic item (so `[0]` works and a re-plan shows no changes).
 
@@ -23,12 +27,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tf import provider as framework
 from tf import runner
 from tf.gen import tfplugin_pb2 as pb
 from tf.iface import Config, DataSource, Provider, Resource, State
 from tf.schema import Attribute, Block, NestedBlock, Schema
 from tf.types import Unknown
-from tf.utils import Diagnostics
+from tf.utils import Diagnostics, _to_attribute_path, read_dynamic_value
+
+from provider_rules import Path as RulePath
+from provider_rules import check, replace_paths
 
 _NESTING = {
     "single": pb.Schema.NestedBlock.NestingMode.SINGLE,
@@ -111,6 +119,10 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Plain lists a data source answers with one made-up item, so a `[0]` on them resolves.
+ONE_ITEM_LISTS = {"ids", "availability_zones"}
+
+
 def fake_value(expression: Any, name: str, seed: str) -> Any:
     """A deterministic value of the given type for a computed attribute."""
     digest = _digest(seed, name)
@@ -128,7 +140,8 @@ def fake_value(expression: Any, name: str, seed: str) -> Any:
     if kind in {"list", "set"}:
         element = expression[1]
         # One element, so `[0]` resolves (data sources), but no made-up ids in plain lists.
-        return [fake_value(element, name.rstrip("s"), seed)] if isinstance(element, list) or name == "ids" else []
+        one = isinstance(element, list) or name in ONE_ITEM_LISTS
+        return [fake_value(element, name.rstrip("s"), seed)] if one else []
     if kind == "map":
         return {}
     if kind == "object":
@@ -163,6 +176,39 @@ def resolve_unknowns(type_name: str, schema: dict[str, Any], state: dict[str, An
     return out
 
 
+# --- the provider's plan-time rules ---------------------------------------------------------
+
+
+def report(diags: Diagnostics, block: dict[str, Any], config: dict[str, Any] | None) -> None:
+    """Add the provider's errors and deprecation warnings for `config` to `diags`."""
+    for finding in check(block, config):
+        path = list(finding.path)
+        if finding.severity == "error":
+            diags.add_error(finding.summary, finding.detail, path=path)
+        else:
+            diags.add_warning(finding.summary, finding.detail, path=path)
+
+
+def _attribute_path(path: RulePath) -> pb.AttributePath:
+    return _to_attribute_path(list(path))
+
+
+def _plan_with_replacements(self: Any, request: pb.PlanResourceChange.Request, context: Any) -> Any:
+    """The framework's plan, with requires_replace from the schema's force_new rules (nested too)."""
+    response = _framework_plan(self, request, context)
+    prior, proposed = read_dynamic_value(request.prior_state), read_dynamic_value(request.proposed_new_state)
+    if prior is None or proposed is None:
+        return response
+    block = self.app.schemas[request.type_name]["block"]
+    del response.requires_replace[:]
+    response.requires_replace.extend(_attribute_path(path) for path in replace_paths(block, prior, proposed))
+    return response
+
+
+_framework_plan = framework.ProviderServicer.PlanResourceChange
+framework.ProviderServicer.PlanResourceChange = _plan_with_replacements  # type: ignore[method-assign]
+
+
 # --- provider ------------------------------------------------------------------------------
 
 
@@ -191,6 +237,7 @@ class StubProvider(Provider):
         ((source, provider),) = document["provider_schemas"].items()
         self.source = source
         self.provider = provider
+        self.schemas: dict[str, dict[str, Any]] = provider.get("resource_schemas", {})
 
     def get_model_prefix(self) -> str:
         return ""
@@ -202,7 +249,7 @@ class StubProvider(Provider):
         return raw_schema(self.provider["provider"])
 
     def validate_config(self, diags: Diagnostics, config: Config) -> None:
-        pass
+        report(diags, self.provider["provider"]["block"], config)
 
     def configure_provider(self, diags: Diagnostics, config: Config) -> None:
         pass
@@ -216,6 +263,10 @@ class StubProvider(Provider):
     @staticmethod
     def _resource_class(type_name: str, spec: dict[str, Any]) -> type[Resource]:
         class StubResource(_typed(type_name, spec), Resource):  # type: ignore[misc]
+            def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
+                super().validate(diags, type_name, config)
+                report(diags, spec["block"], config)
+
             def create(self, ctx: Any, planned: State) -> State:
                 # Test knob: make an apply take a while (the locking rehearsal holds the lock with it).
                 time.sleep(float(os.environ.get("STUB_PROVIDER_CREATE_DELAY", "0")))
@@ -235,6 +286,10 @@ class StubProvider(Provider):
     @staticmethod
     def _data_class(type_name: str, spec: dict[str, Any]) -> type[DataSource]:
         class StubDataSource(_typed(type_name, spec), DataSource):  # type: ignore[misc]
+            def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
+                super().validate(diags, type_name, config)
+                report(diags, spec["block"], config)
+
             def read(self, ctx: Any, config: Config) -> State:
                 # Deterministic: the same config always gives the same answer.
                 state = {name: config.get(name) for name in spec["block"].get("attributes", {})}
