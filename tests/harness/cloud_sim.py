@@ -6,10 +6,12 @@ output, destroy) with no network, but nothing is created anywhere.
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
 import stat
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,3 +92,55 @@ def environment(cli_config: Path) -> dict[str, str]:
     )
     env.pop("TF_PLUGIN_CACHE_DIR", None)
     return env
+
+
+class Rehearsal:
+    """One Terraform working directory against the stub providers, initialised once and fed one
+    synthesized stack after another (its backend block removed: state stays local here). Each
+    step is real Terraform: validate, plan (the stub enforces the provider's plan-time rules),
+    apply. A SIMULATION: nothing is created anywhere."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.initialised = False
+
+    def _run(self, *args: str, timeout: int = 300) -> "subprocess.CompletedProcess[str]":
+        return subprocess.run([terraform_binary(), *args], cwd=self.workdir, env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def load(self, document: dict) -> None:
+        document = json.loads(json.dumps(document))
+        document.get("terraform", {}).pop("backend", None)
+        (self.workdir / "cdk.tf.json").write_text(json.dumps(document))
+        if not self.initialised:
+            result = self._run("init", "-input=false", "-no-color")
+            if result.returncode != 0:
+                raise AssertionError(result.stdout + result.stderr)
+            self.initialised = True
+
+    def validate(self) -> dict:
+        return json.loads(self._run("validate", "-json", "-no-color").stdout)
+
+    def plan(self) -> tuple[int, dict | None, str]:
+        """(exit code, the plan as `terraform show -json` gives it or None, output)."""
+        result = self._run("plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.bin")
+        if result.returncode != 0:
+            return result.returncode, None, result.stdout + result.stderr
+        shown = self._run("show", "-json", "plan.bin")
+        return 0, json.loads(shown.stdout), result.stdout + result.stderr
+
+    def apply(self) -> str:
+        result = self._run("apply", "-input=false", "-no-color", "-auto-approve")
+        if result.returncode != 0:
+            raise AssertionError(result.stdout[-3000:] + result.stderr[-3000:])
+        return result.stdout
+
+    def state(self) -> dict:
+        return json.loads((self.workdir / "terraform.tfstate").read_text())
+
+
+def warnings_in(output: str) -> list[str]:
+    """Terraform's warning blocks in human output (each starts with 'Warning:')."""
+    return [block.strip() for block in output.split("Warning:")[1:]]
