@@ -96,7 +96,7 @@ def environment(cli_config: Path) -> dict[str, str]:
 
 class Rehearsal:
     """One Terraform working directory against the stub providers, initialised once and fed one
-    synthesized stack after another (its backend block removed: state stays local here). Each
+    synthesized stack after another (its backend or cloud block removed: state stays local here). Each
     step is real Terraform: validate, plan (the stub enforces the provider's plan-time rules),
     apply. A SIMULATION: nothing is created anywhere."""
 
@@ -113,6 +113,7 @@ class Rehearsal:
     def load(self, document: dict) -> None:
         document = json.loads(json.dumps(document))
         document.get("terraform", {}).pop("backend", None)
+        document.get("terraform", {}).pop("cloud", None)
         (self.workdir / "cdk.tf.json").write_text(json.dumps(document))
         if not self.initialised:
             result = self._run("init", "-input=false", "-no-color")
