@@ -70,7 +70,7 @@ def _resource_id(kind: str, value: str | None) -> str | None:
     if value is None:
         return None
     pattern = _ID_RE[kind]
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise ValueError(f"{value!r} is not a {kind.replace('_', ' ')}; it starts with {pattern.pattern[1:4]}")
     return value
 
@@ -79,7 +79,7 @@ def _parameter_name(value: str | None) -> str | None:
     """An OOS parameter name: 2-180 chars of letters, digits, '-', '_', '/'; not ALIYUN/ACS/ALIBABA."""
     if value is None:
         return None
-    if not re.match(r"^[A-Za-z0-9_/-]{2,180}$", value) or value.upper().startswith(("ALIYUN", "ACS", "ALIBABA")):
+    if not re.fullmatch(r"^[A-Za-z0-9_/-]{2,180}$", value) or value.upper().startswith(("ALIYUN", "ACS", "ALIBABA")):
         raise ValueError(
             f"{value!r} is not an OOS parameter name (letters, digits, '-', '_', '/'; "
             "not starting with ALIYUN, ACS or ALIBABA)"
@@ -116,12 +116,20 @@ class ModelSettings(BaseModel):
     def _api_key_parameter(cls, value: str | None) -> str | None:
         return _parameter_name(value)
 
+    @field_validator("model")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        # It lands in opencode.json (a JSON serializer writes it) and in OpenCode's provider/model reference.
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}", value):
+            raise ValueError(f"{value!r} is not a model id such as claude-sonnet-4-5 (letters, digits, . _ : @ / + -)")
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _https_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+        if not re.fullmatch(r"^https?://[^\s/]+(/\S*)?$", value):
             raise ValueError(f"{value!r} is not an http(s) URL such as https://api.example.com/v1")
         return value.rstrip("/")
 
@@ -143,13 +151,13 @@ _OTS_INSTANCE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,14}[A-Za-z0-9]$")
 
 
 def _bucket_name(value: str | None) -> str | None:
-    if value is not None and not _BUCKET_RE.match(value):
+    if value is not None and not _BUCKET_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not an OSS bucket name (3-63 chars: a-z, 0-9, '-'; no '-' at either end)")
     return value
 
 
 def _table_name(value: str | None) -> str | None:
-    if value is not None and not _OTS_TABLE_RE.match(value):
+    if value is not None and not _OTS_TABLE_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a Tablestore table name (letters, digits, '_'; not starting with a digit)")
     return value
 
@@ -176,7 +184,7 @@ class BackendSettings(BaseModel):
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}$", value) or value.endswith("/") or "//" in value:
+        if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}$", value) or value.endswith("/") or "//" in value:
             raise ValueError(f"{value!r} is not a state folder such as teams/platform")
         return value
 
@@ -185,14 +193,14 @@ class BackendSettings(BaseModel):
     @field_validator("tablestore_endpoint")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
-        if value is not None and not _OTS_ENDPOINT_RE.match(value):
+        if value is not None and not _OTS_ENDPOINT_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a Tablestore endpoint such as https://my-locks.ap-southeast-1.ots.aliyuncs.com")
         return value.rstrip("/") if value else value
 
     @field_validator("assume_role_arn")
     @classmethod
     def _role(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^acs:ram::\d{10,20}:role/[A-Za-z0-9._-]{1,64}$", value):
+        if value is not None and not re.fullmatch(r"^acs:ram::\d{10,20}:role/[A-Za-z0-9._-]{1,64}$", value):
             raise ValueError(f"{value!r} is not a RAM role ARN such as acs:ram::1234567890123456:role/terraform-state")
         return value
 
@@ -214,7 +222,7 @@ class StateStackSettings(BaseModel):
     @field_validator("ots_instance")
     @classmethod
     def _instance(cls, value: str) -> str:
-        if not _OTS_INSTANCE_RE.match(value) or value.lower().startswith(("ali", "ay", "ots", "taobao", "admin")):
+        if not _OTS_INSTANCE_RE.fullmatch(value) or value.lower().startswith(("ali", "ay", "ots", "taobao", "admin")):
             raise ValueError(
                 f"{value!r} is not a Tablestore instance name: 3-16 chars of letters, digits and '-', starting with "
                 "a letter, not ending with '-', and not starting with ali, ay, ots, taobao or admin"
@@ -255,23 +263,31 @@ class ModelServerSettings(BaseModel):
     @field_validator("instance_type")
     @classmethod
     def _gpu(cls, value: str) -> str:
-        if not _GPU_TYPE_RE.match(value):
+        if not _GPU_TYPE_RE.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a GPU instance type; use a GPU family such as ecs.gn7i-c8g1.2xlarge (A10 24 GB)"
             )
         return value
 
+    @field_validator("model")
+    @classmethod
+    def _repo_id(cls, value: str) -> str:
+        # A Hugging Face / ModelScope repo id: it becomes one argument of `vllm serve`.
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}", value) or ".." in value:
+            raise ValueError(f"{value!r} is not a model repo id such as Qwen/Qwen3-4B-Instruct-2507")
+        return value
+
     @field_validator("vllm_image")
     @classmethod
     def _pinned(cls, value: str) -> str:
-        if not re.match(r"^[a-z0-9./_-]+:v?\d+\.\d+\.\d+$", value):
+        if not re.fullmatch(r"^[a-z0-9./_-]+:v?\d+\.\d+\.\d+$", value):
             raise ValueError(f"{value!r} must be pinned to a version, e.g. vllm/vllm-openai:v0.11.0")
         return value
 
     @field_validator("served_model_name")
     @classmethod
     def _served(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", value):
+        if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", value):
             raise ValueError(f"{value!r} must be 1-64 chars of letters, digits, '.', '_', '-'")
         return value
 
@@ -360,7 +376,7 @@ class Settings(BaseSettings):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME_RE.match(value):
+        if not _NAME_RE.fullmatch(value):
             raise ValueError(
                 f"{value!r} must be 3-24 characters of a-z, 0-9 and '-', start with a letter "
                 "and not end with '-'"
@@ -382,7 +398,7 @@ class Settings(BaseSettings):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        if not re.match(r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$", value):
+        if not re.fullmatch(r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$", value):
             raise ValueError(f"{value!r} is not an ECS instance type; it looks like ecs.e-c1m2.large")
         return value
 
@@ -416,7 +432,7 @@ class Settings(BaseSettings):
     @field_validator("key_pair_name")
     @classmethod
     def _key_pair_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$", value):
+        if value is not None and not re.fullmatch(r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$", value):
             raise ValueError(f"{value!r} is not a valid key pair name (2-128 chars, starting with a letter)")
         return value
 
@@ -426,7 +442,7 @@ class Settings(BaseSettings):
         if value is None:
             return None
         value = value.strip()
-        if not re.match(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]{20,}( .*)?$", value):
+        if not re.fullmatch(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]{20,}( .*)?$", value):
             raise ValueError("is not an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)")
         return value
 
@@ -454,14 +470,14 @@ class Settings(BaseSettings):
         if value is None:
             return None
         value = value.strip().lower().rstrip(".")
-        if not _DOMAIN_RE.match(value):
+        if not _DOMAIN_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a domain name such as code.example.com")
         return value
 
     @field_validator("opencode_version")
     @classmethod
     def _version(cls, value: str) -> str:
-        if not re.match(r"^\d+\.\d+\.\d+$", value):
+        if not re.fullmatch(r"^\d+\.\d+\.\d+$", value):
             raise ValueError(f"{value!r} is not a release version such as 1.18.33")
         return value
 
@@ -543,7 +559,7 @@ class Settings(BaseSettings):
                     "locking needs both backend.tablestore_endpoint and backend.tablestore_table",
                 ))
             if backend.tablestore_endpoint:
-                match = _OTS_ENDPOINT_RE.match(backend.tablestore_endpoint)
+                match = _OTS_ENDPOINT_RE.fullmatch(backend.tablestore_endpoint)
                 if match and match["region"] != region:
                     problems.append((
                         "backend.tablestore_endpoint",
