@@ -28,6 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_settings import SettingsError as PydanticSettingsError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,9 +37,15 @@ from pydantic_settings import (
 )
 
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
-
-ENV_PREFIX = "OPENCODE_ALICLOUD_"
-CONFIG_FILE_ENV = ENV_PREFIX + "CONFIG"
+from .sources import (
+    CONFIG_FILE_ENV,
+    ENV_PREFIX,
+    CommaListDotEnvSource,
+    CommaListEnvSource,
+    read_toml,
+    source_of,
+    unknown_variables,
+)
 
 DiskCategory = Literal["cloud_essd_entry", "cloud_auto", "cloud_essd", "cloud_ssd", "cloud_efficiency"]
 ModelProvider = Literal["anthropic", "openai", "google", "openai-compatible"]
@@ -414,10 +421,13 @@ class Settings(BaseSettings):
     @field_validator("ssh_cidrs")
     @classmethod
     def _no_open_ssh(cls, value: list[str]) -> list[str]:
-        for cidr in value:
-            if ipaddress.ip_network(cidr).prefixlen == 0:
+        # Judge the union: 0.0.0.0/1 + 128.0.0.0/1 is the whole internet too.
+        for version in (4, 6):
+            networks = [ipaddress.ip_network(c) for c in value if ipaddress.ip_network(c).version == version]
+            if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(networks)):  # type: ignore[arg-type]
+                listed = ", ".join(str(n) for n in networks)
                 raise ValueError(
-                    f"{cidr} opens SSH to the whole internet; list your own address, e.g. 203.0.113.7/32, "
+                    f"{listed} opens SSH to the whole internet; list your own address, e.g. 203.0.113.7/32, "
                     "or leave ssh_cidrs empty and use the web UI"
                 )
         return value
@@ -579,11 +589,15 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        # The same sources as pydantic-settings', where list settings also take `a,b`.
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings, CommaListEnvSource(settings_cls), CommaListDotEnvSource(settings_cls)
+        ]
         toml_path = os.environ.get(CONFIG_FILE_ENV)
         if toml_path:
-            if not Path(toml_path).is_file():
-                raise SettingsError([(CONFIG_FILE_ENV, f"names {toml_path!r}, which is not a file")])
+            _, problems = read_toml(toml_path)
+            if problems:
+                raise SettingsError(problems)
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
 
@@ -637,16 +651,29 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
+def _with_source(field: str, message: str) -> tuple[str, str]:
+    source = source_of(field)
+    return field, f"{message} (from {source})" if source else message
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from all sources; raise SettingsError naming every bad field."""
+    """Read settings from all sources; raise SettingsError naming every bad field and its source."""
+    problems: list[tuple[str, str]] = unknown_variables(Settings)
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
+    except SettingsError as error:  # the TOML file could not be read
+        raise SettingsError(problems + error.problems) from None
+    except PydanticSettingsError as error:  # a variable's value could not be decoded
+        field = re.search(r'field "([^"]+)"', str(error))
+        name = field[1] if field else "settings"
+        cause = str(error.__cause__ or error).split(": ", 1)[-1]
+        problems.append(_with_source(name, cause))
+        raise SettingsError(problems) from None
     except ValidationError as exc:
-        problems: list[tuple[str, str]] = []
         for error in exc.errors():
             ctx_error = (error.get("ctx") or {}).get("error")
             if isinstance(ctx_error, SettingsProblems):
-                problems.extend(ctx_error.problems)
+                problems.extend(_with_source(field, message) for field, message in ctx_error.problems)
                 continue
             field = _field_path(tuple(error["loc"])) or "settings"
             message = error["msg"].removeprefix("Value error, ")
@@ -654,5 +681,8 @@ def load_settings(**overrides: Any) -> Settings:
                 message = "is not a known setting (check the spelling; see the settings table in README.md)"
             if error["type"] == "literal_error":
                 message = f"got {error['input']!r}; {message}"
-            problems.append((field, message))
+            problems.append(_with_source(field, message))
         raise SettingsError(problems) from None
+    if problems:
+        raise SettingsError(problems)
+    return settings
