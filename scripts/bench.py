@@ -66,7 +66,7 @@ def cdktf_synth_ratio(runs: int) -> tuple[float, float, float]:
 
 
 def synth_doc(**overrides: object) -> dict:
-    from conftest import synth
+    from support import synth
 
     with tempfile.TemporaryDirectory() as tmp:
         return synth(Path(tmp), **overrides)
@@ -99,7 +99,7 @@ def dependency_depth(document: dict) -> tuple[int, list[str]]:
 
 
 def main() -> None:
-    from conftest import VARIANTS
+    from support import VARIANTS
 
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     default_s, bare_s, ratio = synth_ratio(runs)
@@ -110,7 +110,7 @@ def main() -> None:
     default_doc = synth_doc()
     full_doc = synth_doc(**VARIANTS["all-options"])
     limit = 16 * 1024
-    from conftest import rendered_bootstrap
+    from support import rendered_bootstrap
 
     for label, variant, doc in (("default", "default", default_doc), ("all options", "all-options", full_doc)):
         synthesized = user_data_size(doc)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 
 from conftest import ROOT, VARIANTS, synth
 from opencode_settings.docs import END, START, settings_table
@@ -51,3 +53,14 @@ def test_deployer_policy_covers_every_service_the_stack_uses(tmp_path) -> None:
     assert "ram:PassRole" in actions and "ecs:ModifyInstanceMetadataOptions" in actions
     ram_statement = next(s for s in policy["Statement"] if any(a.startswith("ram:Create") for a in s["Action"]))
     assert ram_statement["Resource"] != "*"
+
+
+def test_bench_runs_without_the_test_tools() -> None:
+    """scripts/bench works after the README's first command alone (no --dev packages)."""
+    blocked = "import sys, runpy\nfor m in ('pytest', 'yaml', 'tf', 'hypothesis', 'checkov'): sys.modules[m] = None\n" \
+              "sys.argv = ['scripts/bench.py']\nrunpy.run_path('scripts/bench.py', run_name='__main__')\n"
+    env = {**os.environ, "BENCH_RUNS": "1"}
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", blocked], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dependency graph depth:" in result.stdout and "user-data (default):" in result.stdout

@@ -1,0 +1,126 @@
+"""Test helpers that need no pytest (scripts/bench uses them too): synth in-process, the settings
+variants every check runs on, and the bootstrap renderings with concrete host facts."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `imports/` (generated bindings) and main.py
+sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+def synth(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """Synthesize the workspace stack in-process with these settings; return cdk.tf.json."""
+    from cdktf import App
+
+    from opencode_alicloud.stack import WorkspaceStack
+    from opencode_settings import load_settings
+
+    settings = load_settings(**overrides)
+    outdir = tmp_path / "cdktf.out"
+    outdir.mkdir(parents=True, exist_ok=True)
+    app = App(outdir=str(outdir))
+    WorkspaceStack(app, "opencode", settings, state_dir=str(tmp_path / "state"))
+    app.synth()
+    return json.loads((outdir / "stacks" / "opencode" / "cdk.tf.json").read_text())
+
+
+def resources(document: dict[str, Any], type_name: str) -> list[dict[str, Any]]:
+    return list(document.get("resource", {}).get(type_name, {}).values())
+
+
+def data_sources(document: dict[str, Any], type_name: str) -> list[dict[str, Any]]:
+    return list(document.get("data", {}).get(type_name, {}).values())
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGV4YW1wbGUuY29tIGtleSBmb3IgdGVzdHM user@example"
+
+# Setting combinations every check runs on: the default and each option turned on.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "ssh-new-key": {"ssh_cidrs": ["203.0.113.7/32"], "ssh_public_key": KEY},
+    "reuse-network-eip": {
+        "vpc_id": "vpc-abc123def",
+        "vswitch_id": "vsw-abc123def",
+        "eip_allocation_id": "eip-abc123def",
+        "key_pair_name": "laptop",
+        "ssh_cidrs": ["198.51.100.0/24"],
+    },
+    "tunnel-only": {"tls_mode": "tunnel-only", "ssh_cidrs": ["203.0.113.7/32"], "key_pair_name": "laptop"},
+    "all-options": {
+        "name": "team-a",
+        "region": "eu-central-1",
+        "domain": "code.example.com",
+        "tls_mode": "internal",
+        "web_cidrs": ["198.51.100.0/24", "2001:db8::/32"],
+        "ssh_cidrs": ["203.0.113.7/32"],
+        "ssh_public_key": KEY,
+        "use_github_token": True,
+        "model": {"provider": "openai-compatible", "base_url": "https://llm.example.com/v1", "model": "qwen3"},
+        "tags": {"team": "platform"},
+    },
+    "model-server": {"model_server": {"enabled": True}, "ssh_cidrs": ["203.0.113.7/32"], "key_pair_name": "laptop"},
+}
+
+
+# Bootstrap renderings for the settings matrix, with concrete host facts in place of the
+# Terraform references (what the instance receives after Terraform resolves them).
+MODEL_VARIANTS: dict[str, dict[str, Any]] = {
+    "openai": {"model": {"provider": "openai", "model": "gpt-5"}},
+    "google": {"model": {"provider": "google", "model": "gemini-2.5-pro"}},
+    "openai-compatible": {
+        "model": {"provider": "openai-compatible", "base_url": "https://llm.example.com/v1", "model": "qwen3-coder"}
+    },
+}
+BOOTSTRAP_VARIANTS = {**VARIANTS, **MODEL_VARIANTS}
+
+
+def terraform_literal(text: str) -> str:
+    """What Terraform makes of the literal parts of a template string: `$${` -> `${`, `%%{` -> `%{`."""
+    return text.replace("$${", "${").replace("%%{", "%{")
+
+
+def rendered_model_server(variant: str = "model-server") -> tuple[Any, dict[str, str], str]:
+    """(model server bootstrap settings, files by path, user-data) as the GPU instance sees them."""
+    from opencode_alicloud.bootstrap import (
+        VLLM_KEY_ENV,
+        ModelServerBootstrap,
+        ModelServerFacts,
+        render_model_server_files,
+        render_model_server_user_data,
+    )
+    from opencode_settings import load_settings
+
+    settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
+    server = settings.model_server
+    boot = ModelServerBootstrap(
+        name=settings.name, region=settings.region, model=server.model, served_model_name=server.served_model_name,
+        max_model_len=server.max_model_len, vllm_image=server.vllm_image, use_modelscope=server.use_modelscope,
+    )
+    facts = ModelServerFacts(data_disk_id="d-t4n0fedcba9876543210", secret_parameters={VLLM_KEY_ENV: f"{settings.name}-model-server-api-key"})
+    files = render_model_server_files(boot, facts)
+    return boot, files, terraform_literal(render_model_server_user_data(boot, facts))
+
+
+def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
+    """(bootstrap settings, files by path, user-data) for a variant, as the instance sees them."""
+    from opencode_alicloud.bootstrap import PASSWORD_ENV, BootstrapFacts, render_files, render_user_data
+    from opencode_alicloud.stack import bootstrap_settings
+    from opencode_settings import load_settings
+
+    settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
+    boot = bootstrap_settings(settings)
+    facts = BootstrapFacts(
+        data_disk_id="d-t4n0123456789abcdefg",
+        password_hash="$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+        site_host=settings.domain or "47-236-123-234.sslip.io",
+        secret_parameters={PASSWORD_ENV: f"{settings.name}-web-password", "ANTHROPIC_API_KEY": f"{settings.name}-model-api-key"},
+    )
+    files = {path: terraform_literal(content) for path, content in render_files(boot, facts).items()}
+    return boot, files, terraform_literal(render_user_data(boot, facts))
