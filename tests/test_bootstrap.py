@@ -85,11 +85,11 @@ def test_user_data_writes_the_rendered_files(variant: str) -> None:
 
 def test_user_data_size_limits(tmp_path: Path) -> None:
     # As synthesized (Terraform expressions are longer than the values they resolve to).
-    for variant, limit in (("default", 9 * KB), ("all-options", 12 * KB)):
+    for variant, limit in (("default", 11 * KB), ("all-options", 12 * KB)):
         (instance,) = synth(tmp_path / variant, **VARIANTS[variant])["resource"]["alicloud_instance"].values()
         assert len(instance["user_data"].encode()) <= limit
-    # As the instance receives it (the wait for the role attachment costs about 0.7 KB; ECS allows 16).
-    assert len(rendered_bootstrap("default")[2].encode()) <= 9 * KB
+    # As the instance receives it (ECS allows 16 KB).
+    assert len(rendered_bootstrap("default")[2].encode()) <= 10.5 * KB
     assert max(len(rendered_bootstrap(v)[2].encode()) for v in BOOTSTRAP_VARIANTS) <= 12 * KB
 
 
@@ -200,7 +200,9 @@ def test_caddyfile_proxies_with_basic_auth_and_unbuffered_stream() -> None:
     caddyfile = rendered_bootstrap("default")[1]["/etc/opencode/Caddyfile"]
     assert caddyfile.startswith("47-236-123-234.sslip.io {")
     assert "basicauth {\n\t\topencode $2a$10$" in caddyfile
-    assert "reverse_proxy 127.0.0.1:4096 {\n\t\tflush_interval -1\n\t}" in caddyfile
+    # OpenCode gets the upstream password (from Caddy's environment), never the user's.
+    assert ('reverse_proxy 127.0.0.1:4096 {\n\t\theader_up Authorization "Basic {env.OPENCODE_UPSTREAM_AUTH}"\n'
+            "\t\tflush_interval -1\n\t}") in caddyfile
     assert "tls internal" not in caddyfile
     assert "\ttls internal\n" in rendered_bootstrap("all-options")[1]["/etc/opencode/Caddyfile"]
 
@@ -211,13 +213,15 @@ def test_compose_file_passes_compose_spec_and_docker_compose(variant: str, tmp_p
     compose.write_text(rendered_bootstrap(variant)[1]["/etc/opencode/compose.yaml"])
     spec = run([_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)])
     assert spec.returncode == 0, spec.stdout + spec.stderr
-    (tmp_path / "secrets.env").write_text("OPENCODE_SERVER_PASSWORD=x\n")
+    (tmp_path / "secrets.env").write_text("ANTHROPIC_API_KEY=x\n")
+    (tmp_path / "upstream.env").write_text("OPENCODE_SERVER_PASSWORD=x\nOPENCODE_UPSTREAM_AUTH=b3BlbmNvZGU6eA==\n")
     local = tmp_path / "compose-local.yaml"
     (tmp_path / "image").mkdir()
     (tmp_path / "image" / "Dockerfile").write_text(rendered_bootstrap(variant)[1]["/etc/opencode/image/Dockerfile"])
     local.write_text(
         compose.read_text()
         .replace("/etc/opencode/secrets.env", str(tmp_path / "secrets.env"))
+        .replace("/etc/opencode/upstream.env", str(tmp_path / "upstream.env"))
         .replace("/etc/opencode/image", str(tmp_path / "image"))
     )
     # docker-compose 1.29 predates the top-level `name`; everything else it checks as usual.
@@ -235,7 +239,7 @@ def test_container_is_hardened() -> None:
     assert service["cap_drop"] == ["ALL"]
     assert service["mem_limit"] == "3072m" and service["pids_limit"] == 1024
     assert service["restart"] == "unless-stopped"
-    assert "$$OPENCODE_SERVER_PASSWORD@" in service["healthcheck"]["test"][1]
+    assert '"Authorization: Basic $$OPENCODE_UPSTREAM_AUTH"' in service["healthcheck"]["test"][1]
     assert not any("docker.sock" in volume for volume in service["volumes"])
     assert "/data/workspace:/workspace" in service["volumes"]
     assert "/data/opencode/share:/home/opencode/.local/share/opencode" in service["volumes"]

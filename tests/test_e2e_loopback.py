@@ -1,6 +1,7 @@
 """End to end on loopback: the real `opencode serve` (npm opencode-ai 1.18.33) with the rendered
-opencode.json and a password, behind the real Caddy with the rendered Caddyfile, adapted to
-loopback ports and `tls internal`. Both processes are stopped at the end."""
+opencode.json as its managed config and the upstream password, behind the real Caddy with the
+rendered Caddyfile (adapted to loopback ports and `tls internal`), which logs users in with the web
+password and passes only the upstream password on. Both processes are stopped at the end."""
 from __future__ import annotations
 
 import base64
@@ -20,7 +21,8 @@ from conftest import ROOT, rendered_bootstrap
 from opencode_alicloud.bootstrap import OPENCODE_PORT, render_caddyfile
 
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
-PASSWORD = "e2e-Test-Password-42"
+PASSWORD = "e2e-Test-Password-42"  # the web password: the proxy's bcrypt hash is made from it
+UPSTREAM = "e2eUpstreamOnly0123456789abcdefg"  # what the instance makes at first boot; OpenCode's own
 TLS = ssl._create_unverified_context()  # Caddy's internal CA; trust is not what this test is about
 
 
@@ -63,13 +65,14 @@ def wait_for(predicate, seconds: float, what: str) -> None:  # type: ignore[no-u
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
     tmp = tmp_path_factory.mktemp("e2e")
     boot, files, _ = rendered_bootstrap("default")
-    (tmp / "opencode.json").write_text(files["/etc/opencode/opencode.json"])
+    (tmp / "managed").mkdir()
+    (tmp / "managed" / "opencode.json").write_text(files["/etc/opencode/opencode.json"])
     backend, https, http = free_port(), free_port(), free_port()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp / "home"),
-        "OPENCODE_CONFIG": str(tmp / "opencode.json"),
-        "OPENCODE_SERVER_PASSWORD": PASSWORD,
+        "OPENCODE_TEST_MANAGED_CONFIG_DIR": str(tmp / "managed"),  # stands for /etc/opencode in the container
+        "OPENCODE_SERVER_PASSWORD": UPSTREAM,
         "ANTHROPIC_API_KEY": "sk-ant-test-not-a-real-key",
     }
     logs = tmp / "opencode.log"
@@ -77,7 +80,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
         [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(backend)],
         env=env, cwd=tmp, stdout=logs.open("w"), stderr=subprocess.STDOUT,
     )
-    caddy_env = {**os.environ, "XDG_DATA_HOME": str(tmp / "caddy-data"), "XDG_CONFIG_HOME": str(tmp / "caddy-config")}
+    caddy_env = {**os.environ, "XDG_DATA_HOME": str(tmp / "caddy-data"), "XDG_CONFIG_HOME": str(tmp / "caddy-config"),
+                 # what the systemd drop-in gives Caddy from upstream.env
+                 "OPENCODE_UPSTREAM_AUTH": base64.b64encode(f"opencode:{UPSTREAM}".encode()).decode()}
     bcrypt_hash = subprocess.run(
         ["caddy", "hash-password", "--plaintext", PASSWORD], capture_output=True, text=True, check=True, env=caddy_env
     ).stdout.strip()
@@ -129,10 +134,18 @@ def test_right_credentials_get_the_ui_and_health(stack: dict[str, int]) -> None:
     assert status == 200 and json.loads(body)["healthy"] is True
 
 
-def test_opencode_itself_requires_the_password(stack: dict[str, int]) -> None:
-    """Defence in depth: the backend on loopback asks for the same password."""
-    assert request(f"http://127.0.0.1:{stack['backend']}/global/health")[0] == 401
-    assert request(f"http://127.0.0.1:{stack['backend']}/global/health", ("opencode", PASSWORD))[0] == 200
+def test_opencode_itself_requires_the_upstream_password_and_not_the_web_one(stack: dict[str, int]) -> None:
+    """Defence in depth: the backend on loopback asks for a password too, and it is not the web
+    password, which therefore never has to be in the agent's container."""
+    backend = f"http://127.0.0.1:{stack['backend']}/global/health"
+    assert request(backend)[0] == 401
+    assert request(backend, ("opencode", PASSWORD))[0] == 401
+    assert request(backend, ("opencode", UPSTREAM))[0] == 200
+
+
+def test_the_upstream_password_does_not_open_the_proxy(stack: dict[str, int]) -> None:
+    """What the agent holds (the upstream password) is worth nothing from outside."""
+    assert request(f"https://localhost:{stack['https']}/global/health", ("opencode", UPSTREAM))[0] == 401
 
 
 def test_http_redirects_to_https(stack: dict[str, int]) -> None:

@@ -69,7 +69,7 @@ def test_gpu_zone_and_own_vswitch(doc: dict) -> None:
 def test_secrets_and_least_privilege(doc: dict) -> None:
     assert "variable" not in doc  # no public model API key is needed
     names = sorted(p["secret_parameter_name"] for p in resources(doc, "alicloud_oos_secret_parameter"))
-    assert names == ["opencode-model-server-api-key", "opencode-web-password"]
+    assert names == ["opencode-model-server-api-key"]
     key = next(p for p in resources(doc, "alicloud_oos_secret_parameter") if "model-server" in p["secret_parameter_name"])
     assert key["value"].startswith("${random_password.model-server-key") and key["value"].endswith(".result}")
     policies = {p["policy_name"]: json.loads(p["policy_document"]) for p in resources(doc, "alicloud_ram_policy")}
@@ -77,7 +77,7 @@ def test_secrets_and_least_privilege(doc: dict) -> None:
     (statement,) = model_policy["Statement"]
     assert len(statement["Resource"]) == 1 and "model_server_api_key" in statement["Resource"][0]
     workspace_policy = policies["opencode-instance-read-secrets"]
-    assert len(workspace_policy["Statement"][0]["Resource"]) == 2
+    assert len(workspace_policy["Statement"][0]["Resource"]) == 1  # the model server's key
 
 
 def test_outputs_name_the_private_endpoint(doc: dict) -> None:
@@ -134,7 +134,9 @@ def test_model_compose_passes_compose_spec(tmp_path: Path) -> None:
     assert service["environment"]["VLLM_USE_MODELSCOPE"] == "true"
     assert service["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
     assert service["restart"] == "unless-stopped" and "/health" in service["healthcheck"]["test"][1]
-    assert '--api-key "$$VLLM_API_KEY"' in service["entrypoint"][2]
+    # Arguments as a list, no shell; vLLM reads VLLM_API_KEY from its environment (env_file).
+    assert service["entrypoint"] == ["vllm"] and service["command"][:2] == ["serve", "Qwen/Qwen3-4B-Instruct-2507"]
+    assert "--api-key" not in service["command"] and service["env_file"] == ["/etc/opencode/secrets.env"]
 
 
 # vLLM v0.11.0's documented `vllm serve` options we use (docs.vllm.ai, "vllm serve" CLI reference
@@ -142,7 +144,7 @@ def test_model_compose_passes_compose_spec(tmp_path: Path) -> None:
 # parser is not imported here: `pip install vllm` pulls a multi-GB CUDA build of torch, too much for
 # a test run on this machine.
 VLLM_0_11_SERVE_OPTIONS = {
-    "--served-model-name": 1, "--max-model-len": 1, "--host": 1, "--port": 1, "--api-key": 1,
+    "--served-model-name": 1, "--max-model-len": 1, "--host": 1, "--port": 1,
     "--enable-auto-tool-choice": 0, "--tool-call-parser": 1, "--gpu-memory-utilization": 1,
 }
 VLLM_TOOL_PARSERS = {"hermes", "mistral", "llama3_json", "granite", "internlm", "jamba", "pythonic", "qwen3_coder"}
@@ -167,7 +169,7 @@ def test_vllm_serve_arguments_are_documented_options() -> None:
     assert args[args.index("--tool-call-parser") + 1] in VLLM_TOOL_PARSERS
     assert args[args.index("--max-model-len") + 1] == "32768"
     compose = rms()[1]["/etc/opencode/compose.yaml"]
-    assert "--api-key" in compose  # added at start from the secret, never rendered
+    assert "--api-key" not in compose and "VLLM_API_KEY" not in compose  # vLLM reads it from its environment
 
 
 BAD = [

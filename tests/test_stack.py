@@ -38,7 +38,7 @@ def test_default_stack_has_the_architecture(tmp_path: Path) -> None:
         "alicloud_ram_policy": 1,
         "alicloud_ram_role_policy_attachment": 1,
         "alicloud_ecs_ram_role_attachment": 1,
-        "alicloud_oos_secret_parameter": 2,
+        "alicloud_oos_secret_parameter": 1,
         "random_password": 1,
         "terraform_data": 1,
     }
@@ -198,15 +198,21 @@ def test_secrets_are_sensitive_variables_and_oos_parameters(tmp_path: Path) -> N
         },
     }
     parameters = {p["secret_parameter_name"]: p["value"] for p in resources(doc, "alicloud_oos_secret_parameter")}
+    # The web password is not among them: the proxy checks its bcrypt hash, and the instance never
+    # needs the password itself (tunnel-only mode is the exception, below).
     assert parameters == {
         "opencode-model-api-key": "${var.model_api_key}",
         "opencode-github-token": "${var.github_token}",
-        "opencode-web-password": parameters["opencode-web-password"],
     }
-    assert parameters["opencode-web-password"].startswith("${random_password.") and parameters[
-        "opencode-web-password"
-    ].endswith(".result}")
     assert doc["output"]["password"]["sensitive"] is True
+
+
+def test_only_tunnel_only_mode_gives_the_instance_the_web_password(tmp_path: Path) -> None:
+    doc = synth(tmp_path, tls_mode="tunnel-only", ssh_cidrs=["203.0.113.7/32"], key_pair_name="laptop")
+    parameters = {p["secret_parameter_name"]: p["value"] for p in resources(doc, "alicloud_oos_secret_parameter")}
+    assert parameters["opencode-web-password"] == "${random_password.login_password_93B23B06.result}"
+    (instance,) = resources(doc, "alicloud_instance")
+    assert "OPENCODE_SERVER_PASSWORD=${alicloud_oos_secret_parameter." in instance["user_data"]
 
 
 def test_existing_secret_parameters_need_no_variables(tmp_path: Path) -> None:
@@ -218,7 +224,7 @@ def test_existing_secret_parameters_need_no_variables(tmp_path: Path) -> None:
     )
     assert "variable" not in doc
     names = [p["secret_parameter_name"] for p in resources(doc, "alicloud_oos_secret_parameter")]
-    assert names == ["opencode-web-password"]
+    assert names == []
     (instance,) = resources(doc, "alicloud_instance")
     assert "ANTHROPIC_API_KEY=team-anthropic-key" in instance["user_data"]
     assert "GH_TOKEN=team-gh-token" in instance["user_data"]
@@ -274,5 +280,4 @@ def test_existing_parameters_are_granted_by_name(tmp_path: Path) -> None:
     doc = synth(tmp_path, model={"api_key_parameter": "team-anthropic-key"})
     (policy,) = resources(doc, "alicloud_ram_policy")
     resources_granted = json.loads(policy["policy_document"])["Statement"][0]["Resource"]
-    assert "acs:oos:ap-southeast-1:*:secretparameter/team-anthropic-key" in resources_granted
-    assert len(resources_granted) == 2
+    assert resources_granted == ["acs:oos:ap-southeast-1:*:secretparameter/team-anthropic-key"]

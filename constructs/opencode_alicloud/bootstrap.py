@@ -6,8 +6,12 @@ are resolved by Terraform at apply; no secret value is ever part of the user-dat
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
 
 from .templates import render
 
@@ -30,6 +34,15 @@ WORKSPACE_PACKAGES = ["docker.io", "docker-compose-v2", "docker-buildx", "curl",
 MODEL_SERVER_PACKAGES = ["docker.io", "docker-compose-v2", "ubuntu-drivers-common", "curl", "gpg", "python3"]
 GITHUB_TOKEN_ENV = "GH_TOKEN"
 PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"
+# The proxy logs users in with the web password (bcrypt in the Caddyfile) and authenticates to
+# OpenCode with an upstream password made on the instance at first boot. The agent's container
+# holds only the upstream password, which works nowhere but on the host's loopback.
+UPSTREAM_ENV_FILE = "/etc/opencode/upstream.env"
+UPSTREAM_AUTH_ENV = "OPENCODE_UPSTREAM_AUTH"  # base64("opencode:<upstream password>") for Caddy's header_up
+MANAGED_CONFIG = "/etc/opencode/opencode.json"  # OpenCode's managed config path on Linux, host and container
+CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/opencode-upstream.conf"
+# Readable by the container's uid 1000 (no secret inside); everything else the bootstrap writes is root-only.
+WORLD_READABLE = frozenset({MANAGED_CONFIG})
 
 
 def workspace_role_name(name: str) -> str:
@@ -96,20 +109,82 @@ def model_ref(settings: BootstrapSettings) -> str:
     return f"{provider}/{settings.model}"
 
 
+def opencode_config(settings: BootstrapSettings) -> dict[str, Any]:
+    """OpenCode's configuration: model, provider (its key by `{env:...}`, never a value) and the
+    operator's policy. On the host it is OpenCode's *managed* config (/etc/opencode, the highest
+    precedence: no global or project config can override these keys)."""
+    if settings.model_server_url:
+        provider: dict[str, Any] = {
+            PRIVATE_PROVIDER_ID: {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "Private vLLM",
+                "options": {"baseURL": settings.model_server_url, "apiKey": f"{{env:{MODEL_SERVER_KEY_ENV}}}"},
+                "models": {settings.model_server_model: {}},
+            }
+        }
+    elif settings.model_provider == "openai-compatible":
+        provider = {
+            COMPATIBLE_PROVIDER_ID: {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "OpenAI-compatible",
+                "options": {"baseURL": settings.model_base_url, "apiKey": f"{{env:{PROVIDER_KEY_ENV['openai-compatible']}}}"},
+                "models": {settings.model: {}},
+            }
+        }
+    else:
+        options: dict[str, Any] = {"baseURL": settings.model_base_url} if settings.model_base_url else {}
+        options["apiKey"] = f"{{env:{PROVIDER_KEY_ENV[settings.model_provider]}}}"
+        provider = {settings.model_provider: {"options": options}}
+    return {
+        "$schema": "https://opencode.ai/config.json",
+        "model": model_ref(settings),
+        "autoupdate": False,
+        "share": "disabled",
+        "permission": {"edit": "allow", "bash": "ask", "webfetch": "ask"},
+        "provider": provider,
+    }
+
+
 def render_opencode_json(settings: BootstrapSettings) -> str:
-    return render(
-        "opencode.json.j2",
-        model=model_ref(settings),
-        provider=settings.model_provider,
-        model_id=settings.model,
-        base_url=settings.model_base_url,
-        key_env=PROVIDER_KEY_ENV[settings.model_provider],
-        compatible_id=COMPATIBLE_PROVIDER_ID,
-        private_id=PRIVATE_PROVIDER_ID,
-        private_url=settings.model_server_url,
-        private_model=settings.model_server_model,
-        private_key_env=MODEL_SERVER_KEY_ENV,
-    )
+    return json.dumps(opencode_config(settings), indent=2) + "\n"
+
+
+def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
+    """The OpenCode service, as data (serialized, never templated: settings reach it)."""
+    serve = ["serve", "--hostname", "0.0.0.0", "--port", str(OPENCODE_PORT)]
+    service: dict[str, Any] = {"build": "/etc/opencode/image", "image": f"opencode-workspace:{settings.opencode_version}"}
+    if settings.use_github_token:
+        service["entrypoint"] = ["/bin/sh", "-c", "gh auth setup-git && exec opencode " + " ".join(serve)]
+    else:
+        service["command"] = serve
+    service.update({
+        "ports": [f"127.0.0.1:{OPENCODE_PORT}:{OPENCODE_PORT}"],
+        "env_file": ["/etc/opencode/secrets.env", UPSTREAM_ENV_FILE],
+        # The operator's config wins: no project config (opencode.json, .opencode/ in a repository).
+        "environment": {"OPENCODE_DISABLE_PROJECT_CONFIG": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"},
+        "volumes": [
+            f"{MANAGED_CONFIG}:{MANAGED_CONFIG}:ro",  # OpenCode's managed config: the highest precedence
+            f"{DATA_MOUNT}/opencode/config:/home/opencode/.config/opencode:ro",  # root-owned, empty
+            f"{DATA_MOUNT}/opencode/share:/home/opencode/.local/share/opencode",  # sessions (writable)
+            f"{DATA_MOUNT}/workspace:/workspace",
+        ],
+        "security_opt": ["no-new-privileges:true"],
+        "cap_drop": ["ALL"],
+        "mem_limit": settings.container_memory,
+        "pids_limit": 1024,
+        "restart": "unless-stopped",
+        "healthcheck": {
+            "test": ["CMD-SHELL", f"wget -qO- --header \"Authorization: Basic $${UPSTREAM_AUTH_ENV}\" "
+                     f"http://127.0.0.1:{OPENCODE_PORT}/global/health | grep -q healthy"],
+            "interval": "30s", "timeout": "5s", "retries": 3,
+        },
+    })
+    return {"name": "opencode", "services": {"opencode": service}}
+
+
+def render_compose(document: dict[str, Any]) -> str:
+    """A compose file through a YAML serializer, so no value can change its structure."""
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=1000)
 
 
 def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host: str) -> str:
@@ -119,6 +194,7 @@ def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host:
         tls_internal=settings.tls_mode == "internal",
         password_hash=password_hash,
         upstream=f"127.0.0.1:{OPENCODE_PORT}",
+        upstream_auth_env=UPSTREAM_AUTH_ENV,
     )
 
 
@@ -127,7 +203,8 @@ EXECUTABLES = frozenset({"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/op
 
 def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str, str]:
     """Every file the bootstrap writes, by its path on the host."""
-    common = dict(data=DATA_MOUNT, port=OPENCODE_PORT, version=settings.opencode_version, password_env=PASSWORD_ENV)
+    common = dict(data=DATA_MOUNT, port=OPENCODE_PORT, version=settings.opencode_version, password_env=PASSWORD_ENV,
+                  upstream_env=UPSTREAM_ENV_FILE, upstream_auth_env=UPSTREAM_AUTH_ENV)
     files = {
         "/etc/opencode/bootstrap.env": render(
             "bootstrap.env.j2",
@@ -138,11 +215,9 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             role=workspace_role_name(settings.name),
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
         ),
-        "/etc/opencode/compose.yaml": render(
-            "compose.yaml.j2", github=settings.use_github_token, memory=settings.container_memory, **common
-        ),
+        "/etc/opencode/compose.yaml": render_compose(compose_document(settings)),
         "/etc/opencode/image/Dockerfile": render("Dockerfile.j2", **common),
-        "/etc/opencode/opencode.json": render_opencode_json(settings),
+        MANAGED_CONFIG: render_opencode_json(settings),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2"),
         "/usr/local/sbin/opencode-bootstrap": render(
@@ -151,6 +226,7 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
     }
     if settings.tls_mode != "tunnel-only":
         files["/etc/opencode/Caddyfile"] = render_caddyfile(settings, facts.password_hash, facts.site_host)
+        files[CADDY_DROP_IN] = render("caddy-upstream.conf.j2", env_file=UPSTREAM_ENV_FILE)
     return files
 
 
@@ -170,7 +246,7 @@ def _model_health_url(settings: BootstrapSettings) -> str | None:
 
 
 def vllm_serve_args(server: ModelServerBootstrap) -> list[str]:
-    """`vllm serve` arguments (the API key is added from the environment at start)."""
+    """`vllm serve` arguments (the API key comes from VLLM_API_KEY in the environment)."""
     return [
         "serve",
         server.model,
@@ -182,6 +258,38 @@ def vllm_serve_args(server: ModelServerBootstrap) -> list[str]:
         "--tool-call-parser", "hermes",
         "--gpu-memory-utilization", "0.90",
     ]
+
+
+def model_compose_document(server: ModelServerBootstrap) -> dict[str, Any]:
+    """The vLLM service, as data. Arguments are a list (no shell); vLLM reads its API key from
+    VLLM_API_KEY in the environment, so the key is in no process's arguments."""
+    return {
+        "name": "model",
+        "services": {
+            "vllm": {
+                "image": server.vllm_image,
+                "entrypoint": ["vllm"],
+                "command": vllm_serve_args(server),
+                "environment": {
+                    "VLLM_USE_MODELSCOPE": "true" if server.use_modelscope else "false",
+                    "HF_HOME": "/cache/huggingface",
+                    "MODELSCOPE_CACHE": "/cache/modelscope",
+                },
+                "env_file": ["/etc/opencode/secrets.env"],
+                "ports": [f"{MODEL_SERVER_PORT}:{MODEL_SERVER_PORT}"],
+                "volumes": ["/models/cache:/cache"],
+                "shm_size": "8g",
+                "security_opt": ["no-new-privileges:true"],
+                "restart": "unless-stopped",
+                "deploy": {"resources": {"reservations": {"devices": [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]}}},
+                "healthcheck": {
+                    "test": ["CMD-SHELL", "python3 -c \"import urllib.request as u; "
+                             f"u.urlopen('http://127.0.0.1:{MODEL_SERVER_PORT}/health')\""],
+                    "interval": "30s", "timeout": "5s", "retries": 3, "start_period": "30m",
+                },
+            }
+        },
+    }
 
 
 def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFacts) -> dict[str, str]:
@@ -196,13 +304,7 @@ def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFa
             role=model_server_role_name(server.name),
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
         ),
-        "/etc/opencode/compose.yaml": render(
-            "model-compose.yaml.j2",
-            image=server.vllm_image,
-            args=" ".join(vllm_serve_args(server)),
-            modelscope=server.use_modelscope,
-            **common,
-        ),
+        "/etc/opencode/compose.yaml": render_compose(model_compose_document(server)),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         "/etc/systemd/system/opencode-bootstrap.service": render(
             "opencode-bootstrap.service.j2", script="/usr/local/sbin/opencode-bootstrap"
@@ -239,7 +341,7 @@ def _cloud_config(name: str, files: dict[str, str], packages: list[str], runcmd:
 def _mode(path: str) -> str:
     if path in EXECUTABLES:
         return "0700"
-    return "0644" if path.startswith("/etc/systemd/") else "0600"
+    return "0644" if path.startswith("/etc/systemd/") or path in WORLD_READABLE else "0600"
 
 
 def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:

@@ -61,7 +61,9 @@ def bootstrap_settings(settings: Settings) -> BootstrapSettings:
 
 
 def secret_specs(settings: Settings, login: Login, model_server_key: str | None) -> list[SecretSpec]:
-    specs = [SecretSpec("web_password", PASSWORD_ENV, "OpenCode web password.", value=login.password_value)]
+    specs = []
+    if settings.tls_mode == "tunnel-only":  # OpenCode itself checks the web password; else the proxy does
+        specs.append(SecretSpec("web_password", PASSWORD_ENV, "OpenCode web password.", value=login.password_value))
     if model_server_key is not None:  # the private model server replaces the public model API
         specs.append(
             SecretSpec("model_server_api_key", MODEL_SERVER_KEY_ENV, "API key of the private vLLM server.", value=model_server_key)
