@@ -58,7 +58,7 @@ def test_the_default_stack_plans_with_every_provider_rule_and_no_warning(tmp_pat
     code, plan, output = rehearsal.plan()
     assert code == 0, output[-3000:]
     assert warnings_in(output) == []
-    assert plan is not None and len(plan["resource_changes"]) == 20
+    assert plan is not None and len(plan["resource_changes"]) == 19
 
 
 def test_the_stub_rejects_what_the_provider_rejects(tmp_path: Path, sim_env: dict[str, str]) -> None:
@@ -131,7 +131,7 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     common = ["opencode", "--output", str(outdir)]
 
     first = run([cdktf, "deploy", *common, "--auto-approve", "--skip-provider-lock"], env, ROOT)
-    assert "Apply complete! Resources: 21 added, 0 changed, 0 destroyed." in first.stdout
+    assert "Apply complete! Resources: 20 added, 0 changed, 0 destroyed." in first.stdout
 
     outputs_file = tmp_path / "outputs.json"
     run([cdktf, "output", *common, "--skip-synth", "--outputs-file", str(outputs_file),
@@ -167,14 +167,13 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
         password_hash=by_type["random_password"]["bcrypt_hash"],
         site_host=outputs["url"].removeprefix("https://"),
         secret_parameters={
-            "OPENCODE_SERVER_PASSWORD": "opencode-web-password",
             "ANTHROPIC_API_KEY": "opencode-model-api-key",
             "GH_TOKEN": "opencode-github-token",
         },
     )
     boot = bootstrap_settings(load_settings(use_github_token=True))
     assert user_data == terraform_literal(render_user_data(boot, facts))
-    assert len(user_data.encode()) <= 9 * 1024
+    assert len(user_data.encode()) <= 11 * 1024
     resolved = tmp_path / "resolved-user-data.yaml"
     resolved.write_text(user_data)
     check = subprocess.run(["cloud-init", "schema", "-c", str(resolved)], capture_output=True, text=True, timeout=60)
@@ -183,5 +182,5 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     assert f"\n    SITE={site}\n" in user_data and f"\n    {site} {{\n" in user_data
 
     destroyed = run([cdktf, "destroy", *common, "--auto-approve"], env, ROOT)
-    assert "Destroy complete! Resources: 21 destroyed." in destroyed.stdout
+    assert "Destroy complete! Resources: 20 destroyed." in destroyed.stdout
     assert json.loads((tmp_path / "state" / "opencode" / "opencode.tfstate").read_text())["resources"] == []
