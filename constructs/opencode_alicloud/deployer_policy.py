@@ -1,0 +1,105 @@
+"""The deployer's RAM policy for one workspace, made from the same settings as the stack.
+
+Everything the deployer may change is this workspace's: new resources must carry the stack's
+`workspace` tag (acs:RequestTag), existing ones must already carry it (acs:ResourceTag), and
+RAM roles, RAM policies and OOS parameters are named by the workspace. No statement reads a
+secret of another workspace, and no statement grants a write on "*" without the tag condition.
+
+What RAM cannot do: limit what a policy document says. The deployer writes this workspace's
+instance-role policy, so whoever holds the deployer key can give *that* role any permission and
+start an instance with it. The README says so: keep the deployer key where an administrator's
+would be kept (a protected CI environment), not on every laptop.
+
+`scripts/deployer-policy` prints the policy; config/deployer-ram-policy.json is the default
+workspace's, kept equal to this function's output by a test.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .bootstrap import model_server_role_name, workspace_role_name
+
+MANAGED_BY = "opencode-alicloud"
+
+# Read-only calls Terraform makes to plan and refresh; they return no secret value. RAM gives
+# most Describe calls no resource-level control, so they are on "*". (The reason for each
+# exception to "no * next to a write or secret read" is in tests/test_deployer_policy.py.)
+READ_FOR_PLANNING = [
+    "ecs:DescribeZones", "ecs:DescribeAvailableResource", "ecs:DescribeImages", "ecs:DescribeInstances",
+    "ecs:DescribeInstanceAttribute", "ecs:DescribeUserData", "ecs:DescribeSecurityGroups",
+    "ecs:DescribeSecurityGroupAttribute", "ecs:DescribeDisks", "ecs:DescribeAutoSnapshotPolicyEx",
+    "ecs:DescribeKeyPairs", "ecs:DescribeInstanceRamRole", "ecs:DescribeTags", "ecs:ListTagResources",
+    "ecs:DescribeInstanceTypes", "ecs:DescribeNetworkInterfaces",
+    "vpc:DescribeVpcs", "vpc:DescribeVpcAttribute", "vpc:DescribeVSwitches", "vpc:DescribeVSwitchAttributes",
+    "vpc:DescribeEipAddresses", "vpc:ListTagResources", "vpc:DescribeRouteTableList",
+    "ram:GetRole", "ram:ListPoliciesForRole", "ram:GetPolicy", "ram:GetPolicyVersion", "ram:ListPolicyVersions",
+    "ram:ListTagResources", "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
+]
+
+# Calls that create a resource: allowed only when the request tags it as this workspace's.
+CREATE_TAGGED = [
+    "ecs:RunInstances", "ecs:CreateInstance", "ecs:CreateSecurityGroup", "ecs:CreateDisk",
+    "ecs:CreateAutoSnapshotPolicy", "ecs:ImportKeyPair", "vpc:CreateVpc", "vpc:CreateVSwitch",
+    "vpc:AllocateEipAddress", "ecs:TagResources", "vpc:TagResources",
+]
+
+# Calls on existing resources: allowed only on resources tagged as this workspace's.
+MANAGE_TAGGED = [
+    "ecs:DeleteInstance", "ecs:DeleteInstances", "ecs:StartInstance", "ecs:StopInstance", "ecs:RebootInstance",
+    "ecs:ModifyInstanceAttribute", "ecs:ModifyInstanceMetadataOptions", "ecs:ModifyInstanceChargeType",
+    "ecs:ModifyInstanceSpec", "ecs:DeleteSecurityGroup", "ecs:ModifySecurityGroupPolicy",
+    "ecs:ModifySecurityGroupAttribute", "ecs:AuthorizeSecurityGroup", "ecs:RevokeSecurityGroup",
+    "ecs:ModifySecurityGroupRule", "ecs:DeleteDisk", "ecs:AttachDisk", "ecs:DetachDisk", "ecs:ModifyDiskAttribute",
+    "ecs:DeleteAutoSnapshotPolicy", "ecs:ModifyAutoSnapshotPolicyEx", "ecs:ApplyAutoSnapshotPolicy",
+    "ecs:CancelAutoSnapshotPolicy", "ecs:DeleteKeyPairs", "ecs:AttachKeyPair", "ecs:DetachKeyPair",
+    "ecs:AttachInstanceRamRole", "ecs:DetachInstanceRamRole", "ecs:UntagResources",
+    "vpc:DeleteVpc", "vpc:ModifyVpcAttribute", "vpc:DeleteVSwitch", "vpc:ModifyVSwitchAttribute",
+    "vpc:ReleaseEipAddress", "vpc:AssociateEipAddress", "vpc:UnassociateEipAddress",
+    "vpc:ModifyEipAddressAttribute", "vpc:UnTagResources",
+]
+
+SECRET_PARAMETERS = [
+    "oos:CreateSecretParameter", "oos:UpdateSecretParameter", "oos:DeleteSecretParameter",
+    "oos:GetSecretParameter", "oos:GetSecretParameters", "oos:TagResources", "oos:UntagResources",
+]
+# OOS encrypts and decrypts secret parameters with KMS as the caller, through the OOS service.
+KMS_THROUGH_OOS = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:GetSecretValue"]
+
+ROLE_ACTIONS = ["ram:CreateRole", "ram:DeleteRole", "ram:UpdateRole", "ram:PassRole",
+                "ram:TagResources", "ram:UntagResources"]
+POLICY_ACTIONS = ["ram:CreatePolicy", "ram:DeletePolicy", "ram:CreatePolicyVersion", "ram:DeletePolicyVersion"]
+ATTACH_ACTIONS = ["ram:AttachPolicyToRole", "ram:DetachPolicyFromRole"]
+
+# Never, whatever else the deployer is given: new identities or keys.
+DENIED = ["ram:CreateUser", "ram:CreateAccessKey", "ram:CreateLoginProfile", "ram:UpdateLoginProfile",
+          "ram:AttachPolicyToUser", "ram:AttachPolicyToGroup", "ram:AddUserToGroup"]
+
+
+def role_names(name: str) -> list[str]:
+    return [workspace_role_name(name), model_server_role_name(name)]
+
+
+def deployer_policy(name: str) -> dict[str, Any]:
+    """The RAM policy that deploys and destroys workspace `name` and nothing else."""
+    tagged = {"StringEquals": {"acs:ResourceTag/workspace": name, "acs:ResourceTag/managed-by": MANAGED_BY}}
+    requested = {"StringEquals": {"acs:RequestTag/workspace": name, "acs:RequestTag/managed-by": MANAGED_BY}}
+    roles = [f"acs:ram:*:*:role/{role}" for role in role_names(name)]
+    policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in role_names(name)]
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadForPlanning", "Effect": "Allow", "Action": READ_FOR_PLANNING, "Resource": "*"},
+        {"Sid": "CreateOnlyTaggedAsThisWorkspace", "Effect": "Allow", "Action": CREATE_TAGGED, "Resource": "*",
+         "Condition": requested},
+        {"Sid": "ChangeOnlyThisWorkspacesResources", "Effect": "Allow", "Action": MANAGE_TAGGED, "Resource": "*",
+         "Condition": tagged},
+        {"Sid": "ThisWorkspacesSecretParameters", "Effect": "Allow", "Action": SECRET_PARAMETERS,
+         "Resource": [f"acs:oos:*:*:secretparameter/{name}-*"]},
+        {"Sid": "KmsOnlyThroughOos", "Effect": "Allow", "Action": KMS_THROUGH_OOS, "Resource": "*",
+         "Condition": {"StringEquals": {"acs:ViaService": "oos.aliyuncs.com"}}},
+        {"Sid": "ThisWorkspacesInstanceRoles", "Effect": "Allow", "Action": ROLE_ACTIONS, "Resource": roles},
+    ]
+    statements.append({"Sid": "ThisWorkspacesRolePolicies", "Effect": "Allow", "Action": POLICY_ACTIONS,
+                       "Resource": policies})
+    statements.append({"Sid": "AttachOnlyThisWorkspacesPolicies", "Effect": "Allow", "Action": ATTACH_ACTIONS,
+                       "Resource": [*roles, *policies]})
+    statements.append({"Sid": "NoNewIdentitiesOrKeys", "Effect": "Deny", "Action": DENIED, "Resource": "*"})
+    return {"Version": "1", "Statement": statements}

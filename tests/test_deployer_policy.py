@@ -1,0 +1,108 @@
+"""The deployer's RAM policy (config/deployer-ram-policy.json, scripts/deployer-policy): scoped to
+one workspace, no account-wide write or secret read, and covering what the stack does. The
+documents are checked as documents: RAM's own evaluation is not available offline."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cloud_sim import SCHEMAS
+from conftest import ROOT, VARIANTS, synth
+from opencode_alicloud.deployer_policy import READ_FOR_PLANNING, deployer_policy
+
+SECRET_READS = {"oos:GetSecretParameter", "oos:GetSecretParameters", "kms:Decrypt", "kms:GetSecretValue"}
+READ_VERBS = ("Describe", "List", "Get")
+# "*" next to an action is allowed only in these statements, each for a reason:
+STAR_ALLOWED = {
+    "ReadForPlanning": "Describe/List/Get calls without a secret in the answer; most have no resource-level control",
+    "CreateOnlyTaggedAsThisWorkspace": "a resource that does not exist yet has no ARN; the request must tag it as this workspace's",
+    "ChangeOnlyThisWorkspacesResources": "ECS and VPC ids are not known before the deploy; the resource must carry this workspace's tag",
+    "KmsOnlyThroughOos": "OOS decrypts secret parameters with KMS as the caller; only through the OOS service",
+    "NoNewIdentitiesOrKeys": "a Deny",
+}
+
+
+def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return policy["Statement"]
+
+
+def test_the_shipped_policy_is_the_generated_one_for_the_default_workspace() -> None:
+    assert json.loads((ROOT / "config" / "deployer-ram-policy.json").read_text()) == deployer_policy("opencode")
+
+
+@pytest.mark.parametrize("name", ["opencode", "team-a"])
+def test_no_star_next_to_a_write_or_a_secret_read_without_a_reason(name: str) -> None:
+    for statement in _statements(deployer_policy(name)):
+        actions = set(statement["Action"])
+        if statement["Resource"] == "*" or "*" in statement["Resource"]:
+            assert statement["Sid"] in STAR_ALLOWED, statement
+            if statement["Sid"] == "ReadForPlanning":
+                assert all(a.split(":")[1].startswith(READ_VERBS) for a in actions)
+                assert not actions & SECRET_READS
+            elif statement["Effect"] == "Allow":
+                condition = json.dumps(statement.get("Condition", {}))
+                assert f'"{name}"' in condition or "acs:ViaService" in condition, statement
+        if actions & SECRET_READS and statement["Sid"] != "KmsOnlyThroughOos":
+            assert statement["Resource"] == [f"acs:oos:*:*:secretparameter/{name}-*"]
+
+
+@pytest.mark.parametrize("name", ["opencode", "team-a"])
+def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> None:
+    for statement in _statements(deployer_policy(name)):
+        ram = [a for a in statement["Action"] if a.startswith("ram:") and not a.split(":")[1].startswith(READ_VERBS)]
+        if not ram or statement["Effect"] == "Deny":
+            continue
+        for resource in statement["Resource"]:
+            assert resource.rsplit("/", 1)[1] in {
+                f"{name}-instance", f"{name}-model-instance",
+                f"{name}-instance-read-secrets", f"{name}-model-instance-read-secrets",
+            }, resource
+    denied = next(s for s in _statements(deployer_policy(name)) if s["Effect"] == "Deny")
+    assert {"ram:CreateUser", "ram:CreateAccessKey", "ram:AttachPolicyToUser"} <= set(denied["Action"])
+
+
+def test_the_policy_names_what_the_stack_creates(tmp_path) -> None:
+    document = synth(tmp_path, name="team-a", model_server={"enabled": True})
+    policy = json.dumps(deployer_policy("team-a"))
+    for role in document["resource"]["alicloud_ram_role"].values():
+        assert f"role/{role['role_name']}\"" in policy
+    for ram_policy in document["resource"]["alicloud_ram_policy"].values():
+        assert f"policy/{ram_policy['policy_name']}\"" in policy
+    for parameter in document["resource"]["alicloud_oos_secret_parameter"].values():
+        assert parameter["secret_parameter_name"].startswith("team-a-")
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_taggable_resource_carries_the_tags_the_conditions_check(variant: str, tmp_path) -> None:
+    schema = json.loads((SCHEMAS / "alicloud-1.289.0.json").read_text())
+    resources = schema["provider_schemas"]["registry.terraform.io/aliyun/alicloud"]["resource_schemas"]
+    document = synth(tmp_path, **VARIANTS[variant])
+    name = VARIANTS[variant].get("name", "opencode")
+    for type_name, items in document["resource"].items():
+        if "tags" not in resources.get(type_name, {}).get("block", {}).get("attributes", {}):
+            continue
+        for item in items.values():
+            assert item["tags"]["workspace"] == name and item["tags"]["managed-by"] == "opencode-alicloud", type_name
+
+
+def test_the_policy_covers_every_service_the_stack_uses(tmp_path) -> None:
+    policy = deployer_policy("opencode")
+    actions = {action for statement in policy["Statement"] if statement["Effect"] == "Allow" for action in statement["Action"]}
+    services = {action.split(":")[0] for action in actions}
+    document = synth(tmp_path, **VARIANTS["all-options"])
+    needed = {
+        "alicloud_vpc": "vpc", "alicloud_vswitch": "vpc", "alicloud_eip_address": "vpc", "alicloud_eip_association": "vpc",
+        "alicloud_security_group": "ecs", "alicloud_security_group_rule": "ecs", "alicloud_instance": "ecs",
+        "alicloud_ecs_disk": "ecs", "alicloud_ecs_disk_attachment": "ecs", "alicloud_ecs_key_pair": "ecs",
+        "alicloud_ecs_auto_snapshot_policy": "ecs", "alicloud_ecs_auto_snapshot_policy_attachment": "ecs",
+        "alicloud_ram_role": "ram", "alicloud_ram_policy": "ram", "alicloud_ram_role_policy_attachment": "ram",
+        "alicloud_ecs_ram_role_attachment": "ecs",
+        "alicloud_oos_secret_parameter": "oos", "random_password": None, "terraform_data": None,
+    }
+    for type_name in document["resource"]:
+        assert type_name in needed, f"{type_name}: add its actions to deployer_policy.py"
+        assert needed[type_name] is None or needed[type_name] in services
+    assert {"ram:PassRole", "ecs:ModifyInstanceMetadataOptions", "ecs:AttachInstanceRamRole"} <= actions
+    assert READ_FOR_PLANNING  # and nothing else on "*" unconditionally (above)
