@@ -48,6 +48,8 @@ def main() -> int:
                 lock_table=settings.state.lock_table,
                 noncurrent_version_days=settings.state.noncurrent_version_days,
                 team_policy=settings.state.team_policy,
+                state_prefix=settings.backend.prefix,
+                workspaces=tuple(settings.state.workspaces),
                 protect=settings.state.protect,
                 tags={**settings.tags, "managed-by": "opencode-alicloud", "purpose": "terraform-state"},
                 state_file=state_dir / f"{STATE_STACK_ID}.tfstate",

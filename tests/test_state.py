@@ -166,6 +166,28 @@ def test_team_policy_is_least_privilege(tmp_path: Path) -> None:
     assert "team_policy_name" not in synth_app(tmp_path / "np", state={"bucket": "team-tfstate", "team_policy": False})["opencode-state"]["output"]
 
 
+def test_per_workspace_policies_reach_only_their_own_state(tmp_path: Path) -> None:
+    """Teammates need not read each other's states (which hold their passwords and keys)."""
+    doc = synth_app(tmp_path, state={"bucket": "team-tfstate", "team_policy": False, "workspaces": ["alice", "bob"]},
+                    backend={"kind": "local"})["opencode-state"]
+    policies = {p["policy_name"]: json.loads(p["policy_document"]) for p in doc["resource"]["alicloud_ram_policy"].values()}
+    assert set(policies) == {"team-tfstate-state-alice", "team-tfstate-state-bob"}
+    for name, policy in (("alice", policies["team-tfstate-state-alice"]), ("bob", policies["team-tfstate-state-bob"])):
+        objects = next(s for s in policy["Statement"] if "oss:GetObject" in s["Action"])
+        assert objects["Resource"] == [f"acs:oss:*:*:team-tfstate/opencode/{name}/*"]
+        listing = next(s for s in policy["Statement"] if "oss:ListObjects" in s["Action"])
+        assert listing["Condition"] == {"StringLike": {"oss:Prefix": [f"opencode/{name}/*"]}}
+    # The folder is the one the workspace's backend writes to.
+    from opencode_alicloud.backend import state_key
+    assert state_key(load_settings(name="alice", backend={**OSS}), "opencode")[0] == "opencode/alice"
+
+
+def test_per_workspace_policies_need_workspace_names() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(state={"bucket": "team-tfstate", "workspaces": ["Alice!"]})
+    assert caught.value.problems[0][0] == "state.workspaces"
+
+
 def _enum_violations(doc: dict) -> list[str]:
     resources = SCHEMA["provider_schemas"]["registry.terraform.io/aliyun/alicloud"]["resource_schemas"]
     problems = []

@@ -221,7 +221,13 @@ class StateStackSettings(BaseModel):
     ots_instance: str = Field("opencode-locks", description="Tablestore instance to create (3-16 chars, unique in the region).")
     lock_table: str = Field("terraform_lock", description="Lock table to create (primary key LockID, String).")
     noncurrent_version_days: int = Field(90, ge=1, le=3650, description="Days to keep old state versions.")
-    team_policy: bool = Field(True, description="Also create a RAM policy that lets team members use the state and the lock.")
+    team_policy: bool = Field(
+        True, description="Also create a RAM policy for the whole bucket: its holders can read every workspace's state."
+    )
+    workspaces: list[str] = Field(
+        default_factory=list,
+        description="Workspaces that get a RAM policy of their own: that workspace's state only (per-user access).",
+    )
     protect: bool = Field(True, description="Protect bucket and lock table against an accidental destroy (prevent_destroy).")
 
     _bucket = field_validator("bucket")(_bucket_name)
@@ -237,6 +243,16 @@ class StateStackSettings(BaseModel):
         return value
 
     _table = field_validator("lock_table")(_table_name)
+
+    @field_validator("workspaces")
+    @classmethod
+    def _workspaces(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _NAME_RE.fullmatch(name):
+                raise ValueError(f"{name!r} is not a workspace name (3-24 chars: a-z, 0-9, '-')")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a workspace twice")
+        return value
 
 
 _GPU_TYPE_RE = re.compile(r"^ecs\.(ebm)?(gn|sgn|vgn|gi)[0-9][a-z0-9]*-[a-z0-9]+\.[a-z0-9]+$")

@@ -34,22 +34,26 @@ class StateStackProps:
     protect: bool
     tags: dict[str, str]
     state_file: Path  # local state of this stack (absolute)
+    state_prefix: str = "opencode"  # backend.prefix: each workspace's state is under <prefix>/<name>/
+    workspaces: tuple[str, ...] = ()  # one RAM policy each: that workspace's state only
 
 
-def team_policy_document(region: str, bucket: str, ots_instance: str, lock_table: str) -> dict:
-    """Least privilege for teammates: read/write state objects, use the lock table."""
+def team_policy_document(region: str, bucket: str, ots_instance: str, lock_table: str, folder: str = "") -> dict:
+    """Read/write state objects (all of them, or only those under `folder`/), use the lock table.
+
+    A state holds its workspace's web password and the keys given at deploy time: whoever may read
+    a workspace's state may read those. The lock table holds lock ids and digests, no secret."""
+    listing: dict = {"Effect": "Allow", "Action": ["oss:ListObjects", "oss:GetBucketInfo"], "Resource": [f"acs:oss:*:*:{bucket}"]}
+    if folder:
+        listing["Condition"] = {"StringLike": {"oss:Prefix": [f"{folder}/*"]}}
     return {
         "Version": "1",
         "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["oss:ListObjects", "oss:GetBucketInfo"],
-                "Resource": [f"acs:oss:*:*:{bucket}"],
-            },
+            listing,
             {
                 "Effect": "Allow",
                 "Action": ["oss:GetObject", "oss:PutObject", "oss:DeleteObject", "oss:GetObjectVersion"],
-                "Resource": [f"acs:oss:*:*:{bucket}/*"],
+                "Resource": [f"acs:oss:*:*:{bucket}/{folder}/*" if folder else f"acs:oss:*:*:{bucket}/*"],
             },
             {
                 "Effect": "Allow",
@@ -126,6 +130,21 @@ class StateStack(TerraformStack):
                 description="Use the OpenCode workspaces' Terraform state and its lock",
                 policy_document=json.dumps(
                     team_policy_document(props.region, props.bucket, props.ots_instance, props.lock_table),
+                    sort_keys=True,
+                ),
+                tags=props.tags,
+            )
+        # Per-user access: one policy per workspace, for its own state folder only.
+        self.workspace_policies: dict[str, RamPolicy] = {}
+        for workspace in props.workspaces:
+            self.workspace_policies[workspace] = RamPolicy(
+                self,
+                f"workspace-policy-{workspace}",
+                policy_name=f"{props.bucket}-state-{workspace}",
+                description=f"Use the Terraform state of the OpenCode workspace {workspace} only",
+                policy_document=json.dumps(
+                    team_policy_document(props.region, props.bucket, props.ots_instance, props.lock_table,
+                                         folder=f"{props.state_prefix}/{workspace}"),
                     sort_keys=True,
                 ),
                 tags=props.tags,
