@@ -35,6 +35,8 @@ def main() -> int:
         print(error.render(), file=sys.stderr)
         return 2
     state_dir = (ROOT / settings.state_dir).resolve()
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # local state holds the password and keys
+    state_dir.chmod(0o700)
     app = App(outdir=os.environ.get("CDKTF_OUTDIR", str(ROOT / "cdktf.out")))
     WorkspaceStack(app, STACK_ID, settings, state_dir=str(state_dir))
     if settings.state.bucket:  # the team's state stack, deployed once with local state

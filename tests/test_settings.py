@@ -149,6 +149,8 @@ def test_main_synthesizes_the_default_stack(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (outdir / "stacks" / "opencode" / "cdk.tf.json").is_file()
     assert result.stderr == ""
+    # The local state will hold the password and the keys: its folder is the user's alone.
+    assert (tmp_path / "state").stat().st_mode & 0o777 == 0o700
 
 
 def test_settings_model_forbids_unknown_top_level_keys() -> None:
