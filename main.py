@@ -20,6 +20,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from cdktf import App  # noqa: E402
 
+from opencode_alicloud.bootstrap import escape_for_terraform  # noqa: E402
 from opencode_alicloud.stack import WorkspaceStack  # noqa: E402
 from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps  # noqa: E402
 from opencode_settings import SettingsError, load_settings  # noqa: E402
@@ -53,7 +54,8 @@ def main() -> int:
                 state_prefix=settings.backend.prefix,
                 workspaces=tuple(settings.state.workspaces),
                 protect=settings.state.protect,
-                tags={**settings.tags, "managed-by": "opencode-alicloud", "purpose": "terraform-state"},
+                tags={escape_for_terraform(k): escape_for_terraform(v) for k, v in settings.tags.items()}
+                | {"managed-by": "opencode-alicloud", "purpose": "terraform-state"},
                 state_file=state_dir / f"{STATE_STACK_ID}.tfstate",
             ),
         )

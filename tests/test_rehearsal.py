@@ -76,6 +76,22 @@ def test_the_stub_rejects_what_the_provider_rejects(tmp_path: Path, sim_env: dic
     assert any("`role_name` has been deprecated" in d for d in details)
 
 
+def test_free_text_settings_reach_terraform_literally(tmp_path: Path, sim_env: dict[str, str]) -> None:
+    """Tags, the image regex and an SSH key's comment are text: Terraform must not evaluate them."""
+    tricky = '${file("/etc/passwd")} %{ if true }x%{ endif }'
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGV4YW1wbGUuY29tIGtleSBmb3IgdGVzdHM ${path.cwd}"
+    rehearsal = Rehearsal(tmp_path / "tf", {**sim_env, "TF_VAR_model_api_key": "sk-test"})
+    rehearsal.load(synth(tmp_path, tags={"note": tricky}, ssh_cidrs=["203.0.113.7/32"], ssh_public_key=key,
+                         image_name_regex="^ubuntu_24_04_x64_20G_alibase_.*\\.vhd$|${x}"))
+    code, plan, output = rehearsal.plan()
+    assert code == 0, output[-3000:]
+    planned = {c["type"]: c["change"]["after"] for c in plan["resource_changes"]}
+    assert planned["alicloud_vpc"]["tags"]["note"] == tricky
+    assert planned["alicloud_ecs_key_pair"]["public_key"] == key
+    images = next(r for r in plan["prior_state"]["values"]["root_module"]["resources"] if r["type"] == "alicloud_images")
+    assert images["values"]["name_regex"].endswith("|${x}")
+
+
 def _actions(plan: dict) -> dict[str, list[str]]:
     return {c["address"]: c["change"]["actions"] for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}
 

@@ -19,6 +19,7 @@ from .bootstrap import (
     MODEL_SERVER_PORT,
     OPENCODE_PORT,
     VLLM_KEY_ENV,
+    escape_for_terraform,
     ModelServerBootstrap,
     ModelServerFacts,
     render_model_server_user_data,
@@ -100,7 +101,8 @@ class WorkspaceStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, settings: Settings, state_dir: str) -> None:
         super().__init__(scope, id)
         self.settings = settings
-        tags = settings.resource_tags()
+        # Free text from settings reaches Terraform as a literal, never as an expression.
+        tags = {escape_for_terraform(k): escape_for_terraform(v) for k, v in settings.resource_tags().items()}
         self.backend = state_backend(self, settings, id, Path(state_dir))
         AlicloudProvider(self, "alicloud", region=settings.region)
         RandomProvider(self, "random")
@@ -167,7 +169,7 @@ class WorkspaceStack(TerraformStack):
                 vswitch_id=self.network.vswitch_id,
                 security_group_id=self.firewall.security_group.id,
                 instance_type=settings.instance_type,
-                image_name_regex=settings.image_name_regex,
+                image_name_regex=escape_for_terraform(settings.image_name_regex),
                 system_disk_size=settings.system_disk_size,
                 system_disk_category=settings.system_disk_category,
                 data_disk_size=settings.data_disk_size,
@@ -176,7 +178,7 @@ class WorkspaceStack(TerraformStack):
                 eip_bandwidth_mbps=settings.eip_bandwidth_mbps,
                 user_data=user_data,
                 key_pair_name=settings.key_pair_name,
-                ssh_public_key=settings.ssh_public_key,
+                ssh_public_key=escape_for_terraform(settings.ssh_public_key) if settings.ssh_public_key else None,
                 eip_allocation_id=settings.eip_allocation_id,
             ),
         )
@@ -235,7 +237,7 @@ class WorkspaceStack(TerraformStack):
                 vpc_id=self.network.vpc_id,
                 workspace_security_group_id=self.firewall.security_group.id,
                 instance_type=server.instance_type,
-                image_name_regex=settings.image_name_regex,
+                image_name_regex=escape_for_terraform(settings.image_name_regex),
                 private_ip=server.address(),
                 port=MODEL_SERVER_PORT,
                 weights_disk_size=server.weights_disk_size,
