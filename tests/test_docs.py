@@ -42,3 +42,15 @@ def test_bench_runs_without_the_test_tools() -> None:
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "dependency graph depth:" in result.stdout and "user-data (default):" in result.stdout
+
+
+def test_the_password_rotation_command_names_one_resource(tmp_path) -> None:
+    """README's `terraform state list | grep ...` must pick the login password only, also when the
+    model server adds a second random_password."""
+    pattern = re.search(r"grep '(\^random_password[^']*)'", README)
+    assert pattern, "rotation command not found in README"
+    document = synth(tmp_path, **VARIANTS["model-server"])
+    addresses = [f"random_password.{name}" for name in document["resource"]["random_password"]]
+    assert len(addresses) == 2
+    matching = [a for a in addresses if re.search(pattern[1].replace("\\\\", "\\"), a)]
+    assert matching == [a for a in addresses if a.startswith("random_password.login_password")]
