@@ -174,6 +174,37 @@ def test_the_secret_reader_waits_for_the_role_through_the_metadata_token(
     assert log.count("no credentials for RAM role opencode-instance yet") == (tries - 1 if attached else module.TRIES)
 
 
+@pytest.mark.parametrize("extra", [{}, {"Tags": "a b*c~d/e+f=g&h", "Note": "ünïcode ✓"}])
+def test_the_secret_readers_signature_is_the_official_sdks(tmp_path: Path, extra: dict[str, str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The on-instance signer against aliyun-python-sdk-core's RPC signer: the same parameters,
+    nonce and time give the same string to sign and the same signature."""
+    from urllib.parse import parse_qsl
+
+    from aliyunsdkcore.auth.composer import rpc_signature_composer as composer
+    from aliyunsdkcore.utils import parameter_helper
+
+    module = _secrets_module(tmp_path)
+    credentials = {"AccessKeyId": "STS.NTest", "AccessKeySecret": "testSecret/+=", "SecurityToken": "CAIS+token/=="}
+    ours = module.rpc_params("GetSecretParameter", "2019-06-01", "ap-southeast-1", credentials,
+                             Name="opencode-model-api-key", WithDecryption="true", **extra)
+    query = module.signed_query(ours, credentials["AccessKeySecret"])
+    sent = dict(parse_qsl(query, keep_blank_values=True))
+    monkeypatch.setattr(parameter_helper, "get_iso_8061_date", lambda: ours["Timestamp"])
+    monkeypatch.setattr(parameter_helper, "get_uuid", lambda: ours["SignatureNonce"])
+    sdk_params = {k: v for k, v in ours.items() if k not in {"Timestamp", "SignatureNonce", "SignatureMethod",
+                                                               "SignatureVersion", "AccessKeyId", "Format"}}
+    url, _ = composer.get_signed_url(sdk_params, credentials["AccessKeyId"], credentials["AccessKeySecret"],
+                                     "JSON", "GET", {})
+    official = dict(parse_qsl(url.removeprefix("/?"), keep_blank_values=True))
+    # The SDK also signs an empty SignatureType; sign the same set and the signatures must agree.
+    assert set(official) - set(sent) == {"SignatureType"} and official["SignatureType"] == ""
+    with_type = module.signed_query({**ours, "SignatureType": ""}, credentials["AccessKeySecret"])
+    assert dict(parse_qsl(with_type))["Signature"] == official["Signature"]
+    assert {k: v for k, v in sent.items() if k != "Signature"} == {k: v for k, v in official.items()
+                                                                   if k not in {"Signature", "SignatureType"}}
+
+
 def test_hadolint_passes_on_the_dockerfile(tmp_path: Path) -> None:
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text(rendered_bootstrap("default")[1]["/etc/opencode/image/Dockerfile"])
