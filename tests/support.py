@@ -98,11 +98,7 @@ def rendered_model_server(variant: str = "model-server") -> tuple[Any, dict[str,
     from opencode_settings import load_settings
 
     settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
-    server = settings.model_server
-    boot = ModelServerBootstrap(
-        name=settings.name, region=settings.region, model=server.model, served_model_name=server.served_model_name,
-        max_model_len=server.max_model_len, vllm_image=server.vllm_image, use_modelscope=server.use_modelscope,
-    )
+    boot = ModelServerBootstrap.from_settings(settings)
     facts = ModelServerFacts(data_disk_id="d-t4n0fedcba9876543210", secret_parameters={VLLM_KEY_ENV: f"{settings.name}-model-server-api-key"})
     files = render_model_server_files(boot, facts)
     return boot, files, terraform_literal(render_model_server_user_data(boot, facts))
@@ -110,12 +106,11 @@ def rendered_model_server(variant: str = "model-server") -> tuple[Any, dict[str,
 
 def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
     """(bootstrap settings, files by path, user-data) for a variant, as the instance sees them."""
-    from opencode_alicloud.bootstrap import PASSWORD_ENV, BootstrapFacts, render_files, render_user_data
-    from opencode_alicloud.stack import bootstrap_settings
+    from opencode_alicloud.bootstrap import PASSWORD_ENV, BootstrapFacts, BootstrapSettings, render_files, render_user_data
     from opencode_settings import load_settings
 
     settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
-    boot = bootstrap_settings(settings)
+    boot = BootstrapSettings.from_settings(settings)
     facts = BootstrapFacts(
         data_disk_id="d-t4n0123456789abcdefg",
         password_hash="$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",

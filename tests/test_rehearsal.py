@@ -16,8 +16,7 @@ import pytest
 
 from cloud_sim import Rehearsal, build_mirror, environment, terraform_binary, warnings_in
 from conftest import ROOT, VARIANTS, synth, terraform_literal
-from opencode_alicloud.bootstrap import BootstrapFacts, render_user_data
-from opencode_alicloud.stack import bootstrap_settings
+from opencode_alicloud.bootstrap import BootstrapFacts, BootstrapSettings, render_user_data
 from opencode_settings import load_settings
 
 pytestmark = pytest.mark.slow
@@ -187,7 +186,7 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
             "GH_TOKEN": "opencode-github-token",
         },
     )
-    boot = bootstrap_settings(load_settings(use_github_token=True))
+    boot = BootstrapSettings.from_settings(load_settings(use_github_token=True))
     assert user_data == terraform_literal(render_user_data(boot, facts))
     assert len(user_data.encode()) <= 11 * 1024
     resolved = tmp_path / "resolved-user-data.yaml"

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from opencode_settings import Settings
+
 from .templates import render
 
 DATA_MOUNT = "/data"
@@ -71,6 +73,24 @@ class BootstrapSettings:
     model_server_url: str | None = None  # http://<private ip>:8000/v1 when the private model server is on
     model_server_model: str | None = None  # its served model name
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BootstrapSettings:
+        server = settings.model_server
+        return cls(
+            name=settings.name,
+            region=settings.region,
+            tls_mode=settings.tls_mode,
+            opencode_version=settings.opencode_version,
+            model_provider=settings.model.provider,
+            model=settings.model.model,
+            model_base_url=settings.model.base_url,
+            domain=settings.domain,
+            use_github_token=settings.use_github_token,
+            container_memory=f"{settings.container_memory_mb}m",
+            model_server_url=f"http://{server.address()}:{MODEL_SERVER_PORT}/v1" if server.enabled else None,
+            model_server_model=server.served_model_name if server.enabled else None,
+        )
+
 
 @dataclass(frozen=True)
 class ModelServerBootstrap:
@@ -83,6 +103,13 @@ class ModelServerBootstrap:
     max_model_len: int
     vllm_image: str
     use_modelscope: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelServerBootstrap:
+        server = settings.model_server
+        return cls(name=settings.name, region=settings.region, model=server.model,
+                   served_model_name=server.served_model_name, max_model_len=server.max_model_len,
+                   vllm_image=server.vllm_image, use_modelscope=server.use_modelscope)
 
 
 @dataclass(frozen=True)

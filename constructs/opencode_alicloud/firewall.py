@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from opencode_settings import Settings
+
 from imports.alicloud.security_group_rule import SecurityGroupRule
 
 from .host import private_security_group, tcp_ingress
@@ -18,6 +20,11 @@ class FirewallProps:
     web_cidrs: list[str]
     ssh_cidrs: list[str]
     web_public: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, tags: dict[str, str], vpc_id: str) -> FirewallProps:
+        return cls(name=settings.name, tags=tags, vpc_id=vpc_id, web_cidrs=settings.web_cidrs,
+                   ssh_cidrs=settings.ssh_cidrs, web_public=settings.web_public)
 
 
 @dataclass(frozen=True)

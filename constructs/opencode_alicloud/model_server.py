@@ -17,7 +17,9 @@ from imports.alicloud.ecs_disk_attachment import EcsDiskAttachment
 from imports.alicloud.instance import Instance
 from imports.alicloud.vswitch import Vswitch
 
-from .bootstrap import model_server_role_name
+from opencode_settings import Settings
+
+from .bootstrap import MODEL_SERVER_PORT, escape_for_terraform, model_server_role_name
 from .host import (
     HARDENED_INSTANCE,
     attach_role,
@@ -47,6 +49,18 @@ class ModelServerProps:
     vswitch_cidr: str | None = None  # a new vSwitch in a zone that offers the GPU type
     vswitch_id: str | None = None  # or an existing one
     disk_category: str = "cloud_essd"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, tags: dict[str, str], vpc_id: str, workspace_security_group_id: str,
+                      user_data: Callable[[str], str]) -> ModelServerProps:
+        server = settings.model_server
+        return cls(
+            name=settings.name, tags=tags, vpc_id=vpc_id, workspace_security_group_id=workspace_security_group_id,
+            instance_type=server.instance_type, image_name_regex=escape_for_terraform(settings.image_name_regex),
+            private_ip=server.address(), port=MODEL_SERVER_PORT, weights_disk_size=server.weights_disk_size,
+            vswitch_cidr=None if server.vswitch_id else server.vswitch_cidr, vswitch_id=server.vswitch_id,
+            user_data=user_data,
+        )
 
 
 class ModelServer(Construct):

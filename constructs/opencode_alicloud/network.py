@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from opencode_settings import Settings
+
 from imports.alicloud.data_alicloud_instance_types import DataAlicloudInstanceTypes
 from imports.alicloud.data_alicloud_vswitches import DataAlicloudVswitches
 from imports.alicloud.vpc import Vpc
@@ -23,6 +25,14 @@ class NetworkProps:
     vswitch_cidr: str
     vpc_id: str | None = None
     vswitch_id: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, tags: dict[str, str]) -> NetworkProps:
+        return cls(
+            name=settings.name, tags=tags, instance_type=settings.instance_type,
+            disk_category=settings.system_disk_category, vpc_cidr=settings.vpc_cidr,
+            vswitch_cidr=settings.vswitch_cidr, vpc_id=settings.vpc_id, vswitch_id=settings.vswitch_id,
+        )
 
 
 class Network(Construct):

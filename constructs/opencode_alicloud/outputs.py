@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformOutput
+from cdktf import Fn, TerraformOutput
 from constructs import Construct
+
+from opencode_settings import Settings
 
 from .bootstrap import OPENCODE_PORT
 
@@ -25,6 +27,15 @@ class OutputsProps:
     ssh_user: str = "root"
     model_endpoint: str | None = None
     model_name: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, site: str, public_ip: str, username: str, password: str,
+                      model_endpoint: str | None) -> OutputsProps:
+        url = (f"http://localhost:{OPENCODE_PORT} (through ssh_tunnel_command)" if settings.tls_mode == "tunnel-only"
+               else Fn.join("", ["https://", site]))
+        return cls(url=url, public_ip=public_ip, username=username, password=password, ssh_open=settings.ssh_open,
+                   model_endpoint=model_endpoint,
+                   model_name=settings.model_server.served_model_name if model_endpoint else None)
 
 
 def ssh_commands(public_ip: str, ssh_user: str) -> dict[str, str]:

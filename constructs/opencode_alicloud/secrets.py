@@ -9,6 +9,9 @@ from cdktf import TerraformVariable
 from constructs import Construct
 
 from imports.alicloud.oos_secret_parameter import OosSecretParameter
+from opencode_settings import Settings
+
+from .bootstrap import GITHUB_TOKEN_ENV, MODEL_SERVER_KEY_ENV, PASSWORD_ENV, PROVIDER_KEY_ENV
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,36 @@ class SecretSpec:
     description: str
     existing_parameter: str | None = None
     value: str | None = None  # a token from another construct (e.g. the web password)
+
+
+def secret_specs(settings: Settings, password_value: str, model_server_key: str | None) -> list[SecretSpec]:
+    """The secrets this workspace's settings call for."""
+    specs = []
+    if settings.tls_mode == "tunnel-only":  # OpenCode itself checks the web password; else the proxy does
+        specs.append(SecretSpec("web_password", PASSWORD_ENV, "OpenCode web password.", value=password_value))
+    if model_server_key is not None:  # the private model server replaces the public model API
+        specs.append(
+            SecretSpec("model_server_api_key", MODEL_SERVER_KEY_ENV, "API key of the private vLLM server.", value=model_server_key)
+        )
+    else:
+        specs.append(
+            SecretSpec(
+                "model_api_key",
+                PROVIDER_KEY_ENV[settings.model.provider],
+                f"API key for the {settings.model.provider} model provider.",
+                existing_parameter=settings.model.api_key_parameter,
+            )
+        )
+    if settings.use_github_token:
+        specs.append(
+            SecretSpec(
+                "github_token",
+                GITHUB_TOKEN_ENV,
+                "GitHub token for the agent (gh and git).",
+                existing_parameter=settings.github_token_parameter,
+            )
+        )
+    return specs
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ from imports.alicloud.ots_instance import OtsInstance
 from imports.alicloud.ots_table import OtsTable, OtsTablePrimaryKey
 from imports.alicloud.provider import AlicloudProvider
 from imports.alicloud.ram_policy import RamPolicy
+from opencode_settings import Settings
+
+from .bootstrap import escape_for_terraform
 
 STATE_STACK_ID = "opencode-state"
 
@@ -36,6 +39,19 @@ class StateStackProps:
     state_file: Path  # local state of this stack (absolute)
     state_prefix: str = "opencode"  # backend.prefix: each workspace's state is under <prefix>/<name>/
     workspaces: tuple[str, ...] = ()  # one RAM policy each: that workspace's state only
+
+    @classmethod
+    def from_settings(cls, settings: Settings, state_dir: Path) -> StateStackProps:
+        state = settings.state
+        assert state.bucket is not None
+        tags = {escape_for_terraform(k): escape_for_terraform(v) for k, v in settings.tags.items()}
+        return cls(
+            region=settings.region, bucket=state.bucket, ots_instance=state.ots_instance, lock_table=state.lock_table,
+            noncurrent_version_days=state.noncurrent_version_days, team_policy=state.team_policy, protect=state.protect,
+            tags=tags | {"managed-by": "opencode-alicloud", "purpose": "terraform-state"},
+            state_file=state_dir / f"{STATE_STACK_ID}.tfstate",
+            state_prefix=settings.backend.prefix, workspaces=tuple(state.workspaces),
+        )
 
 
 def team_policy_document(region: str, bucket: str, ots_instance: str, lock_table: str, folder: str = "") -> dict:

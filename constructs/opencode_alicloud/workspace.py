@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 
+from cdktf import Fn
 from constructs import Construct
 
 from imports.alicloud.data_alicloud_eip_addresses import DataAlicloudEipAddresses
@@ -17,7 +18,9 @@ from imports.alicloud.eip_address import EipAddress
 from imports.alicloud.eip_association import EipAssociation
 from imports.alicloud.instance import Instance
 
-from .bootstrap import workspace_role_name
+from opencode_settings import Settings
+
+from .bootstrap import escape_for_terraform, workspace_role_name
 from .host import HARDENED_INSTANCE, attach_role, instance_role, replaced_when_changed, system_image
 
 @dataclass(frozen=True)
@@ -47,6 +50,28 @@ class WorkspaceProps:
     key_pair_name: str | None = None
     ssh_public_key: str | None = None
     eip_allocation_id: str | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, tags: dict[str, str], zone_id: str, vswitch_id: str, security_group_id: str,
+        user_data: Callable[[HostFacts], str],
+    ) -> WorkspaceProps:
+        return cls(
+            name=settings.name, tags=tags, zone_id=zone_id, vswitch_id=vswitch_id,
+            security_group_id=security_group_id, instance_type=settings.instance_type,
+            image_name_regex=escape_for_terraform(settings.image_name_regex),  # a literal, never an expression
+            system_disk_size=settings.system_disk_size, system_disk_category=settings.system_disk_category,
+            data_disk_size=settings.data_disk_size, data_disk_category=settings.data_disk_category,
+            snapshot_retention_days=settings.snapshot_retention_days, eip_bandwidth_mbps=settings.eip_bandwidth_mbps,
+            user_data=user_data, key_pair_name=settings.key_pair_name,
+            ssh_public_key=escape_for_terraform(settings.ssh_public_key) if settings.ssh_public_key else None,
+            eip_allocation_id=settings.eip_allocation_id,
+        )
+
+
+def site_host(settings: Settings, public_ip: str) -> str:
+    """The HTTPS host name: the domain, or <ip-with-dashes>.sslip.io (resolved by Terraform)."""
+    return settings.domain or Fn.join("", [Fn.replace(public_ip, ".", "-"), ".sslip.io"])
 
 
 class Workspace(Construct):
