@@ -69,26 +69,7 @@ class ModelServer(Construct):
 
     def __init__(self, scope: Construct, id: str, props: ModelServerProps) -> None:
         super().__init__(scope, id)
-        self.vswitch: Vswitch | None = None
-        self.zones: DataAlicloudInstanceTypes | None = None
-        self.existing_vswitch: DataAlicloudVswitches | None = None
-        if props.vswitch_id:
-            self.existing_vswitch = DataAlicloudVswitches(self, "existing-vswitch", ids=[props.vswitch_id])
-            zone_id = self.existing_vswitch.vswitches.get(0).zone_id
-            vswitch_id = props.vswitch_id
-        else:
-            self.zones = instance_zones(self, "gpu-zones", props.instance_type, props.disk_category)
-            zone_id = first_zone(self.zones)
-            self.vswitch = Vswitch(
-                self,
-                "vswitch",
-                vswitch_name=f"{props.name}-model-vsw",
-                vpc_id=props.vpc_id,
-                cidr_block=props.vswitch_cidr,
-                zone_id=zone_id,
-                tags=props.tags,
-            )
-            vswitch_id = self.vswitch.id
+        zone_id, vswitch_id = self._placement(props)
         self.security_group = private_security_group(
             self,
             "sg",
@@ -152,3 +133,24 @@ class ModelServer(Construct):
             self, "weights-attachment", disk_id=self.weights_disk.id, instance_id=self.instance.id
         )
         self.endpoint = f"http://{props.private_ip}:{props.port}/v1"
+
+    def _placement(self, props: ModelServerProps) -> tuple[str, str]:
+        """(zone id, vSwitch id): the existing vSwitch's, or a new vSwitch in a zone with the GPU type."""
+        self.vswitch: Vswitch | None = None
+        self.zones: DataAlicloudInstanceTypes | None = None
+        self.existing_vswitch: DataAlicloudVswitches | None = None
+        if props.vswitch_id:
+            self.existing_vswitch = DataAlicloudVswitches(self, "existing-vswitch", ids=[props.vswitch_id])
+            return self.existing_vswitch.vswitches.get(0).zone_id, props.vswitch_id
+        self.zones = instance_zones(self, "gpu-zones", props.instance_type, props.disk_category)
+        zone_id = first_zone(self.zones)
+        self.vswitch = Vswitch(
+            self,
+            "vswitch",
+            vswitch_name=f"{props.name}-model-vsw",
+            vpc_id=props.vpc_id,
+            cidr_block=props.vswitch_cidr,
+            zone_id=zone_id,
+            tags=props.tags,
+        )
+        return zone_id, self.vswitch.id

@@ -89,7 +89,12 @@ class StateStack(TerraformStack):
         LocalBackend(self, path=str(props.state_file))
         AlicloudProvider(self, "alicloud", region=props.region)
         keep = TerraformResourceLifecycle(prevent_destroy=props.protect)
+        self._bucket(props, keep)
+        self._locks(props, keep)
+        self._policies(props)
+        self._outputs(props)
 
+    def _bucket(self, props: StateStackProps, keep: TerraformResourceLifecycle) -> None:
         self.bucket = OssBucket(
             self,
             "bucket",
@@ -118,6 +123,8 @@ class StateStack(TerraformStack):
         self.encryption = OssBucketServerSideEncryption(
             self, "encryption", bucket=self.bucket.bucket, sse_algorithm="KMS"
         )
+
+    def _locks(self, props: StateStackProps, keep: TerraformResourceLifecycle) -> None:
         self.ots_instance = OtsInstance(
             self,
             "locks",
@@ -137,6 +144,8 @@ class StateStack(TerraformStack):
             max_version=1,
             lifecycle=keep,
         )
+
+    def _policies(self, props: StateStackProps) -> None:
         self.team_policy: RamPolicy | None = None
         if props.team_policy:
             self.team_policy = RamPolicy(
@@ -165,6 +174,8 @@ class StateStack(TerraformStack):
                 ),
                 tags=props.tags,
             )
+
+    def _outputs(self, props: StateStackProps) -> None:
         endpoint = f"https://{props.ots_instance}.{props.region}.ots.aliyuncs.com"
         values = {
             "backend_kind": ("oss", "OPENCODE_ALICLOUD_BACKEND__KIND"),

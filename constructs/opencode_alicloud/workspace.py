@@ -95,28 +95,41 @@ class Workspace(Construct):
                 self, "key", key_pair_name=f"{props.name}-key", public_key=props.ssh_public_key, tags=props.tags
             )
             key_name = self.key_pair.key_pair_name
+        allocation_id = self._address(props)
+        self._data_disk(props)
+        self.user_data = props.user_data(HostFacts(public_ip=self.public_ip, data_disk_id=self.data_disk.id))
+        self.instance = self._instance(props, key_name)
+        self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
+        self.disk_attachment = EcsDiskAttachment(
+            self, "data-attachment", disk_id=self.data_disk.id, instance_id=self.instance.id
+        )
+        self.eip_association = EipAssociation(
+            self, "eip-association", allocation_id=allocation_id, instance_id=self.instance.id
+        )
 
+    def _address(self, props: WorkspaceProps) -> str:
+        """The public address: an existing EIP, or a new one. Returns its allocation id."""
         self.eip: EipAddress | None = None
         self.existing_eip: DataAlicloudEipAddresses | None = None
         if props.eip_allocation_id:
             self.existing_eip = DataAlicloudEipAddresses(self, "existing-eip", ids=[props.eip_allocation_id])
-            allocation_id = props.eip_allocation_id
             self.public_ip: str = self.existing_eip.addresses.get(0).ip_address
-        else:
-            # PayAsYouGo + PayByTraffic: the combination international accounts can create.
-            self.eip = EipAddress(
-                self,
-                "eip",
-                address_name=f"{props.name}-eip",
-                payment_type="PayAsYouGo",
-                internet_charge_type="PayByTraffic",
-                bandwidth=str(props.eip_bandwidth_mbps),
-                tags=props.tags,
-            )
-            allocation_id = self.eip.id
-            self.public_ip = self.eip.ip_address
+            return props.eip_allocation_id
+        # PayAsYouGo + PayByTraffic: the combination international accounts can create.
+        self.eip = EipAddress(
+            self,
+            "eip",
+            address_name=f"{props.name}-eip",
+            payment_type="PayAsYouGo",
+            internet_charge_type="PayByTraffic",
+            bandwidth=str(props.eip_bandwidth_mbps),
+            tags=props.tags,
+        )
+        self.public_ip = self.eip.ip_address
+        return self.eip.id
 
-        # The workspace lives on its own disk: replacing the instance keeps it.
+    def _data_disk(self, props: WorkspaceProps) -> None:
+        """The workspace lives on its own disk, with daily snapshots: replacing the instance keeps it."""
         self.data_disk = EcsDisk(
             self,
             "data",
@@ -142,8 +155,8 @@ class Workspace(Construct):
             self, "snapshots-data", auto_snapshot_policy_id=self.snapshot_policy.id, disk_id=self.data_disk.id
         )
 
-        self.user_data = props.user_data(HostFacts(public_ip=self.public_ip, data_disk_id=self.data_disk.id))
-        self.instance = Instance(
+    def _instance(self, props: WorkspaceProps, key_name: str | None) -> Instance:
+        return Instance(
             self,
             "instance",
             instance_name=f"{props.name}-workspace",
@@ -162,11 +175,4 @@ class Workspace(Construct):
             tags=props.tags,
             volume_tags=props.tags,
             lifecycle=replaced_when_changed(self, "user-data-version", self.user_data),
-        )
-        self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
-        self.disk_attachment = EcsDiskAttachment(
-            self, "data-attachment", disk_id=self.data_disk.id, instance_id=self.instance.id
-        )
-        self.eip_association = EipAssociation(
-            self, "eip-association", allocation_id=allocation_id, instance_id=self.instance.id
         )
