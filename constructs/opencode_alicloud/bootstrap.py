@@ -1,6 +1,8 @@
 """The bootstrap seam: settings and host facts in, cloud-config user-data out.
 
-Everything the instance runs is a real file under templates/, rendered by templates.render.
+Everything the instance runs is a real file under instance/ (its README tells the boot sequence),
+rendered by instance.render; the structured documents (compose files, opencode.json) are data,
+built in instance/documents.py and written by serializers.
 Terraform-time values (EIP address, disk id, password hash) arrive as cdktf tokens and
 are resolved by Terraform at apply; no secret value is ever part of the user-data.
 """
@@ -15,36 +17,36 @@ import yaml
 
 from opencode_settings import Settings
 
-from .templates import render
+from .instance import render
 
-DATA_MOUNT = "/data"
-OPENCODE_PORT = 4096  # loopback only on the host; reached through the proxy or an SSH tunnel
-
-# Environment variable per model provider (OpenCode reads these via {env:...}).
-PROVIDER_KEY_ENV = {
-    "anthropic": "ANTHROPIC_API_KEY",
-    "openai": "OPENAI_API_KEY",
-    "google": "GOOGLE_GENERATIVE_AI_API_KEY",
-    "openai-compatible": "MODEL_API_KEY",
-}
-COMPATIBLE_PROVIDER_ID = "custom"
-PRIVATE_PROVIDER_ID = "vllm"
-MODEL_SERVER_PORT = 8000
-MODEL_SERVER_KEY_ENV = "MODEL_SERVER_API_KEY"  # in the workspace
-VLLM_KEY_ENV = "VLLM_API_KEY"  # on the model server
-WORKSPACE_PACKAGES = ["docker.io", "docker-compose-v2", "docker-buildx", "curl", "python3"]
-MODEL_SERVER_PACKAGES = ["docker.io", "docker-compose-v2", "ubuntu-drivers-common", "curl", "gpg", "python3"]
-GITHUB_TOKEN_ENV = "GH_TOKEN"
-PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"
-# The proxy logs users in with the web password (bcrypt in the Caddyfile) and authenticates to
-# OpenCode with an upstream password made on the instance at first boot. The agent's container
-# holds only the upstream password, which works nowhere but on the host's loopback.
-UPSTREAM_ENV_FILE = "/etc/opencode/upstream.env"
-UPSTREAM_AUTH_ENV = "OPENCODE_UPSTREAM_AUTH"  # base64("opencode:<upstream password>") for Caddy's header_up
-MANAGED_CONFIG = "/etc/opencode/opencode.json"  # OpenCode's managed config path on Linux, host and container
-CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/opencode-upstream.conf"
-# Readable by the container's uid 1000 (no secret inside); everything else the bootstrap writes is root-only.
-WORLD_READABLE = frozenset({MANAGED_CONFIG})
+from .instance.layout import (  # noqa: F401  (re-exported: the rest of the package imports them from here)
+    DATA_MOUNT,
+    OPENCODE_PORT,
+    PROVIDER_KEY_ENV,
+    COMPATIBLE_PROVIDER_ID,
+    PRIVATE_PROVIDER_ID,
+    MODEL_SERVER_PORT,
+    MODEL_SERVER_KEY_ENV,
+    VLLM_KEY_ENV,
+    WORKSPACE_PACKAGES,
+    MODEL_SERVER_PACKAGES,
+    GITHUB_TOKEN_ENV,
+    PASSWORD_ENV,
+    UPSTREAM_ENV_FILE,
+    UPSTREAM_AUTH_ENV,
+    MANAGED_CONFIG,
+    CADDY_DROP_IN,
+    WORLD_READABLE,
+)
+from .instance.documents import (  # noqa: F401
+    compose_document,
+    model_compose_document,
+    model_ref,
+    opencode_config,
+    render_compose,
+    render_opencode_json,
+    vllm_serve_args,
+)
 
 
 def workspace_role_name(name: str) -> str:
@@ -128,92 +130,6 @@ class BootstrapFacts:
     secret_parameters: dict[str, str] = field(default_factory=dict)  # env name -> OOS parameter name
 
 
-def model_ref(settings: BootstrapSettings) -> str:
-    """OpenCode's `provider/model` reference."""
-    if settings.model_server_url:
-        return f"{PRIVATE_PROVIDER_ID}/{settings.model_server_model}"
-    provider = COMPATIBLE_PROVIDER_ID if settings.model_provider == "openai-compatible" else settings.model_provider
-    return f"{provider}/{settings.model}"
-
-
-def opencode_config(settings: BootstrapSettings) -> dict[str, Any]:
-    """OpenCode's configuration: model, provider (its key by `{env:...}`, never a value) and the
-    operator's policy. On the host it is OpenCode's *managed* config (/etc/opencode, the highest
-    precedence: no global or project config can override these keys)."""
-    if settings.model_server_url:
-        provider: dict[str, Any] = {
-            PRIVATE_PROVIDER_ID: {
-                "npm": "@ai-sdk/openai-compatible",
-                "name": "Private vLLM",
-                "options": {"baseURL": settings.model_server_url, "apiKey": f"{{env:{MODEL_SERVER_KEY_ENV}}}"},
-                "models": {settings.model_server_model: {}},
-            }
-        }
-    elif settings.model_provider == "openai-compatible":
-        provider = {
-            COMPATIBLE_PROVIDER_ID: {
-                "npm": "@ai-sdk/openai-compatible",
-                "name": "OpenAI-compatible",
-                "options": {"baseURL": settings.model_base_url, "apiKey": f"{{env:{PROVIDER_KEY_ENV['openai-compatible']}}}"},
-                "models": {settings.model: {}},
-            }
-        }
-    else:
-        options: dict[str, Any] = {"baseURL": settings.model_base_url} if settings.model_base_url else {}
-        options["apiKey"] = f"{{env:{PROVIDER_KEY_ENV[settings.model_provider]}}}"
-        provider = {settings.model_provider: {"options": options}}
-    return {
-        "$schema": "https://opencode.ai/config.json",
-        "model": model_ref(settings),
-        "autoupdate": False,
-        "share": "disabled",
-        "permission": {"edit": "allow", "bash": "ask", "webfetch": "ask"},
-        "provider": provider,
-    }
-
-
-def render_opencode_json(settings: BootstrapSettings) -> str:
-    return json.dumps(opencode_config(settings), indent=2) + "\n"
-
-
-def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
-    """The OpenCode service, as data (serialized, never templated: settings reach it)."""
-    serve = ["serve", "--hostname", "0.0.0.0", "--port", str(OPENCODE_PORT)]
-    service: dict[str, Any] = {"build": "/etc/opencode/image", "image": f"opencode-workspace:{settings.opencode_version}"}
-    if settings.use_github_token:
-        service["entrypoint"] = ["/bin/sh", "-c", "gh auth setup-git && exec opencode " + " ".join(serve)]
-    else:
-        service["command"] = serve
-    service.update({
-        "ports": [f"127.0.0.1:{OPENCODE_PORT}:{OPENCODE_PORT}"],
-        "env_file": ["/etc/opencode/secrets.env", UPSTREAM_ENV_FILE],
-        # The operator's config wins: no project config (opencode.json, .opencode/ in a repository).
-        "environment": {"OPENCODE_DISABLE_PROJECT_CONFIG": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"},
-        "volumes": [
-            f"{MANAGED_CONFIG}:{MANAGED_CONFIG}:ro",  # OpenCode's managed config: the highest precedence
-            f"{DATA_MOUNT}/opencode/config:/home/opencode/.config/opencode:ro",  # root-owned, empty
-            f"{DATA_MOUNT}/opencode/share:/home/opencode/.local/share/opencode",  # sessions (writable)
-            f"{DATA_MOUNT}/workspace:/workspace",
-        ],
-        "security_opt": ["no-new-privileges:true"],
-        "cap_drop": ["ALL"],
-        "mem_limit": settings.container_memory,
-        "pids_limit": 1024,
-        "restart": "unless-stopped",
-        "healthcheck": {
-            "test": ["CMD-SHELL", f"wget -qO- --header \"Authorization: Basic $${UPSTREAM_AUTH_ENV}\" "
-                     f"http://127.0.0.1:{OPENCODE_PORT}/global/health | grep -q healthy"],
-            "interval": "30s", "timeout": "5s", "retries": 3,
-        },
-    })
-    return {"name": "opencode", "services": {"opencode": service}}
-
-
-def render_compose(document: dict[str, Any]) -> str:
-    """A compose file through a YAML serializer, so no value can change its structure."""
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=1000)
-
-
 def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host: str) -> str:
     return render(
         "Caddyfile.j2",
@@ -270,53 +186,6 @@ def _model_health_url(settings: BootstrapSettings) -> str | None:
     if not settings.model_server_url:
         return None
     return settings.model_server_url.removesuffix("/v1") + "/health"
-
-
-def vllm_serve_args(server: ModelServerBootstrap) -> list[str]:
-    """`vllm serve` arguments (the API key comes from VLLM_API_KEY in the environment)."""
-    return [
-        "serve",
-        server.model,
-        "--served-model-name", server.served_model_name,
-        "--max-model-len", str(server.max_model_len),
-        "--host", "0.0.0.0",
-        "--port", str(MODEL_SERVER_PORT),
-        "--enable-auto-tool-choice",
-        "--tool-call-parser", "hermes",
-        "--gpu-memory-utilization", "0.90",
-    ]
-
-
-def model_compose_document(server: ModelServerBootstrap) -> dict[str, Any]:
-    """The vLLM service, as data. Arguments are a list (no shell); vLLM reads its API key from
-    VLLM_API_KEY in the environment, so the key is in no process's arguments."""
-    return {
-        "name": "model",
-        "services": {
-            "vllm": {
-                "image": server.vllm_image,
-                "entrypoint": ["vllm"],
-                "command": vllm_serve_args(server),
-                "environment": {
-                    "VLLM_USE_MODELSCOPE": "true" if server.use_modelscope else "false",
-                    "HF_HOME": "/cache/huggingface",
-                    "MODELSCOPE_CACHE": "/cache/modelscope",
-                },
-                "env_file": ["/etc/opencode/secrets.env"],
-                "ports": [f"{MODEL_SERVER_PORT}:{MODEL_SERVER_PORT}"],
-                "volumes": ["/models/cache:/cache"],
-                "shm_size": "8g",
-                "security_opt": ["no-new-privileges:true"],
-                "restart": "unless-stopped",
-                "deploy": {"resources": {"reservations": {"devices": [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]}}},
-                "healthcheck": {
-                    "test": ["CMD-SHELL", "python3 -c \"import urllib.request as u; "
-                             f"u.urlopen('http://127.0.0.1:{MODEL_SERVER_PORT}/health')\""],
-                    "interval": "30s", "timeout": "5s", "retries": 3, "start_period": "30m",
-                },
-            }
-        },
-    }
 
 
 def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFacts) -> dict[str, str]:

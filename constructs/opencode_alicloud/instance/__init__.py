@@ -1,4 +1,5 @@
-"""The one function that renders our template files (cloud-config, scripts, proxy and app config)."""
+"""What runs on the instance: its template files (cloud-config, the bootstrap and the secret reader, systemd
+units, the Caddyfile, the Dockerfile) and the one function that renders them. See README.md here."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -7,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
+TEMPLATE_DIR = Path(__file__).parent
 
 
 @lru_cache(maxsize=1)
@@ -23,5 +24,5 @@ def _environment() -> jinja2.Environment:
 
 
 def render(template: str, /, **values: Any) -> str:
-    """Render templates/<template> with `values`. Raises on any undefined name."""
+    """Render instance/<template> with `values`. Raises on any undefined name."""
     return _environment().get_template(template).render(**values)

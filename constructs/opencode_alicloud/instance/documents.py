@@ -1,0 +1,157 @@
+"""The structured files the instance receives, as data: OpenCode's config and the compose files.
+Settings reach them, so they are serialized (JSON, YAML), never templated."""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .layout import (
+    COMPATIBLE_PROVIDER_ID,
+    DATA_MOUNT,
+    MANAGED_CONFIG,
+    MODEL_SERVER_KEY_ENV,
+    MODEL_SERVER_PORT,
+    OPENCODE_PORT,
+    PRIVATE_PROVIDER_ID,
+    PROVIDER_KEY_ENV,
+    UPSTREAM_AUTH_ENV,
+    UPSTREAM_ENV_FILE,
+)
+
+if TYPE_CHECKING:
+    from ..bootstrap import BootstrapSettings, ModelServerBootstrap
+
+
+def model_ref(settings: BootstrapSettings) -> str:
+    """OpenCode's `provider/model` reference."""
+    if settings.model_server_url:
+        return f"{PRIVATE_PROVIDER_ID}/{settings.model_server_model}"
+    provider = COMPATIBLE_PROVIDER_ID if settings.model_provider == "openai-compatible" else settings.model_provider
+    return f"{provider}/{settings.model}"
+
+
+def opencode_config(settings: BootstrapSettings) -> dict[str, Any]:
+    """OpenCode's configuration: model, provider (its key by `{env:...}`, never a value) and the
+    operator's policy. On the host it is OpenCode's *managed* config (/etc/opencode, the highest
+    precedence: no global or project config can override these keys)."""
+    if settings.model_server_url:
+        provider: dict[str, Any] = {
+            PRIVATE_PROVIDER_ID: {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "Private vLLM",
+                "options": {"baseURL": settings.model_server_url, "apiKey": f"{{env:{MODEL_SERVER_KEY_ENV}}}"},
+                "models": {settings.model_server_model: {}},
+            }
+        }
+    elif settings.model_provider == "openai-compatible":
+        provider = {
+            COMPATIBLE_PROVIDER_ID: {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "OpenAI-compatible",
+                "options": {"baseURL": settings.model_base_url, "apiKey": f"{{env:{PROVIDER_KEY_ENV['openai-compatible']}}}"},
+                "models": {settings.model: {}},
+            }
+        }
+    else:
+        options: dict[str, Any] = {"baseURL": settings.model_base_url} if settings.model_base_url else {}
+        options["apiKey"] = f"{{env:{PROVIDER_KEY_ENV[settings.model_provider]}}}"
+        provider = {settings.model_provider: {"options": options}}
+    return {
+        "$schema": "https://opencode.ai/config.json",
+        "model": model_ref(settings),
+        "autoupdate": False,
+        "share": "disabled",
+        "permission": {"edit": "allow", "bash": "ask", "webfetch": "ask"},
+        "provider": provider,
+    }
+
+
+def render_opencode_json(settings: BootstrapSettings) -> str:
+    return json.dumps(opencode_config(settings), indent=2) + "\n"
+
+
+def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
+    """The OpenCode service, as data (serialized, never templated: settings reach it)."""
+    serve = ["serve", "--hostname", "0.0.0.0", "--port", str(OPENCODE_PORT)]
+    service: dict[str, Any] = {"build": "/etc/opencode/image", "image": f"opencode-workspace:{settings.opencode_version}"}
+    if settings.use_github_token:
+        service["entrypoint"] = ["/bin/sh", "-c", "gh auth setup-git && exec opencode " + " ".join(serve)]
+    else:
+        service["command"] = serve
+    service.update({
+        "ports": [f"127.0.0.1:{OPENCODE_PORT}:{OPENCODE_PORT}"],
+        "env_file": ["/etc/opencode/secrets.env", UPSTREAM_ENV_FILE],
+        # The operator's config wins: no project config (opencode.json, .opencode/ in a repository).
+        "environment": {"OPENCODE_DISABLE_PROJECT_CONFIG": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"},
+        "volumes": [
+            f"{MANAGED_CONFIG}:{MANAGED_CONFIG}:ro",  # OpenCode's managed config: the highest precedence
+            f"{DATA_MOUNT}/opencode/config:/home/opencode/.config/opencode:ro",  # root-owned, empty
+            f"{DATA_MOUNT}/opencode/share:/home/opencode/.local/share/opencode",  # sessions (writable)
+            f"{DATA_MOUNT}/workspace:/workspace",
+        ],
+        "security_opt": ["no-new-privileges:true"],
+        "cap_drop": ["ALL"],
+        "mem_limit": settings.container_memory,
+        "pids_limit": 1024,
+        "restart": "unless-stopped",
+        "healthcheck": {
+            "test": ["CMD-SHELL", f"wget -qO- --header \"Authorization: Basic $${UPSTREAM_AUTH_ENV}\" "
+                     f"http://127.0.0.1:{OPENCODE_PORT}/global/health | grep -q healthy"],
+            "interval": "30s", "timeout": "5s", "retries": 3,
+        },
+    })
+    return {"name": "opencode", "services": {"opencode": service}}
+
+
+def render_compose(document: dict[str, Any]) -> str:
+    """A compose file through a YAML serializer, so no value can change its structure."""
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=1000)
+
+
+def vllm_serve_args(server: ModelServerBootstrap) -> list[str]:
+    """`vllm serve` arguments (the API key comes from VLLM_API_KEY in the environment)."""
+    return [
+        "serve",
+        server.model,
+        "--served-model-name", server.served_model_name,
+        "--max-model-len", str(server.max_model_len),
+        "--host", "0.0.0.0",
+        "--port", str(MODEL_SERVER_PORT),
+        "--enable-auto-tool-choice",
+        "--tool-call-parser", "hermes",
+        "--gpu-memory-utilization", "0.90",
+    ]
+
+
+def model_compose_document(server: ModelServerBootstrap) -> dict[str, Any]:
+    """The vLLM service, as data. Arguments are a list (no shell); vLLM reads its API key from
+    VLLM_API_KEY in the environment, so the key is in no process's arguments."""
+    return {
+        "name": "model",
+        "services": {
+            "vllm": {
+                "image": server.vllm_image,
+                "entrypoint": ["vllm"],
+                "command": vllm_serve_args(server),
+                "environment": {
+                    "VLLM_USE_MODELSCOPE": "true" if server.use_modelscope else "false",
+                    "HF_HOME": "/cache/huggingface",
+                    "MODELSCOPE_CACHE": "/cache/modelscope",
+                },
+                "env_file": ["/etc/opencode/secrets.env"],
+                "ports": [f"{MODEL_SERVER_PORT}:{MODEL_SERVER_PORT}"],
+                "volumes": ["/models/cache:/cache"],
+                "shm_size": "8g",
+                "security_opt": ["no-new-privileges:true"],
+                "restart": "unless-stopped",
+                "deploy": {"resources": {"reservations": {"devices": [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]}}},
+                "healthcheck": {
+                    "test": ["CMD-SHELL", "python3 -c \"import urllib.request as u; "
+                             f"u.urlopen('http://127.0.0.1:{MODEL_SERVER_PORT}/health')\""],
+                    "interval": "30s", "timeout": "5s", "retries": 3, "start_period": "30m",
+                },
+            }
+        },
+    }

@@ -1,0 +1,32 @@
+"""Where things are on the instance: paths, ports, packages and variable names the bootstrap,
+the documents and the constructs agree on."""
+from __future__ import annotations
+
+DATA_MOUNT = "/data"
+OPENCODE_PORT = 4096  # loopback only on the host; reached through the proxy or an SSH tunnel
+
+# Environment variable per model provider (OpenCode reads these via {env:...}).
+PROVIDER_KEY_ENV = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "google": "GOOGLE_GENERATIVE_AI_API_KEY",
+    "openai-compatible": "MODEL_API_KEY",
+}
+COMPATIBLE_PROVIDER_ID = "custom"
+PRIVATE_PROVIDER_ID = "vllm"
+MODEL_SERVER_PORT = 8000
+MODEL_SERVER_KEY_ENV = "MODEL_SERVER_API_KEY"  # in the workspace
+VLLM_KEY_ENV = "VLLM_API_KEY"  # on the model server
+WORKSPACE_PACKAGES = ["docker.io", "docker-compose-v2", "docker-buildx", "curl", "python3"]
+MODEL_SERVER_PACKAGES = ["docker.io", "docker-compose-v2", "ubuntu-drivers-common", "curl", "gpg", "python3"]
+GITHUB_TOKEN_ENV = "GH_TOKEN"
+PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"
+# The proxy logs users in with the web password (bcrypt in the Caddyfile) and authenticates to
+# OpenCode with an upstream password made on the instance at first boot. The agent's container
+# holds only the upstream password, which works nowhere but on the host's loopback.
+UPSTREAM_ENV_FILE = "/etc/opencode/upstream.env"
+UPSTREAM_AUTH_ENV = "OPENCODE_UPSTREAM_AUTH"  # base64("opencode:<upstream password>") for Caddy's header_up
+MANAGED_CONFIG = "/etc/opencode/opencode.json"  # OpenCode's managed config path on Linux, host and container
+CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/opencode-upstream.conf"
+# Readable by the container's uid 1000 (no secret inside); everything else the bootstrap writes is root-only.
+WORLD_READABLE = frozenset({MANAGED_CONFIG})
