@@ -1,7 +1,6 @@
 """Docs that must match the code."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess

@@ -12,7 +12,6 @@ plan itself keeps state locally (the remote backends need the network).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest

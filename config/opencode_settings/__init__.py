@@ -1,15 +1,13 @@
-"""Settings of an OpenCode workspace on Alibaba Cloud."""
-from .settings import (
-    CONFIG_FILE_ENV,
-    ENV_PREFIX,
-    BackendSettings,
-    ModelServerSettings,
-    ModelSettings,
-    Settings,
-    SettingsError,
-    StateStackSettings,
-    load_settings,
-)
+"""Settings of an OpenCode workspace on Alibaba Cloud: `load_settings()` reads every source and
+raises `SettingsError` naming each bad setting. One module per concern: workspace, network,
+model, model_server, state; sources and loading read them, errors reports them."""
+from .errors import SettingsError
+from .loading import load_settings
+from .model import ModelSettings
+from .model_server import ModelServerSettings
+from .settings import Settings
+from .sources import CONFIG_FILE_ENV, ENV_PREFIX
+from .state import BackendSettings, StateStackSettings
 
 __all__ = [
     "CONFIG_FILE_ENV",

@@ -8,12 +8,8 @@ are resolved by Terraform at apply; no secret value is ever part of the user-dat
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
 
 from opencode_settings import Settings
 

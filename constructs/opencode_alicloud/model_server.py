@@ -24,7 +24,6 @@ from .host import (
     HARDENED_INSTANCE,
     attach_role,
     replaced_when_changed,
-    replaced_when_changed,
     first_zone,
     instance_role,
     instance_zones,

@@ -1,0 +1,55 @@
+"""Building blocks the settings concerns share: value types, patterns and small validators."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator
+
+DiskCategory = Literal["cloud_essd_entry", "cloud_auto", "cloud_essd", "cloud_ssd", "cloud_efficiency"]
+ModelProvider = Literal["anthropic", "openai", "google", "openai-compatible"]
+TlsMode = Literal["acme", "internal", "tunnel-only"]
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
+_DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ID_RE = {
+    "vpc_id": re.compile(r"^vpc-[a-z0-9]{6,32}$"),
+    "vswitch_id": re.compile(r"^vsw-[a-z0-9]{6,32}$"),
+    "eip_allocation_id": re.compile(r"^eip-[a-z0-9]{6,32}$"),
+}
+
+
+def _cidr(value: str) -> str:
+    """A CIDR in canonical form; host bits must be zero."""
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid CIDR such as 203.0.113.0/24 ({exc})") from None
+    return str(network)
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _resource_id(kind: str, value: str | None) -> str | None:
+    """An existing resource's id: vpc-..., vsw-..., eip-..."""
+    if value is None:
+        return None
+    pattern = _ID_RE[kind]
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{value!r} is not a {kind.replace('_', ' ')}; it starts with {pattern.pattern[1:4]}")
+    return value
+
+
+def _parameter_name(value: str | None) -> str | None:
+    """An OOS parameter name: 2-180 chars of letters, digits, '-', '_', '/'; not ALIYUN/ACS/ALIBABA."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"^[A-Za-z0-9_/-]{2,180}$", value) or value.upper().startswith(("ALIYUN", "ACS", "ALIBABA")):
+        raise ValueError(
+            f"{value!r} is not an OOS parameter name (letters, digits, '-', '_', '/'; "
+            "not starting with ALIYUN, ACS or ALIBABA)"
+        )
+    return value
+

@@ -1,0 +1,116 @@
+"""The workspace concern: what the instance is, where it runs, and what the agent gets."""
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field, field_validator
+
+from .fields import DiskCategory, _NAME_RE, _parameter_name
+from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
+
+
+class WorkspaceSettings(BaseModel):
+    """Name, region, instance, disks, tags, OpenCode version and the agent's GitHub token."""
+
+    name: str = Field(
+        "opencode",
+        description="Prefix of every resource name and the `workspace` tag. 3-24 chars: a-z, 0-9, '-'.",
+    )
+    region: str = Field("ap-southeast-1", description="Alibaba Cloud region id, outside mainland China.")
+    instance_type: str = Field("ecs.e-c1m2.large", description="ECS instance type (2 vCPU, 4 GiB by default).")
+    image_name_regex: str = Field(
+        r"^ubuntu_24_04_x64_20G_alibase_.*\.vhd$",
+        description="Regex for the public system image; the newest match is used.",
+    )
+    system_disk_size: int = Field(40, ge=20, le=500, description="System disk size in GiB.")
+    system_disk_category: DiskCategory = Field("cloud_essd_entry", description="System disk category.")
+    data_disk_size: int = Field(
+        40, ge=20, le=32768, description="Workspace data disk size in GiB (kept across instance replacement)."
+    )
+    data_disk_category: DiskCategory = Field("cloud_essd_entry", description="Workspace data disk category.")
+    snapshot_retention_days: int = Field(
+        7, ge=1, le=65536, description="Days to keep the data disk's daily automatic snapshots."
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Extra tags on every resource.")
+    use_github_token: bool = Field(
+        False, description="Give the agent a GitHub token (variable `github_token` or `github_token_parameter`)."
+    )
+    github_token_parameter: str | None = Field(
+        None, description="Name of an existing OOS secret parameter holding the GitHub token."
+    )
+    opencode_version: str = Field("1.18.33", description="OpenCode version (image tag) to run.")
+    container_memory_mb: int = Field(
+        3072, ge=512, le=1048576, description="Memory limit of the OpenCode container, in MiB (leave room for the host)."
+    )
+    state_dir: str = Field(
+        "state", description="Folder for the local Terraform state; relative paths are taken from the project root."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME_RE.fullmatch(value):
+            raise ValueError(
+                f"{value!r} must be 3-24 characters of a-z, 0-9 and '-', start with a letter "
+                "and not end with '-'"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value in OVERSEAS_REGIONS:
+            return value
+        if value in MAINLAND_REGIONS:
+            raise ValueError(
+                f"{value!r} is in mainland China, where a public web service needs an ICP filing; "
+                "choose an overseas region such as ap-southeast-1"
+            )
+        raise ValueError(f"unknown region {value!r}; known regions: {', '.join(OVERSEAS_REGIONS)}")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not re.fullmatch(r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$", value):
+            raise ValueError(f"{value!r} is not an ECS instance type; it looks like ecs.e-c1m2.large")
+        return value
+
+    @field_validator("image_name_regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from None
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = {"workspace", "managed-by"}
+        for key, tag_value in value.items():
+            if key in reserved:
+                raise ValueError(f"tag {key!r} is set by the stack itself; choose another key")
+            if key.lower().startswith(("aliyun", "acs:")) or not 1 <= len(key) <= 128:
+                raise ValueError(f"tag key {key!r} must be 1-128 chars and not start with aliyun or acs:")
+            if len(tag_value) > 128:
+                raise ValueError(f"tag {key!r} has a value over 128 chars")
+        return value
+
+    @field_validator("opencode_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"^\d+\.\d+\.\d+$", value):
+            raise ValueError(f"{value!r} is not a release version such as 1.18.33")
+        return value
+
+    @field_validator("github_token_parameter")
+    @classmethod
+    def _github_parameter(cls, value: str | None) -> str | None:
+        return _parameter_name(value)
+
+
+    def workspace_problems(self) -> list[tuple[str, str]]:
+        if self.github_token_parameter and not self.use_github_token:
+            return [("use_github_token", "must be true when github_token_parameter is set")]
+        return []
