@@ -105,7 +105,15 @@ class ModelServer(Construct):
             tags=props.tags,
         )
         user_data = props.user_data(self.weights_disk.id)
-        self.instance = Instance(
+        self.instance = self._instance(props, zone_id, vswitch_id, user_data)
+        self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
+        self.disk_attachment = EcsDiskAttachment(
+            self, "weights-attachment", disk_id=self.weights_disk.id, instance_id=self.instance.id
+        )
+        self.endpoint = f"http://{props.private_ip}:{props.port}/v1"
+
+    def _instance(self, props: ModelServerProps, zone_id: str, vswitch_id: str, user_data: str) -> Instance:
+        return Instance(
             self,
             "instance",
             instance_name=f"{props.name}-model",
@@ -127,11 +135,6 @@ class ModelServer(Construct):
             volume_tags=props.tags,
             lifecycle=replaced_when_changed(self, "user-data-version", user_data),
         )
-        self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
-        self.disk_attachment = EcsDiskAttachment(
-            self, "weights-attachment", disk_id=self.weights_disk.id, instance_id=self.instance.id
-        )
-        self.endpoint = f"http://{props.private_ip}:{props.port}/v1"
 
     def _placement(self, props: ModelServerProps) -> tuple[str, str]:
         """(zone id, vSwitch id): the existing vSwitch's, or a new vSwitch in a zone with the GPU type."""
