@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""opencode-alicloud: settings -> the stacks below -> cdktf.out/. Bad settings: one line per
-problem on stderr, exit 2, nothing written. The stacks:
+"""opencode-alicloud: settings -> the stacks below -> cdktf.out/. Bad settings or a policy rule
+broken: one line per problem on stderr, exit 2. The stacks:
   "opencode"        WorkspaceStack: Network, Firewall, Login, Secrets, Workspace, Access, Outputs
   "opencode-state"  StateStack (when state.bucket is set): the team's OSS bucket and lock table"""
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from cdktf import App  # noqa: E402
 
+from opencode_alicloud.policy.aspect import synth_checked  # noqa: E402
 from opencode_alicloud.stack import WorkspaceStack  # noqa: E402
 from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps  # noqa: E402
 from opencode_settings import SettingsError, load_settings  # noqa: E402
@@ -23,8 +24,7 @@ def main() -> int:
     try:
         settings = load_settings()  # validation happens before any construct exists
     except SettingsError as error:
-        print(error.render(), file=sys.stderr)
-        return 2
+        return print(error.render(), file=sys.stderr) or 2
     state_dir = (ROOT / settings.state_dir).resolve()
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state_dir.chmod(0o700)  # the local state holds the password and the keys
@@ -32,8 +32,8 @@ def main() -> int:
     WorkspaceStack(app, "opencode", settings, state_dir=str(state_dir))
     if settings.state.bucket:
         StateStack(app, STATE_STACK_ID, StateStackProps.from_settings(settings, state_dir))
-    app.synth()
-    return 0
+    problems = synth_checked(app)  # the project's policy rules run during the synth
+    return print("Policy:", *problems, sep="\n  ", file=sys.stderr) or 2 if problems else 0
 
 
 if __name__ == "__main__":

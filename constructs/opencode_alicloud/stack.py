@@ -21,6 +21,7 @@ from .bootstrap import (
 from .firewall import Firewall, FirewallProps
 from .login import Login, LoginProps
 from .model_server import ModelServer, ModelServerProps
+from .policy.aspect import add_policy
 from .network import Network, NetworkProps
 from .outputs import OutputsProps, WorkspaceOutputs
 from .secrets import Secrets, SecretsProps, secret_specs
@@ -36,6 +37,7 @@ class WorkspaceStack(TerraformStack):
         # Free text from settings reaches Terraform as a literal, never as an expression.
         self.tags = tags = {escape_for_terraform(k): escape_for_terraform(v) for k, v in settings.resource_tags().items()}
         self.backend = state_backend(self, settings, id, Path(state_dir))
+        add_policy(self)  # the project's rules judge every resource at synth
         AlicloudProvider(self, "alicloud", region=settings.region)
         RandomProvider(self, "random")
 

@@ -22,6 +22,7 @@ from imports.alicloud.ram_policy import RamPolicy
 from opencode_settings import Settings
 
 from .bootstrap import escape_for_terraform
+from .policy.aspect import add_policy
 
 STATE_STACK_ID = "opencode-state"
 
@@ -87,6 +88,7 @@ class StateStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, props: StateStackProps) -> None:
         super().__init__(scope, id)
         LocalBackend(self, path=str(props.state_file))
+        add_policy(self)
         AlicloudProvider(self, "alicloud", region=props.region)
         keep = TerraformResourceLifecycle(prevent_destroy=props.protect)
         self._bucket(props, keep)

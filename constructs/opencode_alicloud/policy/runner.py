@@ -5,39 +5,18 @@ the check id, optionally the resource address, and a written reason.
 """
 from __future__ import annotations
 
-import fnmatch
 import json
 import shutil
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .rules import all_rules
+from .suppressions import Finding, PolicyConfigError, Suppression, load_suppressions  # noqa: F401
+
 CHECKS_DIR = Path(__file__).parent / "checks"
-OUR_CHECK_IDS = ("CKV_OCA_1", "CKV_OCA_2", "CKV_OCA_3", "CKV_OCA_4", "CKV_OCA_5")
-
-
-class PolicyConfigError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Suppression:
-    check_id: str
-    reason: str
-    resource: str = "*"  # a glob over checkov's resource names: "resource.<logical id>"
-
-    def matches(self, finding: "Finding") -> bool:
-        return finding.check_id == self.check_id and fnmatch.fnmatchcase(finding.resource, self.resource)
-
-
-@dataclass(frozen=True)
-class Finding:
-    check_id: str
-    resource: str
-    name: str
-    details: tuple[str, ...] = ()
+OUR_CHECK_IDS = tuple(rule.id for rule in all_rules())
 
 
 @dataclass
@@ -57,22 +36,6 @@ class PolicyReport:
         for finding, reason in self.suppressed:
             lines.append(f"  SUPPRESSED {finding.check_id} {finding.resource}: {reason}")
         return "\n".join(lines)
-
-
-def load_suppressions(path: Path) -> list[Suppression]:
-    if not path.is_file():
-        return []
-    entries = tomllib.loads(path.read_text()).get("suppress", [])
-    suppressions = []
-    for index, entry in enumerate(entries):
-        reason = str(entry.get("reason", "")).strip()
-        check_id = str(entry.get("id", "")).strip()
-        if not check_id:
-            raise PolicyConfigError(f"{path}: suppress[{index}] has no id")
-        if len(reason) < 10:
-            raise PolicyConfigError(f"{path}: suppress[{index}] ({check_id}) needs a written reason")
-        suppressions.append(Suppression(check_id, reason, str(entry.get("resource", "*"))))
-    return suppressions
 
 
 def _checkov() -> str:

@@ -1,0 +1,70 @@
+"""Policy at synth, in the cdk-nag manner: every rule in policy/rules/ judges every resource
+while the stack is synthesized. A violation is an error annotation (the rule id, the resource,
+what is wrong and the fix), so the synth fails, unless config/policy-suppressions.toml suppresses
+it with a written reason."""
+from __future__ import annotations
+
+from typing import Any
+
+import jsii
+from cdktf import (
+    Annotations,
+    App,
+    Aspects,
+    DefaultTokenResolver,
+    IAspect,
+    StringConcat,
+    TerraformResource,
+    Tokenization,
+)
+from constructs import IConstruct
+
+from .rules import Rule, all_rules
+from .suppressions import SUPPRESSIONS_FILE, Finding, PolicyConfigError, Suppression, load_suppressions
+
+ERROR_MARK = 'Encountered Annotations with level "ERROR"'
+
+
+def add_policy(scope: IConstruct) -> None:
+    """Judge every resource under `scope` at synth (suppressions from config/policy-suppressions.toml)."""
+    Aspects.of(scope).add(PolicyAspect(load_suppressions(SUPPRESSIONS_FILE)))
+
+
+def synth_checked(app: App) -> list[str]:
+    """Synthesize; return the policy's problems (nothing is written then), or [] when it passed."""
+    try:
+        app.synth()
+    except PolicyConfigError as error:
+        return [str(error)]
+    except RuntimeError as error:
+        if ERROR_MARK not in str(error):
+            raise
+        return [line.strip() for line in str(error).splitlines() if "CKV_OCA_" in line]
+    return []
+
+
+@jsii.implements(IAspect)
+class PolicyAspect:
+    def __init__(self, suppressions: list[Suppression], rules: list[Rule] | None = None) -> None:
+        self.suppressions = suppressions
+        self.rules = rules if rules is not None else all_rules()
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, TerraformResource):
+            return
+        rules = [rule for rule in self.rules if node.terraform_resource_type in rule.resource_types]
+        if not rules:
+            return
+        resolved: dict[str, Any] = Tokenization.resolve(
+            node.to_terraform(), scope=node, resolver=DefaultTokenResolver(StringConcat())
+        )
+        ((logical_id, conf),) = resolved["resource"][node.terraform_resource_type].items()
+        for rule in rules:
+            for problem in rule.violations(node.terraform_resource_type, conf):
+                finding = Finding(rule.id, f"resource.{logical_id}", rule.title, (problem,))
+                if any(s.matches(finding) for s in self.suppressions):
+                    Annotations.of(node).add_info(f"{rule.id} suppressed: {problem}")
+                    continue
+                Annotations.of(node).add_error(
+                    f"{rule.id} {node.terraform_resource_type}.{logical_id}: {problem}. Fix: {rule.fix}. ({rule.reason})"
+                )

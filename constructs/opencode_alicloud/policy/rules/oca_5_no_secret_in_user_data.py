@@ -1,0 +1,35 @@
+"""CKV_OCA_5: no secret in plain user-data."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import Rule
+
+# What a secret looks like in user-data: literal keys, or a Terraform reference to a secret value.
+SECRET_PATTERNS = {
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "Alibaba AccessKey id": re.compile(r"\bLTAI[0-9A-Za-z]{12,}\b"),
+    "API key": re.compile(r"\b(sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,})\b"),
+    "GitHub token": re.compile(r"\b(ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}\b"),
+    "reference to a secret value": re.compile(
+        r"\$\{[^}]*(random_password\.[^}.]+\.result|var\.[a-z_]*(key|token|password|secret)[a-z_]*|"
+        r"oos_secret_parameter\.[^}.]+\.value)"
+    ),
+    "literal password assignment": re.compile(r"(?im)^\s*[A-Z_]*PASSWORD\s*=\s*(?!\$)[^\s\"'$]{8,}\s*$"),
+}
+
+
+def violations(resource_type: str, conf: dict[str, Any]) -> list[str]:
+    user_data = str(conf.get("user_data") or "")
+    return [f"user_data contains a {what}" for what, pattern in SECRET_PATTERNS.items() if pattern.search(user_data)]
+
+
+RULE = Rule(
+    id="CKV_OCA_5",
+    title="No secret in plain user-data",
+    reason="User-data is readable by anyone allowed DescribeUserdata and is kept in logs.",
+    fix="give the secret as a KMS-encrypted OOS secret parameter that the instance reads at boot",
+    resource_types=("alicloud_instance",),
+    violations=violations,
+)
