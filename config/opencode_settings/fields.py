@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator
@@ -53,3 +54,16 @@ def _parameter_name(value: str | None) -> str | None:
         )
     return value
 
+
+
+def matching(pattern: str, message: str) -> Callable[[str | None], str | None]:
+    """A validator: the whole value matches `pattern` (no trailing newline slips through), else
+    ValueError(message), where {value!r} names the value. None passes (optional settings)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str | None) -> str | None:
+        if value is not None and not compiled.fullmatch(value):
+            raise ValueError(message.format(value=value))
+        return value
+
+    return check

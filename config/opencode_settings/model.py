@@ -5,7 +5,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .fields import ModelProvider, _parameter_name
+from .fields import ModelProvider, _parameter_name, matching
 
 
 class ModelSettings(BaseModel):
@@ -37,13 +37,10 @@ class ModelSettings(BaseModel):
     def _api_key_parameter(cls, value: str | None) -> str | None:
         return _parameter_name(value)
 
-    @field_validator("model")
-    @classmethod
-    def _model_id(cls, value: str) -> str:
-        # It lands in opencode.json (a JSON serializer writes it) and in OpenCode's provider/model reference.
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}", value):
-            raise ValueError(f"{value!r} is not a model id such as claude-sonnet-4-5 (letters, digits, . _ : @ / + -)")
-        return value
+    # It lands in opencode.json (a JSON serializer writes it) and in OpenCode's provider/model reference.
+    _model_id = field_validator("model")(matching(
+        r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}",
+        "{value!r} is not a model id such as claude-sonnet-4-5 (letters, digits, . _ : @ / + -)"))
 
     @field_validator("base_url")
     @classmethod

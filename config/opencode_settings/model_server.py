@@ -6,7 +6,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .fields import Cidr, _resource_id
+from .fields import Cidr, _resource_id, matching
 
 
 _GPU_TYPE_RE = re.compile(r"^ecs\.(ebm)?(gn|sgn|vgn|gi)[0-9][a-z0-9]*-[a-z0-9]+\.[a-z0-9]+$")
@@ -54,19 +54,10 @@ class ModelServerSettings(BaseModel):
             raise ValueError(f"{value!r} is not a model repo id such as Qwen/Qwen3-4B-Instruct-2507")
         return value
 
-    @field_validator("vllm_image")
-    @classmethod
-    def _pinned(cls, value: str) -> str:
-        if not re.fullmatch(r"^[a-z0-9./_-]+:v?\d+\.\d+\.\d+$", value):
-            raise ValueError(f"{value!r} must be pinned to a version, e.g. vllm/vllm-openai:v0.11.0")
-        return value
-
-    @field_validator("served_model_name")
-    @classmethod
-    def _served(cls, value: str) -> str:
-        if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", value):
-            raise ValueError(f"{value!r} must be 1-64 chars of letters, digits, '.', '_', '-'")
-        return value
+    _pinned = field_validator("vllm_image")(matching(
+        r"[a-z0-9./_-]+:v?\d+\.\d+\.\d+", "{value!r} must be pinned to a version, e.g. vllm/vllm-openai:v0.11.0"))
+    _served = field_validator("served_model_name")(matching(
+        r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", "{value!r} must be 1-64 chars of letters, digits, '.', '_', '-'"))
 
     @field_validator("vswitch_id")
     @classmethod

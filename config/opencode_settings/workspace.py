@@ -5,7 +5,7 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fields import DiskCategory, _NAME_RE, _parameter_name
+from .fields import DiskCategory, _NAME_RE, _parameter_name, matching
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
 
 
@@ -68,12 +68,8 @@ class WorkspaceSettings(BaseModel):
             )
         raise ValueError(f"unknown region {value!r}; known regions: {', '.join(OVERSEAS_REGIONS)}")
 
-    @field_validator("instance_type")
-    @classmethod
-    def _instance_type(cls, value: str) -> str:
-        if not re.fullmatch(r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$", value):
-            raise ValueError(f"{value!r} is not an ECS instance type; it looks like ecs.e-c1m2.large")
-        return value
+    _instance_type = field_validator("instance_type")(matching(
+        r"ecs\.[a-z0-9-]+\.[a-z0-9-]+", "{value!r} is not an ECS instance type; it looks like ecs.e-c1m2.large"))
 
     @field_validator("image_name_regex")
     @classmethod
@@ -97,12 +93,8 @@ class WorkspaceSettings(BaseModel):
                 raise ValueError(f"tag {key!r} has a value over 128 chars")
         return value
 
-    @field_validator("opencode_version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"^\d+\.\d+\.\d+$", value):
-            raise ValueError(f"{value!r} is not a release version such as 1.18.33")
-        return value
+    _version = field_validator("opencode_version")(matching(
+        r"\d+\.\d+\.\d+", "{value!r} is not a release version such as 1.18.33"))
 
     @field_validator("github_token_parameter")
     @classmethod
