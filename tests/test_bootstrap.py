@@ -89,7 +89,7 @@ def test_user_data_size_limits(tmp_path: Path) -> None:
         (instance,) = synth(tmp_path / variant, **VARIANTS[variant])["resource"]["alicloud_instance"].values()
         assert len(instance["user_data"].encode()) <= limit
     # As the instance receives it (ECS allows 16 KB).
-    assert len(rendered_bootstrap("default")[2].encode()) <= 10.5 * KB
+    assert len(rendered_bootstrap("default")[2].encode()) <= 11 * KB
     assert max(len(rendered_bootstrap(v)[2].encode()) for v in BOOTSTRAP_VARIANTS) <= 12 * KB
 
 

@@ -97,9 +97,12 @@ def test_opencode_uses_the_private_model() -> None:
             "models": {"qwen3-4b": {}},
         }
     }
-    script = rendered_bootstrap("model-server")[1]["/usr/local/sbin/opencode-bootstrap"]
-    assert "systemd-run --unit=opencode-model-wait" in script and "http://10.42.2.10:8000/health" in script
-    assert "|| true" in script.split("systemd-run", 1)[1].split("\n\n", 1)[0]  # never stops the UI
+    files = rendered_bootstrap("model-server")[1]
+    script = files["/usr/local/sbin/opencode-bootstrap"]
+    assert "MODEL_HEALTH=http://10.42.2.10:8000/health\n" in files["/etc/opencode/bootstrap.env"]
+    assert "MODEL_HEALTH=\n" in rendered_bootstrap("default")[1]["/etc/opencode/bootstrap.env"]
+    assert 'if [ -n "$MODEL_HEALTH" ]; then' in script and "systemd-run --unit=opencode-model-wait" in script
+    assert "|| true" in script.split("systemd-run", 1)[1].split("\nfi\n", 1)[0]  # never stops the UI
 
 
 def test_model_server_user_data_passes_cloud_init_and_size(tmp_path: Path) -> None:

@@ -152,6 +152,7 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             data_disk_id=facts.data_disk_id,
             tls_mode=settings.tls_mode,
             role=workspace_role_name(settings.name),
+            model_health=_model_health_url(settings) or "",
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
         ),
         "/etc/opencode/compose.yaml": render_compose(compose_document(settings)),
@@ -160,7 +161,7 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2"),
         "/usr/local/sbin/opencode-bootstrap": render(
-            "bootstrap.sh.j2", model_health=_model_health_url(settings), **common
+            "bootstrap.sh.j2", **common
         ),
     }
     if settings.tls_mode != "tunnel-only":
@@ -194,6 +195,7 @@ def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFa
             data_disk_id=facts.data_disk_id,
             tls_mode="none",
             role=model_server_role_name(server.name),
+            model_health="",
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
         ),
         "/etc/opencode/compose.yaml": render_compose(model_compose_document(server)),

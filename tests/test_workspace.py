@@ -1,0 +1,95 @@
+"""The workspace construct: the instance, its disk, its address and its role."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+
+from conftest import data_sources, resources, synth
+
+
+def test_instance_is_hardened(tmp_path: Path) -> None:
+    (instance,) = resources(synth(tmp_path), "alicloud_instance")
+    assert instance["http_tokens"] == "required"
+    assert instance["http_put_response_hop_limit"] == 1
+    assert instance["system_disk_encrypted"] is True
+    assert instance["security_enhancement_strategy"] == "Active"
+    assert instance["internet_max_bandwidth_out"] == 0
+    assert instance["image_id"].startswith("${data.alicloud_images.")
+    # The role is attached by its own resource: `role_name` is deprecated since provider 1.275.0.
+    assert "role_name" not in instance
+    (attachment,) = resources(synth(tmp_path / "again"), "alicloud_ecs_ram_role_attachment")
+    assert attachment["instance_id"] == "${alicloud_instance.workspace_instance_00387BFD.id}"
+    assert attachment["ram_role_name"] == "${alicloud_ram_role.workspace_role_D5E95835.role_name}"
+    assert "password" not in instance and "key_name" not in instance
+
+
+def test_instance_is_replaced_when_its_user_data_changes(tmp_path: Path) -> None:
+    doc = synth(tmp_path)
+    (instance,) = resources(doc, "alicloud_instance")
+    (version,) = resources(doc, "terraform_data")
+    assert instance["lifecycle"] == {"replace_triggered_by": ["terraform_data.workspace_user-data-version_7A8C2A1A"]}
+    assert version["triggers_replace"] == {"user_data": instance["user_data"]}
+
+
+def test_image_is_the_newest_ubuntu_2404_system_image(tmp_path: Path) -> None:
+    (image,) = data_sources(synth(tmp_path), "alicloud_images")
+    assert image["owners"] == "system" and image["most_recent"] is True
+    assert re.match(image["name_regex"], "ubuntu_24_04_x64_20G_alibase_20250101.vhd")
+    assert not re.match(image["name_regex"], "ubuntu_22_04_x64_20G_alibase_20250101.vhd")
+
+
+def test_data_disk_is_separate_encrypted_and_snapshotted(tmp_path: Path) -> None:
+    doc = synth(tmp_path, data_disk_size=100, snapshot_retention_days=14)
+    (disk,) = resources(doc, "alicloud_ecs_disk")
+    assert disk["encrypted"] is True and disk["size"] == 100
+    assert "delete_with_instance" not in disk  # a separate disk: replacing the instance keeps it
+    (attachment,) = resources(doc, "alicloud_ecs_disk_attachment")
+    assert attachment["disk_id"].startswith("${alicloud_ecs_disk.")
+    (policy,) = resources(doc, "alicloud_ecs_auto_snapshot_policy")
+    assert policy["retention_days"] == 14 and len(policy["repeat_weekdays"]) == 7
+    (link,) = resources(doc, "alicloud_ecs_auto_snapshot_policy_attachment")
+    assert link["disk_id"] == attachment["disk_id"]
+
+
+def test_eip_is_pay_as_you_go_by_traffic(tmp_path: Path) -> None:
+    doc = synth(tmp_path)
+    (eip,) = resources(doc, "alicloud_eip_address")
+    assert (eip["payment_type"], eip["internet_charge_type"]) == ("PayAsYouGo", "PayByTraffic")
+    (association,) = resources(doc, "alicloud_eip_association")
+    assert association["allocation_id"].startswith("${alicloud_eip_address.")
+    assert association["instance_id"].startswith("${alicloud_instance.")
+
+
+def test_ram_role_trusts_only_ecs(tmp_path: Path) -> None:
+    (role,) = resources(synth(tmp_path), "alicloud_ram_role")
+    trust = json.loads(role["assume_role_policy_document"])
+    assert trust["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["ecs.aliyuncs.com"]}}
+    ]
+
+
+def test_names_and_tags_carry_the_workspace_name(tmp_path: Path) -> None:
+    doc = synth(tmp_path, name="team-a", tags={"team": "platform"})
+    for type_name, items in doc["resource"].items():
+        for item in items.values():
+            if "tags" in item:
+                assert item["tags"] == {"team": "platform", "workspace": "team-a", "managed-by": "opencode-alicloud"}
+    (instance,) = resources(doc, "alicloud_instance")
+    assert instance["instance_name"] == "team-a-workspace"
+
+
+def test_user_data_comes_from_the_bootstrap_seam_with_terraform_values(tmp_path: Path) -> None:
+    (instance,) = resources(synth(tmp_path), "alicloud_instance")
+    user_data = instance["user_data"]
+    assert user_data.startswith("#cloud-config\n")
+    assert re.search(r'SITE=\$\{join\("", \[replace\(alicloud_eip_address\.\w+\.ip_address, "\.", "-"\), "\.sslip\.io"\]\)\}', user_data)
+    assert "DATA_DISK_ID=${alicloud_ecs_disk." in user_data
+    assert re.search(r"opencode \$\{random_password\.login_password_\w+\.bcrypt_hash\}", user_data)
+    assert '.result' not in user_data  # never the plain password
+    # Shell and Dockerfile interpolation is escaped, so Terraform leaves it alone.
+    assert "$${DATA_DISK_ID#d-}" in user_data
+    interpolations = re.findall(r"(?<!\$)\$\{([^}]*)\}", user_data)
+    assert all(re.match(r"^(alicloud_|random_|base64encode\(|join\()", expr) for expr in interpolations), interpolations
+    assert len(user_data.encode()) < 16 * 1024
