@@ -47,3 +47,15 @@ def run_main(env_overrides: dict[str, str], outdir: Path, check: bool = False) -
     return result
 
 
+
+
+def assert_rejected(overrides: dict, field: str, fix: str) -> None:
+    """Settings with `overrides` are rejected by a problem that names `field` and suggests `fix`."""
+    from opencode_settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(**overrides)
+    named = [message for problem_field, message in caught.value.problems if problem_field == field]
+    assert named, f"no problem names {field!r}: {caught.value.problems}"
+    assert any(fix in message for message in named), named
+    assert f"  - {field}: " in caught.value.render()
