@@ -37,14 +37,9 @@ class ModelServerSettings(BaseModel):
             return self.private_ip
         return str(ipaddress.ip_network(self.vswitch_cidr).network_address + 10)
 
-    @field_validator("instance_type")
-    @classmethod
-    def _gpu(cls, value: str) -> str:
-        if not _GPU_TYPE_RE.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a GPU instance type; use a GPU family such as ecs.gn7i-c8g1.2xlarge (A10 24 GB)"
-            )
-        return value
+    _gpu = field_validator("instance_type")(matching(
+        _GPU_TYPE_RE.pattern,
+        "{value!r} is not a GPU instance type; use a GPU family such as ecs.gn7i-c8g1.2xlarge (A10 24 GB)"))
 
     @field_validator("model")
     @classmethod

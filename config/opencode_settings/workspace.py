@@ -46,15 +46,8 @@ class WorkspaceSettings(BaseModel):
         "state", description="Folder for the local Terraform state; relative paths are taken from the project root."
     )
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not _NAME_RE.fullmatch(value):
-            raise ValueError(
-                f"{value!r} must be 3-24 characters of a-z, 0-9 and '-', start with a letter "
-                "and not end with '-'"
-            )
-        return value
+    _name = field_validator("name")(matching(
+        _NAME_RE.pattern, "{value!r} must be 3-24 characters of a-z, 0-9 and '-', start with a letter and not end with '-'"))
 
     @field_validator("region")
     @classmethod
