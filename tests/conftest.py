@@ -3,10 +3,12 @@ the stub cloud providers in harness/ (see harness/stub_provider.py), used by the
 The helpers that need no pytest live in support.py (scripts/bench uses them)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +61,21 @@ def assert_rejected(overrides: dict, field: str, fix: str) -> None:
     assert named, f"no problem names {field!r}: {caught.value.problems}"
     assert any(fix in message for message in named), named
     assert f"  - {field}: " in caught.value.render()
+
+
+OSS = {
+    "kind": "oss",
+    "bucket": "team-tfstate",
+    "tablestore_endpoint": "https://opencode-locks.ap-southeast-1.ots.aliyuncs.com",
+    "tablestore_table": "terraform_lock",
+}
+
+
+def synth_app(tmp_path: Path, **overrides: Any) -> dict[str, dict]:
+    """Synthesize like main.py (both stacks when state.bucket is set); return documents by stack."""
+    env = {"OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path / "state")}
+    for key, value in overrides.items():
+        env[f"OPENCODE_ALICLOUD_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    run_main(env, tmp_path / "cdktf.out", check=True)
+    stacks = tmp_path / "cdktf.out" / "stacks"
+    return {path.name: json.loads((path / "cdk.tf.json").read_text()) for path in stacks.iterdir()}

@@ -5,33 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conftest import ROOT, VARIANTS, assert_rejected, run_main, synth
+from conftest import OSS, ROOT, VARIANTS, assert_rejected, synth, synth_app
 from opencode_settings import SettingsError, load_settings
 
 SCHEMA = json.loads((ROOT / "config" / "schemas" / "alicloud-1.289.0.json").read_text())
 OSS_BACKEND_ARGUMENTS = set(SCHEMA["//"]["backend_oss"]["attributes"]) | set(SCHEMA["//"]["backend_oss"].get("block_types", {}))
-OSS = {
-    "kind": "oss",
-    "bucket": "team-tfstate",
-    "tablestore_endpoint": "https://opencode-locks.ap-southeast-1.ots.aliyuncs.com",
-    "tablestore_table": "terraform_lock",
-}
-
-
-def synth_app(tmp_path: Path, **overrides: Any) -> dict[str, dict]:
-    """Synthesize like main.py (both stacks when state.bucket is set); return documents by stack."""
-    env = {"OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path / "state")}
-    for key, value in overrides.items():
-        env[f"OPENCODE_ALICLOUD_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
-    run_main(env, tmp_path / "cdktf.out", check=True)
-    stacks = tmp_path / "cdktf.out" / "stacks"
-    return {path.name: json.loads((path / "cdk.tf.json").read_text()) for path in stacks.iterdir()}
-
-
 # --- the backend block, per mode -------------------------------------------------------------
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from cloud_sim import build_mirror, environment, terraform_binary
-from conftest import ROOT, run_main
+from conftest import ROOT, run_main, synth_app
 from opencode_settings import load_settings
-from test_state import synth_app
 
 
 @pytest.fixture(scope="module")
