@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fields import Cidr, TlsMode, _DOMAIN_RE, _resource_id
+from .fields import Cidr, TlsMode, _DOMAIN_RE, _resource_id, matching
 
 
 class NetworkSettings(BaseModel):
@@ -57,12 +57,8 @@ class NetworkSettings(BaseModel):
             raise ValueError("is empty; list who may reach HTTPS, or set tls_mode = tunnel-only")
         return value
 
-    @field_validator("key_pair_name")
-    @classmethod
-    def _key_pair_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$", value):
-            raise ValueError(f"{value!r} is not a valid key pair name (2-128 chars, starting with a letter)")
-        return value
+    _key_pair_name = field_validator("key_pair_name")(matching(
+        r"[A-Za-z][A-Za-z0-9._:-]{1,127}", "{value!r} is not a valid key pair name (2-128 chars, starting with a letter)"))
 
     @field_validator("ssh_public_key")
     @classmethod

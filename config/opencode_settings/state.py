@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .fields import _NAME_RE
+from .fields import _NAME_RE, matching
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
 
 
@@ -64,12 +64,9 @@ class BackendSettings(BaseModel):
             raise ValueError(f"{value!r} is not a Tablestore endpoint such as https://my-locks.ap-southeast-1.ots.aliyuncs.com")
         return value.rstrip("/") if value else value
 
-    @field_validator("assume_role_arn")
-    @classmethod
-    def _role(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"^acs:ram::\d{10,20}:role/[A-Za-z0-9._-]{1,64}$", value):
-            raise ValueError(f"{value!r} is not a RAM role ARN such as acs:ram::1234567890123456:role/terraform-state")
-        return value
+    _role = field_validator("assume_role_arn")(matching(
+        r"acs:ram::\d{10,20}:role/[A-Za-z0-9._-]{1,64}",
+        "{value!r} is not a RAM role ARN such as acs:ram::1234567890123456:role/terraform-state"))
 
 
 class StateStackSettings(BaseModel):
