@@ -91,7 +91,7 @@ def _given(block: dict[str, Any], root: dict[str, Any], name: str) -> bool:
     """Whether the argument at `name` is in the config, as the SDK's ResourceConfig sees it:
     null attributes are absent, and so are nested blocks with no elements."""
     value = lookup(root, name)
-    if name.split(".")[0] in block.get("block_types", {}) and "." not in name:
+    if name in block.get("block_types", {}):
         return value is not None and (is_unknown(value) or len(value) > 0)
     return _is_set(value)
 

@@ -228,6 +228,10 @@ def _typed(type_name: str, spec: dict[str, Any]) -> type:
         def get_schema(cls) -> Schema:
             return schema
 
+        def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
+            super().validate(diags, type_name, config)  # type: ignore[misc]  # the framework's own checks
+            report(diags, spec["block"], config)  # the provider's plan-time rules
+
     return Typed
 
 
@@ -263,10 +267,6 @@ class StubProvider(Provider):
     @staticmethod
     def _resource_class(type_name: str, spec: dict[str, Any]) -> type[Resource]:
         class StubResource(_typed(type_name, spec), Resource):  # type: ignore[misc]
-            def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
-                super().validate(diags, type_name, config)
-                report(diags, spec["block"], config)
-
             def create(self, ctx: Any, planned: State) -> State:
                 # Test knob: make an apply take a while (the locking rehearsal holds the lock with it).
                 time.sleep(float(os.environ.get("STUB_PROVIDER_CREATE_DELAY", "0")))
@@ -286,10 +286,6 @@ class StubProvider(Provider):
     @staticmethod
     def _data_class(type_name: str, spec: dict[str, Any]) -> type[DataSource]:
         class StubDataSource(_typed(type_name, spec), DataSource):  # type: ignore[misc]
-            def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
-                super().validate(diags, type_name, config)
-                report(diags, spec["block"], config)
-
             def read(self, ctx: Any, config: Config) -> State:
                 # Deterministic: the same config always gives the same answer.
                 state = {name: config.get(name) for name in spec["block"].get("attributes", {})}
