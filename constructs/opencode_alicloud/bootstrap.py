@@ -179,6 +179,11 @@ def escape_for_terraform(text: str) -> str:
     return _LITERAL_INTERPOLATION.sub(lambda m: m.group(0)[0] + m.group(0), text)
 
 
+def literal_tags(tags: dict[str, str]) -> dict[str, str]:
+    """Tags as Terraform literals: free text from settings is never evaluated as an expression."""
+    return {escape_for_terraform(key): escape_for_terraform(value) for key, value in tags.items()}
+
+
 def _model_health_url(settings: BootstrapSettings) -> str | None:
     if not settings.model_server_url:
         return None

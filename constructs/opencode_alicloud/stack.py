@@ -16,7 +16,7 @@ from .access import Access, AccessProps
 from .backend import state_backend
 from .bootstrap import (
     MODEL_SERVER_KEY_ENV, VLLM_KEY_ENV, BootstrapFacts, BootstrapSettings, ModelServerBootstrap, ModelServerFacts,
-    escape_for_terraform, render_model_server_user_data, render_user_data,
+    literal_tags, render_model_server_user_data, render_user_data,
 )
 from .firewall import Firewall, FirewallProps
 from .login import Login, LoginProps
@@ -34,8 +34,7 @@ class WorkspaceStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, settings: Settings, state_dir: str) -> None:
         super().__init__(scope, id)
         self.settings = settings
-        # Free text from settings reaches Terraform as a literal, never as an expression.
-        self.tags = tags = {escape_for_terraform(k): escape_for_terraform(v) for k, v in settings.resource_tags().items()}
+        self.tags = tags = literal_tags(settings.resource_tags())
         self.backend = state_backend(self, settings, id, Path(state_dir))
         add_policy(self)  # the project's rules judge every resource at synth
         AlicloudProvider(self, "alicloud", region=settings.region)

@@ -21,7 +21,7 @@ from imports.alicloud.provider import AlicloudProvider
 from imports.alicloud.ram_policy import RamPolicy
 from opencode_settings import Settings
 
-from .bootstrap import escape_for_terraform
+from .bootstrap import literal_tags
 from .policy.aspect import add_policy
 
 STATE_STACK_ID = "opencode-state"
@@ -45,11 +45,10 @@ class StateStackProps:
     def from_settings(cls, settings: Settings, state_dir: Path) -> StateStackProps:
         state = settings.state
         assert state.bucket is not None
-        tags = {escape_for_terraform(k): escape_for_terraform(v) for k, v in settings.tags.items()}
         return cls(
             region=settings.region, bucket=state.bucket, ots_instance=state.ots_instance, lock_table=state.lock_table,
             noncurrent_version_days=state.noncurrent_version_days, team_policy=state.team_policy, protect=state.protect,
-            tags=tags | {"managed-by": "opencode-alicloud", "purpose": "terraform-state"},
+            tags=literal_tags(settings.tags) | {"managed-by": "opencode-alicloud", "purpose": "terraform-state"},
             state_file=state_dir / f"{STATE_STACK_ID}.tfstate",
             state_prefix=settings.backend.prefix, workspaces=tuple(state.workspaces),
         )
