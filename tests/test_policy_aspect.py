@@ -80,6 +80,17 @@ def test_a_suppression_with_a_reason_lets_the_synth_pass(tmp_path: Path) -> None
     assert synth_checked(app) == []
 
 
+def test_a_suppression_without_a_reason_fails_the_synth_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opencode_alicloud.policy import aspect
+
+    config = tmp_path / "suppressions.toml"
+    config.write_text('[[suppress]]\nid = "CKV_OCA_1"\n')
+    monkeypatch.setattr(aspect, "SUPPRESSIONS_FILE", config)
+    app, _ = _stack(tmp_path)  # no exception while the stack is built
+    assert synth_checked(app) == [f"[opencode] {config}: suppress[0] (CKV_OCA_1) needs a written reason"]
+    assert not (tmp_path / "out" / "stacks" / "opencode" / "cdk.tf.json").exists()
+
+
 def test_every_rule_has_its_own_file_with_a_reason_and_a_fix() -> None:
     rules_dir = Path(__file__).resolve().parents[1] / "constructs" / "opencode_alicloud" / "policy" / "rules"
     for rule in all_rules():

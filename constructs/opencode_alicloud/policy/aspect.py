@@ -26,20 +26,25 @@ ERROR_MARK = 'Encountered Annotations with level "ERROR"'
 
 
 def add_policy(scope: IConstruct) -> None:
-    """Judge every resource under `scope` at synth (suppressions from config/policy-suppressions.toml)."""
-    Aspects.of(scope).add(PolicyAspect(load_suppressions(SUPPRESSIONS_FILE)))
+    """Judge every resource under `scope` at synth (suppressions from config/policy-suppressions.toml).
+    A bad suppressions file fails the synth the same way, as an error on `scope`."""
+    try:
+        suppressions = load_suppressions(SUPPRESSIONS_FILE)
+    except PolicyConfigError as error:
+        Annotations.of(scope).add_error(str(error))
+        return
+    Aspects.of(scope).add(PolicyAspect(suppressions))
 
 
 def synth_checked(app: App) -> list[str]:
     """Synthesize; return the policy's problems (nothing is written then), or [] when it passed."""
     try:
         app.synth()
-    except PolicyConfigError as error:
-        return [str(error)]
     except RuntimeError as error:
         if ERROR_MARK not in str(error):
             raise
-        return [line.strip() for line in str(error).splitlines() if "CKV_OCA_" in line]
+        # cdktf lists each error annotation as "[construct path] message".
+        return [line.strip() for line in str(error).splitlines() if line.startswith("[")]
     return []
 
 
