@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import re
+
+import pytest
+import yaml
 from pathlib import Path
 
 
@@ -33,11 +36,27 @@ def test_instance_is_replaced_when_its_user_data_changes(tmp_path: Path) -> None
     assert version["triggers_replace"] == {"user_data": instance["user_data"]}
 
 
-def test_image_is_the_newest_ubuntu_2404_system_image(tmp_path: Path) -> None:
+def test_image_is_the_newest_debian_13_system_image_by_default(tmp_path: Path) -> None:
     (image,) = data_sources(synth(tmp_path), "alicloud_images")
     assert image["owners"] == "system" and image["most_recent"] is True
-    assert re.match(image["name_regex"], "ubuntu_24_04_x64_20G_alibase_20250101.vhd")
-    assert not re.match(image["name_regex"], "ubuntu_22_04_x64_20G_alibase_20250101.vhd")
+    assert re.match(image["name_regex"], "debian_13_2_x64_20G_alibase_20251120.vhd")
+    assert not re.match(image["name_regex"], "debian_12_10_x64_20G_alibase_20250416.vhd")
+    assert not re.match(image["name_regex"], "ubuntu_24_04_x64_20G_alibase_20250101.vhd")
+
+
+@pytest.mark.parametrize("family, compose", [("debian-13", "docker-compose"), ("ubuntu-24.04", "docker-compose-v2")])
+def test_each_image_family_gets_its_image_and_its_package_names(tmp_path: Path, family: str, compose: str) -> None:
+    doc = synth(tmp_path, image_family=family)
+    (image,) = data_sources(doc, "alicloud_images")
+    assert bool(re.match(image["name_regex"], "ubuntu_24_04_x64_20G_alibase_20250101.vhd")) == (family == "ubuntu-24.04")
+    (instance,) = resources(doc, "alicloud_instance")
+    packages = yaml.safe_load(instance["user_data"])["packages"]
+    assert packages == ["docker.io", compose, "docker-buildx", "curl", "python3", "caddy"]
+
+
+def test_an_explicit_image_regex_wins_over_the_family(tmp_path: Path) -> None:
+    (image,) = data_sources(synth(tmp_path, image_name_regex="^my_debian_.*$"), "alicloud_images")
+    assert image["name_regex"] == "^my_debian_.*$"
 
 
 def test_data_disk_is_separate_encrypted_and_snapshotted(tmp_path: Path) -> None:

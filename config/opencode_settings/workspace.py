@@ -5,8 +5,15 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fields import DiskCategory, _NAME_RE, _parameter_name, matching
+from .fields import DiskCategory, ImageFamily, _NAME_RE, _parameter_name, matching
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
+
+
+# Alibaba Cloud's public images of each family (names such as debian_13_1_x64_20G_alibase_20251120.vhd).
+IMAGE_NAME_REGEX: dict[str, str] = {
+    "debian-13": r"^debian_13_\d+_x64_20G_alibase_.*\.vhd$",
+    "ubuntu-24.04": r"^ubuntu_24_04_x64_20G_alibase_.*\.vhd$",
+}
 
 
 class WorkspaceSettings(BaseModel):
@@ -18,9 +25,13 @@ class WorkspaceSettings(BaseModel):
     )
     region: str = Field("ap-southeast-1", description="Alibaba Cloud region id, outside mainland China.")
     instance_type: str = Field("ecs.e-c1m2.large", description="ECS instance type (2 vCPU, 4 GiB by default).")
-    image_name_regex: str = Field(
-        r"^ubuntu_24_04_x64_20G_alibase_.*\.vhd$",
-        description="Regex for the public system image; the newest match is used.",
+    image_family: ImageFamily = Field(
+        "debian-13",
+        description="System image family: debian-13 (rehearsed in a VM, see README) or ubuntu-24.04.",
+    )
+    image_name_regex: str | None = Field(
+        None,
+        description="Regex for the public system image (newest match); unset: the family's Alibaba Cloud image.",
     )
     system_disk_size: int = Field(40, ge=20, le=500, description="System disk size in GiB.")
     system_disk_category: DiskCategory = Field("cloud_essd_entry", description="System disk category.")
@@ -64,9 +75,15 @@ class WorkspaceSettings(BaseModel):
     _instance_type = field_validator("instance_type")(matching(
         r"ecs\.[a-z0-9-]+\.[a-z0-9-]+", "{value!r} is not an ECS instance type; it looks like ecs.e-c1m2.large"))
 
+    @property
+    def system_image_regex(self) -> str:
+        return self.image_name_regex or IMAGE_NAME_REGEX[self.image_family]
+
     @field_validator("image_name_regex")
     @classmethod
-    def _regex(cls, value: str) -> str:
+    def _regex(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         try:
             re.compile(value)
         except re.error as exc:

@@ -26,6 +26,7 @@ from .instance.layout import (  # noqa: F401  (re-exported: the rest of the pack
     VLLM_KEY_ENV,
     WORKSPACE_PACKAGES,
     MODEL_SERVER_PACKAGES,
+    MODEL_SERVER_IMAGE_FAMILY,
     GITHUB_TOKEN_ENV,
     PASSWORD_ENV,
     UPSTREAM_ENV_FILE,
@@ -67,6 +68,7 @@ class BootstrapSettings:
     model_base_url: str | None = None
     domain: str | None = None
     use_github_token: bool = False
+    image_family: str = "debian-13"
     container_memory: str = "3g"
     model_server_url: str | None = None  # http://<private ip>:8000/v1 when the private model server is on
     model_server_model: str | None = None  # its served model name
@@ -84,6 +86,7 @@ class BootstrapSettings:
             model_base_url=settings.model.base_url,
             domain=settings.domain,
             use_github_token=settings.use_github_token,
+            image_family=settings.image_family,
             container_memory=f"{settings.container_memory_mb}m",
             model_server_url=f"http://{server.address()}:{MODEL_SERVER_PORT}/v1" if server.enabled else None,
             model_server_model=server.served_model_name if server.enabled else None,
@@ -245,5 +248,5 @@ def _mode(path: str) -> str:
 
 def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:
     """The cloud-config user-data for the workspace instance, ready for Terraform."""
-    packages = WORKSPACE_PACKAGES + (["caddy"] if settings.tls_mode != "tunnel-only" else [])
+    packages = WORKSPACE_PACKAGES[settings.image_family] + (["caddy"] if settings.tls_mode != "tunnel-only" else [])
     return _cloud_config(settings.name, render_files(settings, facts), packages, ["/usr/local/sbin/opencode-bootstrap"])

@@ -18,8 +18,9 @@ from imports.alicloud.instance import Instance
 from imports.alicloud.vswitch import Vswitch
 
 from opencode_settings import Settings
+from opencode_settings.workspace import IMAGE_NAME_REGEX
 
-from .bootstrap import MODEL_SERVER_PORT, escape_for_terraform, model_server_role_name
+from .bootstrap import MODEL_SERVER_IMAGE_FAMILY, MODEL_SERVER_PORT, escape_for_terraform, model_server_role_name
 from .host import (
     HARDENED_INSTANCE,
     attach_role,
@@ -55,7 +56,7 @@ class ModelServerProps:
         server = settings.model_server
         return cls(
             name=settings.name, tags=tags, vpc_id=vpc_id, workspace_security_group_id=workspace_security_group_id,
-            instance_type=server.instance_type, image_name_regex=escape_for_terraform(settings.image_name_regex),
+            instance_type=server.instance_type, image_name_regex=escape_for_terraform(IMAGE_NAME_REGEX[MODEL_SERVER_IMAGE_FAMILY]),
             private_ip=server.address(), port=MODEL_SERVER_PORT, weights_disk_size=server.weights_disk_size,
             vswitch_cidr=None if server.vswitch_id else server.vswitch_cidr, vswitch_id=server.vswitch_id,
             user_data=user_data,

@@ -59,7 +59,7 @@ class WorkspaceProps:
         return cls(
             name=settings.name, tags=tags, zone_id=zone_id, vswitch_id=vswitch_id,
             security_group_id=security_group_id, instance_type=settings.instance_type,
-            image_name_regex=escape_for_terraform(settings.image_name_regex),  # a literal, never an expression
+            image_name_regex=escape_for_terraform(settings.system_image_regex),  # a literal, never an expression
             system_disk_size=settings.system_disk_size, system_disk_category=settings.system_disk_category,
             data_disk_size=settings.data_disk_size, data_disk_category=settings.data_disk_category,
             snapshot_retention_days=settings.snapshot_retention_days, eip_bandwidth_mbps=settings.eip_bandwidth_mbps,

@@ -25,6 +25,8 @@ import string
 import sys
 import time
 from pathlib import Path
+
+import bcrypt
 from typing import Any
 
 from tf import provider as framework
@@ -151,19 +153,28 @@ def fake_value(expression: Any, name: str, seed: str) -> Any:
     return None
 
 
+# Resource ids as Alibaba Cloud shapes them (a prefix and 20 characters), where something reads them:
+# the data disk's id names its device on the instance (/dev/disk/by-id/virtio-<id without d->).
+ID_PREFIX = {"alicloud_ecs_disk": "d-", "alicloud_instance": "i-", "alicloud_eip_address": "eip-",
+             "alicloud_vpc": "vpc-", "alicloud_vswitch": "vsw-", "alicloud_security_group": "sg-"}
+
+
 def random_password(state: dict[str, Any]) -> dict[str, Any]:
-    """random_password: a real random result; a made-up (well-formed looking) bcrypt hash."""
+    """random_password: a real random result and its real bcrypt hash (cost 10, `$2a$`, as the
+    provider's Go bcrypt makes it), so a login against the hash works in the boot rehearsal."""
     alphabet = string.ascii_letters + string.digits
     if state.get("special") in (None, True, Unknown):
         alphabet += state.get("override_special") or "!@#$%&*()-_=+[]{}<>:?"
     length = int(state["length"])
     result = "".join(secrets.choice(alphabet) for _ in range(length))
-    salt = "".join(secrets.choice(string.ascii_letters + string.digits + "./") for _ in range(53))
-    return {"result": result, "bcrypt_hash": "$2a$10$" + salt, "id": "none"}
+    hashed = bcrypt.hashpw(result.encode(), bcrypt.gensalt(rounds=10, prefix=b"2a")).decode()
+    return {"result": result, "bcrypt_hash": hashed, "id": "none"}
 
 
 def resolve_unknowns(type_name: str, schema: dict[str, Any], state: dict[str, Any], seed: str) -> dict[str, Any]:
     special = random_password(state) if type_name == "random_password" else {}
+    if type_name in ID_PREFIX:
+        special["id"] = ID_PREFIX[type_name] + _digest(seed, "id")[:20]
     out = dict(state)
     attributes = schema["block"].get("attributes", {})
     for name, spec in attributes.items():

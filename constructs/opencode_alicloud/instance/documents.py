@@ -97,7 +97,7 @@ def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
         "pids_limit": 1024,
         "restart": "unless-stopped",
         "healthcheck": {
-            "test": ["CMD-SHELL", f"wget -qO- --header \"Authorization: Basic $${UPSTREAM_AUTH_ENV}\" "
+            "test": ["CMD-SHELL", f"curl -fsS -H \"Authorization: Basic $${UPSTREAM_AUTH_ENV}\" "
                      f"http://127.0.0.1:{OPENCODE_PORT}/global/health | grep -q healthy"],
             "interval": "30s", "timeout": "5s", "retries": 3,
         },

@@ -17,7 +17,14 @@ PRIVATE_PROVIDER_ID = "vllm"
 MODEL_SERVER_PORT = 8000
 MODEL_SERVER_KEY_ENV = "MODEL_SERVER_API_KEY"  # in the workspace
 VLLM_KEY_ENV = "VLLM_API_KEY"  # on the model server
-WORKSPACE_PACKAGES = ["docker.io", "docker-compose-v2", "docker-buildx", "curl", "python3"]
+# The workspace's packages per image family (compose v2 is docker-compose on Debian 13 and
+# docker-compose-v2 on Ubuntu 24.04); Caddy is added unless the login is SSH-only.
+WORKSPACE_PACKAGES = {
+    "debian-13": ["docker.io", "docker-compose", "docker-buildx", "curl", "python3"],
+    "ubuntu-24.04": ["docker.io", "docker-compose-v2", "docker-buildx", "curl", "python3"],
+}
+# The model server stays on Ubuntu 24.04 for Ubuntu's NVIDIA driver tooling (ubuntu-drivers).
+MODEL_SERVER_IMAGE_FAMILY = "ubuntu-24.04"
 MODEL_SERVER_PACKAGES = ["docker.io", "docker-compose-v2", "ubuntu-drivers-common", "curl", "gpg", "python3"]
 GITHUB_TOKEN_ENV = "GH_TOKEN"
 PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"

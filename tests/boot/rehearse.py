@@ -1,0 +1,433 @@
+"""scripts/rehearse-boot: the project's own user-data, exactly as Terraform sends it, boots a Debian 13
+VM under QEMU to an authenticated OpenCode login, offline. See the README's "First boot, rehearsed".
+
+Sequence (one Terraform state on the stub provider, as a user's deploys would go):
+  1. deploy settings A (an OpenAI-compatible provider, OpenCode 1.18.32); boot; check.
+  2. redeploy with the default settings (OpenCode 1.18.33): Terraform replaces the instance and keeps
+     the data disk; boot a NEW boot disk on the SAME data disk; check, incl. the workspace files
+     written in step 1; a negative control (a root-only opencode.json must fail the config check);
+     reboot; check again.
+Prints one PASS/FAIL line per check and the bootstrap's phase times; keeps the serial log on failure.
+Exit status 0 when every check passed (or QEMU can't run here: one SKIP line), 1 otherwise."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(ROOT / "tests" / "harness")]
+
+import images  # noqa: E402
+import vendor  # noqa: E402
+from cloud_sim import Rehearsal, build_mirror, environment  # noqa: E402
+from fake_alibaba import Cloud, MetadataHandler, OosHandler, parameters_from_state, serve  # noqa: E402
+from pki import TestCA  # noqa: E402
+from vm import METADATA, OOS_ADDRESS, Machine, accelerator, free_port, qemu  # noqa: E402
+
+TEST_SECRETS = {"model_api_key": "sk-rehearsal-DO-NOT-LEAK-4d1e", "github_token": "ghp_rehearsalDONOTLEAK42"}
+COMPATIBLE = {"OPENCODE_ALICLOUD_MODEL__PROVIDER": "openai-compatible",
+              "OPENCODE_ALICLOUD_MODEL__BASE_URL": "https://llm.rehearsal.test/v1",
+              "OPENCODE_ALICLOUD_MODEL__MODEL": "qwen3-coder",
+              "OPENCODE_ALICLOUD_OPENCODE_VERSION": "1.18.32"}
+BOOT_DEADLINE = 40 * 60  # seconds from power-on to a healthy bootstrap, under TCG
+MARKER = "/data/workspace/rehearsal-marker.txt"
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+@dataclass
+class Report:
+    results: list[tuple[bool, str, str]] = field(default_factory=list)
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        self.results.append((ok, name, detail))
+        say(f"{'PASS' if ok else 'FAIL'}  {name}" + (f": {detail}" if detail else ""))
+        return ok
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for ok, _, _ in self.results)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What Terraform made of one deploy on the stub: the values the VM and the checks need."""
+
+    user_data: str
+    instance_id: str
+    data_disk_id: str
+    region: str
+    role: str
+    site: str
+    password: str
+    parameters: dict[str, str]
+    settings: dict[str, str]
+
+    @classmethod
+    def from_state(cls, state: dict, settings: dict[str, str]) -> Deployment:
+        first = {r["type"]: r["instances"][0]["attributes"] for r in state["resources"] if r["mode"] == "managed"}
+        instance = first["alicloud_instance"]
+        outputs = state["outputs"]
+        return cls(user_data=instance["user_data"], instance_id=instance["id"],
+                   data_disk_id=first["alicloud_ecs_disk"]["id"],
+                   region=_env_line(instance["user_data"], "REGION"), role=_env_line(instance["user_data"], "ROLE"),
+                   site=outputs["url"]["value"].removeprefix("https://"), password=outputs["password"]["value"],
+                   parameters=parameters_from_state(state), settings=settings)
+
+
+def _env_line(user_data: str, name: str) -> str:
+    """A value of /etc/opencode/bootstrap.env, as written in the user-data."""
+    match = re.search(rf"^\s*{name}=(\S+)$", user_data, re.MULTILINE)
+    if not match:
+        raise SystemExit(f"FAIL  the user-data has no {name}= line in bootstrap.env")
+    return match.group(1)
+
+
+class Stage:
+    """The host side: stub-provider Terraform, the local registry, Pebble, the fake endpoints."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.servers: list = []
+        self.ca = TestCA.create(workdir / "pki")
+        self.env = environment(build_mirror(workdir / "sim"))
+        self.terraform = Rehearsal(workdir / "tf", {**self.env, **{f"TF_VAR_{k}": v for k, v in TEST_SECRETS.items()}})
+
+    def deploy(self, settings: dict[str, str]) -> Deployment:
+        outdir = self.workdir / "cdktf.out"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
+        env.update(settings, CDKTF_OUTDIR=str(outdir), OPENCODE_ALICLOUD_STATE_DIR=str(self.workdir / "state"))
+        result = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True, text=True,
+                                timeout=300, cwd=ROOT)
+        if result.returncode != 0:
+            raise SystemExit(f"FAIL  synth: {result.stderr.strip()[-2000:]}")
+        self.terraform.load(json.loads((outdir / "stacks" / "opencode" / "cdk.tf.json").read_text()))
+        self.terraform.apply()
+        return Deployment.from_state(self.terraform.state(), settings)
+
+    def start_registry(self) -> int:
+        port = free_port()
+        config = self.workdir / "registry.yml"
+        config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {self.workdir / 'registry'}\n"
+                          f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: warn\n")
+        self._spawn(["docker-registry", "serve", str(config)], "registry.log")
+        _wait_http(f"http://127.0.0.1:{port}/v2/")
+        images.push(images.base_image_layout(say), f"127.0.0.1:{port}", say)
+        return port
+
+    def start_pebble(self) -> tuple[int, Path]:
+        port, management = free_port(), free_port()
+        cert, key = self.ca.issue([vendor.ACME_HOST, "localhost"], self.workdir / "pki" / "pebble")
+        config = self.workdir / "pebble.json"
+        config.write_text(json.dumps({"pebble": {
+            "listenAddress": f"127.0.0.1:{port}", "managementListenAddress": f"127.0.0.1:{management}",
+            "certificate": str(cert), "privateKey": str(key), "httpPort": 5002, "tlsPort": 5001,
+            "ocspResponderURL": "", "externalAccountBindingRequired": False}}))
+        # Pebble validates no challenge (the VM's name resolves nowhere here): ALWAYS_VALID.
+        self._spawn(["pebble", "-config", str(config), "-strict"], "pebble.log",
+                    {"PEBBLE_VA_ALWAYS_VALID": "1", "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"})
+        roots = self.workdir / "pki" / "acme-roots.pem"
+        _wait_http(f"https://localhost:{management}/roots/0", cafile=self.ca.cert, into=roots)
+        return port, roots
+
+    def start_cloud(self, deployment: Deployment) -> tuple[Cloud, dict[str, int]]:
+        cloud = Cloud(instance_id=deployment.instance_id, region=deployment.region, role=deployment.role,
+                      parameters=deployment.parameters)
+        cert = self.ca.issue([f"oos.{deployment.region}.aliyuncs.com"], self.workdir / "pki" / "oos")
+        metadata, oos = serve(MetadataHandler, cloud), serve(OosHandler, cloud, tls=cert)
+        self.servers += [metadata, oos]
+        return cloud, {f"{METADATA}:80": metadata.port, f"{OOS_ADDRESS}:443": oos.port}
+
+    def _spawn(self, command: list[str], log: str, env: dict[str, str] | None = None) -> None:
+        self.processes.append(subprocess.Popen(command, stdout=open(self.workdir / log, "ab"), stderr=subprocess.STDOUT,
+                                               env={**os.environ, **(env or {})}))
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()
+        for process in self.processes:
+            process.terminate()
+
+
+def _wait_http(url: str, cafile: Path | None = None, into: Path | None = None, seconds: int = 30) -> None:
+    import ssl
+    context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5, context=context) as response:
+                if into:
+                    into.write_bytes(response.read())
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def seed(workdir: Path, deployment: Deployment, vendor_settings: vendor.VendorSettings) -> Path:
+    folder = workdir / f"seed-{deployment.instance_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "user-data").write_text(deployment.user_data)  # unchanged, as Terraform sends it
+    (folder / "meta-data").write_text(f"instance-id: {deployment.instance_id}\nlocal-hostname: {deployment.instance_id}\n")
+    (folder / "vendor-data").write_text(vendor.vendor_data(vendor_settings))
+    image = folder / "seed.img"
+    subprocess.run(["cloud-localds", "-V", str(folder / "vendor-data"), str(image), str(folder / "user-data"),
+                    str(folder / "meta-data")], check=True)
+    return image
+
+
+class Checks:
+    def __init__(self, machine: Machine, key: Path, deployment: Deployment, acme_roots: Path, report: Report) -> None:
+        self.machine, self.key, self.deployment, self.roots, self.report = machine, key, deployment, acme_roots, report
+
+    def ssh(self, command: str, stdin: str | None = None, timeout: int = 180) -> subprocess.CompletedProcess[str]:
+        if stdin is None:
+            return self.machine.ssh(self.key, command, timeout)
+        return subprocess.run(
+            ["ssh", "-i", str(self.key), "-p", str(self.machine.ssh_port), "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "root@127.0.0.1", command],
+            input=stdin, capture_output=True, text=True, timeout=timeout)
+
+    def bootstrap_log(self) -> str:
+        return self.ssh("cat /var/log/opencode-bootstrap.log 2>/dev/null").stdout
+
+    def wait_for_bootstrap(self, deadline: float) -> str:
+        """The bootstrap's log once it ends (ready or not healthy), or what there is at the deadline."""
+        log = ""
+        while time.monotonic() < deadline and self.machine.running():
+            try:
+                log = self.bootstrap_log()
+            except subprocess.TimeoutExpired:
+                pass
+            if re.search(r"ready \S+s after boot|not healthy", log) or "Traceback" in log:
+                return log
+            time.sleep(15)
+        return log
+
+    def login(self, password: str | None) -> str:
+        """The HTTP status of /global/health through the proxy, from outside the VM (TLS verified)."""
+        config = self.machine.workdir / "curl.cfg"
+        config.write_text(f'user = "opencode:{password}"\n' if password else "")
+        config.chmod(0o600)
+        result = subprocess.run(
+            ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-K", str(config),
+             "--cacert", str(self.roots), "--resolve", f"{self.deployment.site}:{self.machine.https_port}:127.0.0.1",
+             f"https://{self.deployment.site}:{self.machine.https_port}/global/health"],
+            capture_output=True, text=True, timeout=60)
+        config.unlink()
+        return result.stdout.strip() or result.stderr.strip()
+
+    def all(self, log: str, expect_version: str) -> None:
+        r, d = self.report, self.deployment
+        last = log.strip().splitlines()[-1] if log.strip() else "(no bootstrap log)"
+        r.check("bootstrap log ends healthy", bool(re.search(r"ready \S+s after boot$", last)), last)
+        with_password, without = self.login(d.password), self.login(None)
+        r.check("HTTPS login: 200 with the password, 401 without", (with_password, without) == ("200", "401"),
+                f"{with_password} / {without} at https://{d.site} (certificate from the ACME server, verified)")
+        device = f"/dev/disk/by-id/virtio-{d.data_disk_id.removeprefix('d-')}"
+        mounted = self.ssh(f"findmnt -n -o SOURCE /data; readlink -f {device}").stdout.split()
+        r.check("data disk mounted at /data", len(mounted) == 2 and mounted[0] == mounted[1],
+                f"{' '.join(mounted)} ({device})")
+        self.agent_config(expect_version)
+        container = self.ssh("docker exec opencode-opencode-1 curl -sS -m 5 -o /dev/null -w '%{http_code}' -X PUT "
+                             "-H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' http://100.100.100.200/latest/api/token")
+        host = self.ssh("t=$(curl -sS -m 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' "
+                        "http://100.100.100.200/latest/api/token) && "
+                        "curl -sS -m 5 -H \"X-aliyun-ecs-metadata-token: $t\" http://100.100.100.200/latest/meta-data/instance-id")
+        r.check("metadata: the container can't reach 100.100.100.200, the host can with a token",
+                container.returncode != 0 and host.stdout.strip() == d.instance_id,
+                f"container: exit {container.returncode} ({container.stdout.strip() or container.stderr.strip()[:80]}); "
+                f"host: {host.stdout.strip()[:40]}")
+        self.no_secrets()
+
+    def agent_config(self, expect_version: str) -> bool:
+        """`opencode debug config` as uid 1000 inside the container: the configured model, provider and
+        permissions (what a root-only opencode.json would silently drop)."""
+        run = self.ssh("docker compose -f /etc/opencode/compose.yaml exec -T opencode sh -c "
+                       "'id -u; opencode --version; opencode debug config'")
+        lines = run.stdout.splitlines()
+        try:
+            uid, version, config = lines[0], lines[1], json.loads("\n".join(lines[2:]))
+        except (IndexError, ValueError):
+            return self.report.check("agent config as uid 1000 (opencode debug config)", False,
+                                     (run.stdout + run.stderr).strip()[-300:])
+        expected = json.loads(self.ssh("cat /etc/opencode/opencode.json").stdout)
+        problems = [f"uid {uid}"] if uid != "1000" else []
+        problems += [f"version {version}, expected {expect_version}"] if version.strip() != expect_version else []
+        for key in ("model", "permission"):
+            if config.get(key) != expected[key]:
+                problems.append(f"{key} is {config.get(key)!r}, configured {expected[key]!r}")
+        missing = set(expected["provider"]) - set(config.get("provider", {}))
+        problems += [f"provider {', '.join(sorted(missing))} missing"] if missing else []
+        return self.report.check("agent config as uid 1000 (opencode debug config)", not problems,
+                                 "; ".join(problems) or f"uid 1000, opencode {version}, model {config['model']}, "
+                                 f"providers {', '.join(sorted(config['provider']))}, permission {config['permission']}")
+
+    def no_secrets(self) -> None:
+        d = self.deployment
+        values = [*TEST_SECRETS.values(), d.password]
+        files = "/var/lib/cloud/instance/user-data.txt /var/log/cloud-init.log /var/log/cloud-init-output.log " \
+                "/var/log/opencode-bootstrap.log"
+        found = self.ssh(f"grep -l -F -f /dev/stdin {files} || true", stdin="\n".join(values) + "\n")
+        present = self.ssh(f"ls {files} | wc -l").stdout.strip()
+        self.report.check("no secret in user-data.txt, the cloud-init logs or the bootstrap log",
+                          found.stdout.strip() == "" and present == "4",
+                          found.stdout.strip().replace("\n", ", ") or f"{len(values)} secret values, 4 files searched")
+
+
+def phases(log: str) -> list[tuple[str, float]]:
+    """(phase, seconds after boot) from the bootstrap log's `[uptime s] phase` lines."""
+    found = []
+    for line in log.splitlines():
+        match = re.match(r"\S+ \[([\d.]+)s\] (.*)$", line)
+        if match:
+            found.append((match.group(2), float(match.group(1))))
+    return found
+
+
+def print_phases(log: str, packages: str) -> None:
+    steps = phases(log)
+    say("phase times (seconds after power-on; from /var/log/opencode-bootstrap.log):")
+    for (name, at), following in zip(steps, [*steps[1:], None]):
+        took = f"{following[1] - at:7.1f}" if following else "       "
+        say(f"  {at:7.1f}  {took}  {name}")
+    if packages:
+        say(f"  cloud-init package install (cloud-init analyze blame): {packages}")
+
+
+def packages_time(checks: Checks) -> str:
+    blame = checks.ssh("cloud-init analyze blame -i /var/log/cloud-init.log 2>/dev/null | grep -m1 package").stdout
+    return blame.strip()
+
+
+def boot(stage: Stage, machine: Machine, deployment: Deployment, vendor_settings: vendor.VendorSettings,
+         key: Path, roots: Path, report: Report, new_disk: bool) -> Checks:
+    machine.seed = seed(stage.workdir, deployment, vendor_settings)
+    machine.data_serial = deployment.data_disk_id.removeprefix("d-")
+    if new_disk:
+        machine.new_boot_disk()
+    started = time.monotonic()
+    machine.start()
+    checks = Checks(machine, key, deployment, roots, report)
+    if not machine.wait_for_ssh(key, started + BOOT_DEADLINE):
+        report.check("the VM boots to SSH", False, f"see {machine.serial}")
+        return checks
+    log = checks.wait_for_bootstrap(started + BOOT_DEADLINE)
+    say(f"booted {deployment.instance_id}: bootstrap ended {time.monotonic() - started:.0f} s after power-on "
+        f"({machine.accel})")
+    print_phases(log, packages_time(checks))
+    checks.all(log, deployment.settings.get("OPENCODE_ALICLOUD_OPENCODE_VERSION", "1.18.33"))
+    return checks
+
+
+def negative_control(checks: Checks) -> None:
+    """A root-only opencode.json (the security finding) must fail the agent-config check."""
+    compose = "docker compose -f /etc/opencode/compose.yaml"
+    checks.ssh(f"chmod 0600 /etc/opencode/opencode.json && {compose} up -d --force-recreate --wait opencode", timeout=300)
+    quiet = Report()
+    probe = Checks(checks.machine, checks.key, checks.deployment, checks.roots, quiet)
+    say("negative control: opencode.json made root-only (0600), as before the security fix:")
+    failed = not probe.agent_config(expect_version=checks.deployment.settings.get(
+        "OPENCODE_ALICLOUD_OPENCODE_VERSION", "1.18.33"))
+    checks.ssh(f"chmod 0644 /etc/opencode/opencode.json && {compose} up -d --force-recreate --wait opencode", timeout=300)
+    checks.report.check("a root-only opencode.json fails the agent-config check", failed,
+                        quiet.results[-1][2] if quiet.results else "")
+
+
+def reboot(checks: Checks, deadline_seconds: int = 15 * 60) -> None:
+    r, machine = checks.report, checks.machine
+    before = checks.ssh(f"cat {MARKER}").stdout
+    checks.ssh("systemctl reboot")
+    time.sleep(20)
+    started = time.monotonic()
+    up = machine.wait_for_ssh(checks.key, started + deadline_seconds)
+    status = ""
+    while up and time.monotonic() < started + deadline_seconds:
+        status = checks.login(checks.deployment.password)
+        if status == "200":
+            break
+        time.sleep(10)
+    after = checks.ssh(f"cat {MARKER}").stdout if up else ""
+    r.check("after a reboot: healthy again with the same data", status == "200" and before and after == before,
+            f"login {status or 'no answer'} {time.monotonic() - started:.0f} s after SSH came back; "
+            f"workspace file {'kept' if after == before else 'LOST'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (serial logs, disks)")
+    args = parser.parse_args(argv)
+    if not qemu() or subprocess.run([qemu(), "--version"], capture_output=True).returncode != 0:
+        say("SKIP  boot rehearsal: qemu-system-x86_64 can't run on this machine (install qemu-system-x86)")
+        return 0
+    for tool in ("mmdebstrap", "cloud-localds", "docker-registry", "skopeo", "umoci", "pebble", "ssh", "qemu-img"):
+        if not shutil.which(tool):
+            say(f"FAIL  boot rehearsal: {tool} is missing (scripts/install-test-tools --boot installs it)")
+            return 1
+    workdir = Path(tempfile.mkdtemp(prefix="rehearse-boot-"))
+    report, stage, machine = Report(), Stage(workdir), None
+    begun = time.monotonic()
+    try:
+        image = images.vm_image(say)
+        accel = accelerator(image, workdir) if args.accel == "auto" else args.accel
+        say(f"accelerator: {accel}" + (" (KVM probe failed or /dev/kvm unusable)" if accel == "tcg" else ""))
+        registry, (acme, roots) = stage.start_registry(), stage.start_pebble()
+        key = workdir / "ssh-key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        data = workdir / "data.qcow2"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(data), "40G"], check=True)
+
+        first = stage.deploy(COMPATIBLE)
+        say(f"deploy 1 on the stub: {first.instance_id}, data disk {first.data_disk_id}, settings {COMPATIBLE}")
+        vendor_settings = vendor.VendorSettings(first.region, registry, acme, stage.ca.cert.read_text(),
+                                                (workdir / "ssh-key.pub").read_text().strip())
+        cloud, forwards = stage.start_cloud(first)
+        machine = Machine(workdir, image, data, "", Path(), accel, forwards)
+        checks = boot(stage, machine, first, vendor_settings, key, roots, report, new_disk=True)
+        checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER}")
+        machine.stop()
+
+        second = stage.deploy({})
+        say(f"deploy 2 on the stub (defaults): instance {first.instance_id} -> {second.instance_id}, "
+            f"data disk {second.data_disk_id} ({'kept' if second.data_disk_id == first.data_disk_id else 'REPLACED'})")
+        report.check("redeploy replaces the instance and keeps the data disk",
+                     second.instance_id != first.instance_id and second.data_disk_id == first.data_disk_id)
+        cloud.instance_id, cloud.parameters = second.instance_id, second.parameters
+        checks = boot(stage, machine, second, vendor_settings, key, roots, report, new_disk=True)
+        kept = checks.ssh(f"cat {MARKER}").stdout.strip()
+        report.check("a new boot disk with a bumped OpenCode version keeps the workspace files",
+                     kept == f"written by {first.instance_id}", f"{MARKER}: {kept or 'missing'}")
+        negative_control(checks)
+        reboot(checks)
+    finally:
+        if machine:
+            machine.stop()
+        stage.close()
+    say(f"boot rehearsal: {'PASS' if report.passed else 'FAIL'} in {time.monotonic() - begun:.0f} s "
+        f"({sum(ok for ok, _, _ in report.results)}/{len(report.results)} checks)")
+    if report.passed and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        say(f"kept: {workdir} (serial log: {workdir / 'serial.log'})")
+    return 0 if report.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

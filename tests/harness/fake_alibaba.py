@@ -1,0 +1,200 @@
+"""Fake Alibaba Cloud endpoints for what runs on the instance: the ECS metadata service and OOS's
+GetSecretParameter. A SIMULATION of the documented behaviour the bootstrap relies on, no more:
+
+- metadata (http_tokens = required): a token from `PUT /latest/api/token`, which must carry the TTL
+  header (1-21600 s); every GET must carry a live token. Serves instance-id, region-id and the RAM
+  role's STS credentials, the latter only after `attach_after` asks (the attachment comes late).
+- OOS: `GET /?Action=GetSecretParameter&...` signed with RPC signature v1 (HMAC-SHA1) by the role's
+  credentials; the fake recomputes the signature, checks the security token, the clock skew and
+  nonce reuse, and answers with the parameter's value.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+import http.server
+import json
+import secrets
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class RoleCredentials:
+    access_key_id: str = field(default_factory=lambda: "STS.N" + secrets.token_hex(10))
+    access_key_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    security_token: str = field(default_factory=lambda: "CAIS" + secrets.token_urlsafe(48))
+
+    def document(self) -> dict[str, str]:
+        expiration = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1))
+        return {"Code": "Success", "AccessKeyId": self.access_key_id, "AccessKeySecret": self.access_key_secret,
+                "SecurityToken": self.security_token, "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "LastUpdated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+@dataclass
+class Cloud:
+    """What the fakes know: one instance, its role and the account's secret parameters."""
+
+    instance_id: str
+    region: str
+    role: str
+    parameters: dict[str, str]
+    credentials: RoleCredentials = field(default_factory=RoleCredentials)
+    attach_after: int = 0
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
+    role_asks: int = 0
+    nonces: set[str] = field(default_factory=set)
+    log: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    cloud: Cloud
+
+    def _reply(self, status: int, body: str, content_type: str = "text/plain") -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _note(self, what: str) -> None:
+        with self.cloud.lock:
+            self.cloud.log.append(what)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class MetadataHandler(_Handler):
+    def do_PUT(self) -> None:  # noqa: N802
+        ttl = self.headers.get("X-aliyun-ecs-metadata-token-ttl-seconds", "")
+        if self.path != "/latest/api/token":
+            return self._reply(404, "")
+        if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
+            self._note(f"PUT token refused: ttl {ttl!r}")
+            return self._reply(400, "X-aliyun-ecs-metadata-token-ttl-seconds must be 1-21600")
+        token = secrets.token_urlsafe(32)
+        with self.cloud.lock:
+            self.cloud.tokens[token] = time.monotonic() + int(ttl)
+        self._note("PUT token")
+        self._reply(200, token)
+
+    def do_GET(self) -> None:  # noqa: N802
+        token = self.headers.get("X-aliyun-ecs-metadata-token", "")
+        with self.cloud.lock:
+            live = self.cloud.tokens.get(token, 0) > time.monotonic()
+        if not live:
+            self._note(f"GET {self.path} refused: no live token")
+            return self._reply(401, "")
+        self._note(f"GET {self.path}")
+        cloud = self.cloud
+        answers = {"/latest/meta-data/instance-id": cloud.instance_id, "/latest/meta-data/region-id": cloud.region}
+        if self.path in answers:
+            return self._reply(200, answers[self.path])
+        if self.path == f"/latest/meta-data/ram/security-credentials/{cloud.role}":
+            with cloud.lock:
+                cloud.role_asks += 1
+                attached = cloud.role_asks > cloud.attach_after
+            if attached:
+                return self._reply(200, json.dumps(cloud.credentials.document()), "application/json")
+        self._reply(404, "")
+
+
+def rpc_signature(params: dict[str, str], secret: str, method: str = "GET") -> str:
+    """RPC signature v1 as the API computes it (the server side of the secret reader's signer)."""
+    def quote(value: str) -> str:
+        return urllib.parse.quote(value, safe="~")
+    canonical = "&".join(f"{quote(k)}={quote(v)}" for k, v in sorted(params.items()))
+    digest = hmac.new(f"{secret}&".encode(), f"{method}&%2F&{quote(canonical)}".encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+class OosHandler(_Handler):
+    def _error(self, status: int, code: str, message: str) -> None:
+        self._note(f"OOS refused: {code}: {message}")
+        self._reply(status, json.dumps({"Code": code, "Message": message, "RequestId": secrets.token_hex(8)}),
+                    "application/json")
+
+    def do_GET(self) -> None:  # noqa: N802
+        cloud = self.cloud
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query, keep_blank_values=True))
+        signature = params.pop("Signature", "")
+        if params.get("AccessKeyId") != cloud.credentials.access_key_id:
+            return self._error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        if params.get("SecurityToken") != cloud.credentials.security_token:
+            return self._error(400, "InvalidSecurityToken.MismatchWithAccessKey", "Specified SecurityToken mismatch.")
+        if params.get("SignatureMethod") != "HMAC-SHA1" or params.get("SignatureVersion") != "1.0":
+            return self._error(400, "UnsupportedSignatureMethod", "Signature method or version is not supported.")
+        if not hmac.compare_digest(signature, rpc_signature(params, cloud.credentials.access_key_secret)):
+            return self._error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+        try:
+            sent = datetime.datetime.strptime(params.get("Timestamp", ""), "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            return self._error(400, "InvalidTimeStamp.Format", "Specified time stamp is not valid.")
+        skew = abs((datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - sent).total_seconds())
+        if skew > 900:
+            return self._error(400, "InvalidTimeStamp.Expired", f"Specified time stamp is {skew:.0f} s off.")
+        with cloud.lock:
+            replay = params.get("SignatureNonce", "") in cloud.nonces
+            cloud.nonces.add(params.get("SignatureNonce", ""))
+        if replay or not params.get("SignatureNonce"):
+            return self._error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+        if (params.get("Action"), params.get("Version")) != ("GetSecretParameter", "2019-06-01"):
+            return self._error(400, "InvalidAction.NotFound", "Specified api is not found.")
+        if params.get("RegionId") != cloud.region:
+            return self._error(400, "InvalidRegionId", "Specified region is not found.")
+        name = params.get("Name", "")
+        if name not in cloud.parameters:
+            return self._error(404, "EntityNotExists.Parameter", f"Parameter {name} does not exist.")
+        if params.get("WithDecryption") != "true":
+            return self._error(400, "MissingWithDecryption", "the value stays encrypted without WithDecryption")
+        self._note(f"OOS GetSecretParameter {name}")
+        body = {"RequestId": secrets.token_hex(8),
+                "Parameter": {"Name": name, "Type": "Secret", "Value": cloud.parameters[name]}}
+        self._reply(200, json.dumps(body), "application/json")
+
+
+@dataclass
+class Served:
+    server: http.server.ThreadingHTTPServer
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve(handler: type[_Handler], cloud: Cloud, tls: tuple[Path, Path] | None = None, port: int = 0) -> Served:
+    """Serve `handler` for `cloud` on 127.0.0.1 (HTTPS with the (cert, key) given)."""
+    bound = type(handler.__name__, (handler,), {"cloud": cloud})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), bound)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return Served(server)
+
+
+def parameters_from_state(state: dict[str, Any]) -> dict[str, str]:
+    """The OOS secret parameters in a Terraform state of the stub provider: name -> value."""
+    found = {}
+    for resource in state["resources"]:
+        if resource["type"] == "alicloud_oos_secret_parameter":
+            for instance in resource["instances"]:
+                attributes = instance["attributes"]
+                found[attributes["secret_parameter_name"]] = attributes["value"]
+    return found
