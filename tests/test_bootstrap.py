@@ -3,20 +3,20 @@ cloud-init, the upstream cloud-config JSON schema, shellcheck, hadolint, caddy,
 the compose-spec schema, docker-compose, and OpenCode itself."""
 from __future__ import annotations
 
-import http.server
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import types
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 import yaml
 
+from fake_alibaba import Cloud, MetadataHandler, OosHandler, serve
 from conftest import BOOTSTRAP_VARIANTS, ROOT, VARIANTS, rendered_bootstrap, synth
 from opencode_alicloud.bootstrap import escape_for_terraform
 
@@ -85,11 +85,11 @@ def test_user_data_writes_the_rendered_files(variant: str) -> None:
 
 def test_user_data_size_limits(tmp_path: Path) -> None:
     # As synthesized (Terraform expressions are longer than the values they resolve to).
-    for variant, limit in (("default", 12 * KB), ("all-options", 13 * KB)):
+    for variant, limit in (("default", 13 * KB), ("all-options", 14 * KB)):
         (instance,) = synth(tmp_path / variant, **VARIANTS[variant])["resource"]["alicloud_instance"].values()
         assert len(instance["user_data"].encode()) <= limit
     # As the instance receives it (ECS allows 16 KB).
-    assert len(rendered_bootstrap("default")[2].encode()) <= 12 * KB
+    assert len(rendered_bootstrap("default")[2].encode()) <= 13 * KB
     assert max(len(rendered_bootstrap(v)[2].encode()) for v in BOOTSTRAP_VARIANTS) <= 13 * KB
 
 
@@ -107,36 +107,6 @@ def test_the_secrets_script_compiles(tmp_path: Path) -> None:
     assert run([sys.executable, "-m", "py_compile", str(script)]).returncode == 0
 
 
-class FakeMetadata(http.server.BaseHTTPRequestHandler):
-    """The ECS metadata service on 127.0.0.1: token-only (as http_tokens=required makes it), and the
-    role's credentials appear only after `attach_after` requests for them (the attachment is late)."""
-
-    attach_after = 2
-    requests: list[tuple[str, str, str | None]] = []
-
-    def _reply(self, status: int, body: str) -> None:
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self.requests.append(("PUT", self.path, self.headers.get("X-aliyun-ecs-metadata-token-ttl-seconds")))
-        self._reply(200, "token-123")
-
-    def do_GET(self) -> None:  # noqa: N802
-        token = self.headers.get("X-aliyun-ecs-metadata-token")
-        self.requests.append(("GET", self.path, token))
-        if token != "token-123":
-            return self._reply(401, "")
-        asked = sum(1 for method, path, _ in self.requests if method == "GET")
-        if self.path != "/latest/meta-data/ram/security-credentials/opencode-instance" or asked <= self.attach_after:
-            return self._reply(404, "")
-        self._reply(200, json.dumps({"Code": "Success", "AccessKeyId": "STS.x", "AccessKeySecret": "s", "SecurityToken": "t"}))
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def _secrets_module(tmp_path: Path) -> types.ModuleType:
     script = tmp_path / "opencode_secrets.py"
     script.write_text(rendered_bootstrap("default")[1]["/usr/local/sbin/opencode-secrets"])
@@ -150,28 +120,66 @@ def _secrets_module(tmp_path: Path) -> types.ModuleType:
 def test_the_secret_reader_waits_for_the_role_through_the_metadata_token(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], attach_after: int, attached: bool
 ) -> None:
-    FakeMetadata.attach_after, FakeMetadata.requests = attach_after, []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeMetadata)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cloud = Cloud(instance_id="i-test", region="ap-southeast-1", role="opencode-instance", parameters={},
+                  attach_after=attach_after)
+    server = serve(MetadataHandler, cloud)
     waits: list[float] = []
     module = _secrets_module(tmp_path)
-    md = f"http://127.0.0.1:{server.server_address[1]}/latest"
+    md = f"http://127.0.0.1:{server.port}/latest"
     try:
         if attached:
-            assert module.credentials("opencode-instance", md, waits.append)["AccessKeyId"] == "STS.x"
+            found = module.credentials("opencode-instance", md, waits.append)
+            assert found["AccessKeyId"] == cloud.credentials.access_key_id
         else:
             with pytest.raises(SystemExit) as stop:
                 module.credentials("opencode-instance", md, waits.append)
             assert "RAM role opencode-instance is not attached" in str(stop.value)
     finally:
-        server.shutdown()
+        server.close()
     tries = min(attach_after, module.TRIES) + (1 if attached else 0)
     assert waits == [min(2**n, 30) for n in range(1, tries if attached else module.TRIES)]
     assert sum(waits) <= 300  # "a few minutes" at most
-    assert all(token == "token-123" for method, _, token in FakeMetadata.requests if method == "GET")
-    assert all(ttl == "300" for method, _, ttl in FakeMetadata.requests if method == "PUT")
+    # Token-only: every read carried a live token, and every token request its TTL.
+    assert not [line for line in cloud.log if "refused" in line]
+    assert cloud.log.count("PUT token") == (tries if attached else module.TRIES)
     log = capsys.readouterr().out
     assert log.count("no credentials for RAM role opencode-instance yet") == (tries - 1 if attached else module.TRIES)
+
+
+def test_the_fake_oos_answers_the_secret_readers_request_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    """The boot rehearsal's OOS checks what the API checks: signature, security token, replay."""
+    import json as json_
+    import urllib.error
+    import urllib.request
+
+    cloud = Cloud(instance_id="i-test", region="ap-southeast-1", role="opencode-instance",
+                  parameters={"opencode-model-api-key": "sk-test"})
+    server = serve(OosHandler, cloud)
+    module = _secrets_module(tmp_path)
+    credentials = cloud.credentials.document()
+
+    def ask(params: dict[str, str], secret: str = credentials["AccessKeySecret"]) -> tuple[int, dict]:
+        url = f"http://127.0.0.1:{server.port}/?" + module.signed_query(params, secret)
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, json_.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json_.loads(error.read())
+
+    def params(name: str = "opencode-model-api-key") -> dict[str, str]:
+        return module.rpc_params("GetSecretParameter", "2019-06-01", "ap-southeast-1", credentials,
+                                 Name=name, WithDecryption="true")
+    try:
+        sent = params()
+        assert ask(sent) == (200, {"RequestId": ANY, "Parameter": {"Name": "opencode-model-api-key", "Type": "Secret",
+                                                                    "Value": "sk-test"}})
+        assert ask(sent)[1]["Code"] == "SignatureNonceUsed"
+        assert ask(params(), secret="wrong")[1]["Code"] == "SignatureDoesNotMatch"
+        assert ask({**params(), "SecurityToken": "other"})[1]["Code"] == "InvalidSecurityToken.MismatchWithAccessKey"
+        assert ask(params("missing"))[1]["Code"] == "EntityNotExists.Parameter"
+        assert ask({**params(), "Timestamp": "2020-01-01T00:00:00Z"})[1]["Code"] == "InvalidTimeStamp.Expired"
+    finally:
+        server.close()
 
 
 @pytest.mark.parametrize("extra", [{}, {"Tags": "a b*c~d/e+f=g&h", "Note": "ünïcode ✓"}])

@@ -24,6 +24,16 @@ VM_PACKAGES = (
 BASE_IMAGE = "library/debian:trixie-slim"  # what the workspace Dockerfile's FROM resolves to on Docker Hub
 
 
+HOST_CAS = Path("/usr/local/share/ca-certificates")
+
+
+def host_extra_cas() -> list[Path]:
+    """The CAs this machine's administrator added (here: a TLS-inspecting egress proxy's). The VM and
+    the base image trust them too, so that they reach npm as this host does; on a machine with
+    direct egress there are none. ECS needs none of this."""
+    return sorted(HOST_CAS.rglob("*.crt")) if HOST_CAS.is_dir() else []
+
+
 def cache_dir() -> Path:
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return root / "opencode-alicloud" / "rehearse-boot"
@@ -68,8 +78,10 @@ def vm_image(log=print) -> VmImage:
 
 def base_image_layout(log=print) -> Path:
     """`debian:trixie-slim` as Docker Hub's official build makes it (mmdebstrap minbase), in an OCI
-    layout (umoci), tagged `trixie-slim`. Returns the layout folder."""
-    folder = cache_dir() / f"oci-{SUITE}-slim"
+    layout (umoci), tagged `trixie-slim`, plus this host's extra CAs in /usr/local/share/ca-certificates
+    (picked up when the Dockerfile installs ca-certificates). Returns the layout folder."""
+    cas = host_extra_cas()
+    folder = cache_dir() / f"oci-{SUITE}-slim-{_stamp(SUITE, *(ca.read_text() for ca in cas))}"
     if (folder / "index.json").exists() and (folder / ".complete").exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
@@ -77,9 +89,11 @@ def base_image_layout(log=print) -> Path:
     with tempfile.TemporaryDirectory(dir=folder.parent) as work:
         rootfs = Path(work) / "rootfs.tar"
         log(f"building the container base image {BASE_IMAGE} (mmdebstrap + umoci; cached in {folder})")
+        hooks = [f"--customize-hook=mkdir -p $1{HOST_CAS}"]
+        hooks += [f"--customize-hook=copy-in {ca} {HOST_CAS}" for ca in cas]
         subprocess.run(["mmdebstrap", "--variant=minbase", "--quiet", "--format=tar",
                         "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
-                        SUITE, str(rootfs), MIRROR], check=True)
+                        *hooks, SUITE, str(rootfs), MIRROR], check=True)
         tag = f"{folder}:trixie-slim"
         subprocess.run(["umoci", "init", "--layout", str(folder)], check=True)
         subprocess.run(["umoci", "new", "--image", tag], check=True)

@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     if not qemu() or subprocess.run([qemu(), "--version"], capture_output=True).returncode != 0:
         say("SKIP  boot rehearsal: qemu-system-x86_64 can't run on this machine (install qemu-system-x86)")
         return 0
-    for tool in ("mmdebstrap", "cloud-localds", "docker-registry", "skopeo", "umoci", "pebble", "ssh", "qemu-img"):
+    for tool in ("mmdebstrap", "cloud-localds", "docker-registry", "skopeo", "umoci", "pebble", "ssh", "qemu-img", "socat"):
         if not shutil.which(tool):
             say(f"FAIL  boot rehearsal: {tool} is missing (scripts/install-test-tools --boot installs it)")
             return 1
@@ -396,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
 
         first = stage.deploy(COMPATIBLE)
         say(f"deploy 1 on the stub: {first.instance_id}, data disk {first.data_disk_id}, settings {COMPATIBLE}")
-        vendor_settings = vendor.VendorSettings(first.region, registry, acme, stage.ca.cert.read_text(),
+        cas = (stage.ca.cert.read_text(), *(ca.read_text() for ca in images.host_extra_cas()))
+        vendor_settings = vendor.VendorSettings(first.region, registry, acme, cas,
                                                 (workdir / "ssh-key.pub").read_text().strip())
         cloud, forwards = stage.start_cloud(first)
         machine = Machine(workdir, image, data, "", Path(), accel, forwards)

@@ -4,7 +4,8 @@ boots unchanged. cloud-init merges it under the user-data; it uses only keys the
 
 TEST-ONLY OVERRIDES, none of which exists on ECS:
 - /etc/hosts: OOS's real host name -> the fake OOS; the ACME server's name -> Pebble on the host.
-- the test CA in the trust store (the fake OOS and Pebble present certificates it signed).
+- the test CA in the trust store (the fake OOS and Pebble present certificates it signed), and the
+  host's own extra CAs (here a TLS-inspecting egress proxy's), so the VM reaches npm as the host does.
 - Docker's registry mirror: the local registry that serves the base image offline.
 - Caddy's ACME CA: a systemd drop-in puts `acme_ca <Pebble>` in the Caddyfile's global options
   before each start (the production Caddyfile asks Let's Encrypt).
@@ -30,7 +31,7 @@ class VendorSettings:
     region: str
     registry_port: int
     acme_port: int
-    ca_pem: str
+    ca_pems: tuple[str, ...]  # the test CA, and this host's extra CAs (images.host_extra_cas)
     ssh_public_key: str
 
     @property
@@ -53,7 +54,7 @@ def vendor_files(settings: VendorSettings) -> dict[str, tuple[str, int]]:
                                                 "insecure-registries": [f"{GATEWAY}:{settings.registry_port}"]}) + "\n", 0o644),
         "/usr/local/sbin/rehearsal-acme-ca": (acme_script, 0o755),
         "/etc/systemd/system/caddy.service.d/rehearsal-acme.conf": (
-            "[Service]\n# REHEARSAL ONLY\nExecStartPre=/usr/local/sbin/rehearsal-acme-ca\n", 0o644),
+            "[Service]\n# REHEARSAL ONLY (+: outside the unit's ProtectSystem, which makes /etc read-only)\nExecStartPre=+/usr/local/sbin/rehearsal-acme-ca\n", 0o644),
     }
 
 
@@ -75,7 +76,7 @@ def vendor_data(settings: VendorSettings) -> str:
             ["sh", "-c", f"grep -q {ACME_HOST} /etc/hosts || printf '%s' '{hosts}' >>/etc/hosts"],
             ["sh", "-c", f"echo {_tarball(vendor_files(settings))} | base64 -d | tar -xz -C /"],
         ],
-        "ca_certs": {"trusted": [settings.ca_pem]},
+        "ca_certs": {"trusted": list(settings.ca_pems)},
         "disable_root": False,
         "ssh_authorized_keys": [settings.ssh_public_key],
     }

@@ -76,7 +76,8 @@ class Machine:
     def start(self) -> None:
         assert self.boot_disk is not None
         accel = ["-accel", "kvm", "-cpu", "host"] if self.accel == "kvm" else ["-accel", "tcg,thread=multi", "-cpu", "max"]
-        guestfwd = ",".join(f"guestfwd=tcp:{target}-tcp:127.0.0.1:{port}" for target, port in self.forwards.items())
+        # cmd: runs socat for each connection (a tcp: chardev is one connection for the VM's whole life).
+        guestfwd = ",".join(f"guestfwd=tcp:{target}-cmd:socat - TCP:127.0.0.1:{port}" for target, port in self.forwards.items())
         netdev = (f"user,id=n0,net={NET},host={GATEWAY},dns=100.100.100.3,dhcpstart=100.100.100.15,"
                   f"hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22,hostfwd=tcp:127.0.0.1:{self.https_port}-:443,{guestfwd}")
         command = [

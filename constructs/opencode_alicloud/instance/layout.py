@@ -26,6 +26,10 @@ WORKSPACE_PACKAGES = {
 # The model server stays on Ubuntu 24.04 for Ubuntu's NVIDIA driver tooling (ubuntu-drivers).
 MODEL_SERVER_IMAGE_FAMILY = "ubuntu-24.04"
 MODEL_SERVER_PACKAGES = ["docker.io", "docker-compose-v2", "ubuntu-drivers-common", "curl", "gpg", "python3"]
+# npm for the workspace image, from the npm registry: version and the sha512 of its tarball (dist.integrity).
+NPM_VERSION = "10.9.9"
+NPM_SHA512 = ("d60fba8cb42f688b81e33c2f1cbef2ad7b977166700ec0ad057f1b6d60ea6ef2"
+              "524abf673e20c35931cd8305d1dbb8887134d6eefdc0e7b8435bd458bf65b862")
 GITHUB_TOKEN_ENV = "GH_TOKEN"
 PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"
 # The proxy logs users in with the web password (bcrypt in the Caddyfile) and authenticates to
