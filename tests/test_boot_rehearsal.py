@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import tarfile
+import urllib.error
 from pathlib import Path
 
 import yaml
@@ -50,3 +51,25 @@ def test_phases_come_from_the_bootstraps_log_lines() -> None:
            "some docker output\n"
            "2026-12-01T10:03:00Z [250.00s] ready 250.00s after boot\n")
     assert phases(log) == [("start", 70.12), ("data disk d-abc", 70.5), ("ready 250.00s after boot", 250.0)]
+
+
+def test_the_test_ca_satisfies_strict_verification_as_debian_13s_python_does(tmp_path: Path) -> None:
+    """Python 3.13 (Debian 13) verifies with VERIFY_X509_STRICT: the fake OOS's certificate must pass it."""
+    import ssl
+    import urllib.request
+
+    from fake_alibaba import Cloud, OosHandler, serve
+    from pki import TestCA
+
+    ca = TestCA.create(tmp_path / "pki")
+    cloud = Cloud(instance_id="i-x", region="ap-southeast-1", role="r", parameters={})
+    server = serve(OosHandler, cloud, tls=ca.issue(["localhost"], tmp_path / "pki" / "oos"))
+    context = ssl.create_default_context(cafile=str(ca.cert))
+    context.verify_flags |= ssl.VERIFY_X509_STRICT
+    try:
+        with urllib.request.urlopen(f"https://localhost:{server.port}/", context=context, timeout=5) as response:
+            raise AssertionError(f"an unsigned request was answered {response.status}")
+    except urllib.error.HTTPError as error:  # TLS held; the API refused the unsigned request
+        assert json.loads(error.read())["Code"] == "InvalidAccessKeyId.NotFound"
+    finally:
+        server.close()

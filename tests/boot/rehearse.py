@@ -396,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
 
         first = stage.deploy(COMPATIBLE)
         say(f"deploy 1 on the stub: {first.instance_id}, data disk {first.data_disk_id}, settings {COMPATIBLE}")
-        cas = (stage.ca.cert.read_text(), *(ca.read_text() for ca in images.host_extra_cas()))
+        # Trusted in the VM: the test CA, the ACME server's root (as Let's Encrypt's is on ECS), the host's extra CAs.
+        cas = (stage.ca.cert.read_text(), roots.read_text(), *(ca.read_text() for ca in images.host_extra_cas()))
         vendor_settings = vendor.VendorSettings(first.region, registry, acme, cas,
                                                 (workdir / "ssh-key.pub").read_text().strip())
         cloud, forwards = stage.start_cloud(first)

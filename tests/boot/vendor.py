@@ -4,8 +4,8 @@ boots unchanged. cloud-init merges it under the user-data; it uses only keys the
 
 TEST-ONLY OVERRIDES, none of which exists on ECS:
 - /etc/hosts: OOS's real host name -> the fake OOS; the ACME server's name -> Pebble on the host.
-- the test CA in the trust store (the fake OOS and Pebble present certificates it signed), and the
-  host's own extra CAs (here a TLS-inspecting egress proxy's), so the VM reaches npm as the host does.
+- the test CA in the trust store (the fake OOS and Pebble present certificates it signed), Pebble's
+  root (which signs the site's certificate, as Let's Encrypt's root does on ECS), and the host's own extra CAs (here a TLS-inspecting egress proxy's), so the VM reaches npm as the host does.
 - Docker's registry mirror: the local registry that serves the base image offline.
 - Caddy's ACME CA: a systemd drop-in puts `acme_ca <Pebble>` in the Caddyfile's global options
   before each start (the production Caddyfile asks Let's Encrypt).

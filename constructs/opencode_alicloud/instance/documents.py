@@ -87,7 +87,9 @@ def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
         "environment": {"OPENCODE_DISABLE_PROJECT_CONFIG": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"},
         "volumes": [
             f"{MANAGED_CONFIG}:{MANAGED_CONFIG}:ro",  # OpenCode's managed config: the highest precedence
-            f"{DATA_MOUNT}/opencode/config:/home/opencode/.config/opencode:ro",  # root-owned, empty
+            # Root-owned 0755 and empty: uid 1000 without capabilities cannot write into it. Not `:ro`:
+            # OpenCode tolerates EACCES on its config folder but fails on EROFS (the boot rehearsal).
+            f"{DATA_MOUNT}/opencode/config:/home/opencode/.config/opencode",
             f"{DATA_MOUNT}/opencode/share:/home/opencode/.local/share/opencode",  # sessions (writable)
             f"{DATA_MOUNT}/workspace:/workspace",
         ],
