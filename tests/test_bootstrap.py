@@ -337,3 +337,12 @@ def test_opencode_drops_a_typo_key_and_the_diff_sees_it(tmp_path: Path) -> None:
 def test_escape_keeps_tokens_and_escapes_shell() -> None:
     text = 'a=${X#d-} b=%{ if } c=${TfToken[TOKEN.1]} d=$${already}'
     assert escape_for_terraform(text) == 'a=$${X#d-} b=%%{ if } c=${TfToken[TOKEN.1]} d=$${already}'
+
+
+def test_every_curl_in_the_bootstrap_has_a_time_limit() -> None:
+    """A port that accepts while the server starts can hold a request forever: the boot rehearsal's
+    first boot hung on a health probe without one."""
+    script = rendered_bootstrap("model-server")[1]["/usr/local/sbin/opencode-bootstrap"]
+    calls = [line for line in script.splitlines() if "curl " in line and not line.lstrip().startswith("#")]
+    assert len(calls) == 3
+    assert all(" -m 10 " in line for line in calls), calls

@@ -197,12 +197,7 @@ class Checks:
         self.machine, self.key, self.deployment, self.roots, self.report = machine, key, deployment, acme_roots, report
 
     def ssh(self, command: str, stdin: str | None = None, timeout: int = 180) -> subprocess.CompletedProcess[str]:
-        if stdin is None:
-            return self.machine.ssh(self.key, command, timeout)
-        return subprocess.run(
-            ["ssh", "-i", str(self.key), "-p", str(self.machine.ssh_port), "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "root@127.0.0.1", command],
-            input=stdin, capture_output=True, text=True, timeout=timeout)
+        return self.machine.ssh(self.key, command, timeout, stdin)
 
     def bootstrap_log(self) -> str:
         return self.ssh("cat /var/log/opencode-bootstrap.log 2>/dev/null").stdout

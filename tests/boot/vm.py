@@ -108,11 +108,13 @@ class Machine:
                 self.process.wait()
         self.process = None
 
-    def ssh(self, key: Path, command: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    def ssh(self, key: Path, command: str, timeout: int = 120, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`command` as root in the VM (rehearsal-only key), `stdin` fed to it (never in its arguments)."""
         return subprocess.run(
             ["ssh", "-i", str(key), "-p", str(self.ssh_port), "-o", "StrictHostKeyChecking=no",
              "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
              "-o", "BatchMode=yes", "root@127.0.0.1", command],
+            input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True, text=True, timeout=timeout)
 
     def wait_for_ssh(self, key: Path, deadline: float) -> bool:
