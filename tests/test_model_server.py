@@ -111,7 +111,7 @@ def test_model_server_user_data_passes_cloud_init_and_size(tmp_path: Path) -> No
     path.write_text(user_data)
     result = subprocess.run(["cloud-init", "schema", "-c", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "Valid cloud-config" in result.stdout, result.stdout + result.stderr
-    assert len(user_data.encode()) <= 8 * 1024
+    assert len(user_data.encode()) <= 9 * 1024
     cloud = yaml.safe_load(user_data)
     assert cloud["runcmd"] == [["systemctl", "enable", "--now", "--no-block", "opencode-bootstrap.service"]]
     assert "ubuntu-drivers-common" in cloud["packages"]
