@@ -52,10 +52,12 @@ def say(line: str) -> None:
 @dataclass
 class Report:
     results: list[tuple[bool, str, str]] = field(default_factory=list)
+    quiet: bool = False  # a negative control's own checks are reported by the control
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         self.results.append((ok, name, detail))
-        say(f"{'PASS' if ok else 'FAIL'}  {name}" + (f": {detail}" if detail else ""))
+        if not self.quiet:
+            say(f"{'PASS' if ok else 'FAIL'}  {name}" + (f": {detail}" if detail else ""))
         return ok
 
     @property
@@ -335,19 +337,21 @@ def negative_control(checks: Checks) -> None:
     """A root-only opencode.json (the security finding) must fail the agent-config check."""
     compose = "docker compose -f /etc/opencode/compose.yaml"
     checks.ssh(f"chmod 0600 /etc/opencode/opencode.json && {compose} up -d --force-recreate --wait opencode", timeout=300)
-    quiet = Report()
+    quiet = Report(quiet=True)
     probe = Checks(checks.machine, checks.key, checks.deployment, checks.roots, quiet)
     say("negative control: opencode.json made root-only (0600), as before the security fix:")
     failed = not probe.agent_config(expect_version=checks.deployment.settings.get(
         "OPENCODE_ALICLOUD_OPENCODE_VERSION", "1.18.33"))
     checks.ssh(f"chmod 0644 /etc/opencode/opencode.json && {compose} up -d --force-recreate --wait opencode", timeout=300)
-    checks.report.check("a root-only opencode.json fails the agent-config check", failed,
-                        quiet.results[-1][2] if quiet.results else "")
+    checks.report.check("negative control: a root-only opencode.json fails the agent-config check", failed,
+                        "it found: " + (quiet.results[-1][2] if quiet.results else "nothing"))
 
 
 def reboot(checks: Checks, deadline_seconds: int = 15 * 60) -> None:
     r, machine = checks.report, checks.machine
-    before = checks.ssh(f"cat {MARKER}").stdout
+    marker = MARKER.replace(".txt", "-reboot.txt")
+    before = f"written before a reboot at {time.time():.0f}\n"
+    checks.ssh(f"cat > {marker} && chown 1000:1000 {marker} && sync", stdin=before)
     checks.ssh("systemctl reboot")
     time.sleep(20)
     started = time.monotonic()
@@ -358,8 +362,8 @@ def reboot(checks: Checks, deadline_seconds: int = 15 * 60) -> None:
         if status == "200":
             break
         time.sleep(10)
-    after = checks.ssh(f"cat {MARKER}").stdout if up else ""
-    r.check("after a reboot: healthy again with the same data", status == "200" and before and after == before,
+    after = checks.ssh(f"cat {marker}").stdout if up else ""
+    r.check("after a reboot: healthy again with the same data", status == "200" and after == before,
             f"login {status or 'no answer'} {time.monotonic() - started:.0f} s after SSH came back; "
             f"workspace file {'kept' if after == before else 'LOST'}")
 
@@ -398,8 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         cloud, forwards = stage.start_cloud(first)
         machine = Machine(workdir, image, data, "", Path(), accel, forwards)
         checks = boot(stage, machine, first, vendor_settings, key, roots, report, new_disk=True)
-        checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER}")
-        machine.stop()
+        checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER} && sync")
+        machine.shutdown(key)
 
         second = stage.deploy({})
         say(f"deploy 2 on the stub (defaults): instance {first.instance_id} -> {second.instance_id}, "

@@ -98,6 +98,20 @@ class Machine:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def shutdown(self, key: Path, seconds: int = 180) -> None:
+        """A clean power-off, as ECS stops an instance before it is replaced (SIGTERM to QEMU is a
+        power cut: what the guest had not written back would be lost)."""
+        try:
+            self.ssh(key, "systemctl poweroff", timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.process:
+            try:
+                self.process.wait(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stop()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
