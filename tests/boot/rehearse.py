@@ -55,6 +55,7 @@ class Report:
     quiet: bool = False  # a negative control's own checks are reported by the control
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        ok = bool(ok)
         self.results.append((ok, name, detail))
         if not self.quiet:
             say(f"{'PASS' if ok else 'FAIL'}  {name}" + (f": {detail}" if detail else ""))
