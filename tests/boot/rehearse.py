@@ -79,6 +79,7 @@ class Deployment:
     password: str
     parameters: dict[str, str]
     settings: dict[str, str]
+    opencode_version: str  # as the user-data's Dockerfile pins it
 
     @classmethod
     def from_state(cls, state: dict, settings: dict[str, str]) -> Deployment:
@@ -89,14 +90,15 @@ class Deployment:
                    data_disk_id=first["alicloud_ecs_disk"]["id"],
                    region=_env_line(instance["user_data"], "REGION"), role=_env_line(instance["user_data"], "ROLE"),
                    site=outputs["url"]["value"].removeprefix("https://"), password=outputs["password"]["value"],
-                   parameters=parameters_from_state(state), settings=settings)
+                   parameters=parameters_from_state(state), settings=settings,
+                   opencode_version=_env_line(instance["user_data"], "ARG OPENCODE_VERSION"))
 
 
 def _env_line(user_data: str, name: str) -> str:
-    """A value of /etc/opencode/bootstrap.env, as written in the user-data."""
+    """The value of a `NAME=value` line of a file in the user-data (bootstrap.env, the Dockerfile's ARG)."""
     match = re.search(rf"^\s*{name}=(\S+)$", user_data, re.MULTILINE)
     if not match:
-        raise SystemExit(f"FAIL  the user-data has no {name}= line in bootstrap.env")
+        raise SystemExit(f"FAIL  the user-data has no {name}= line")
     return match.group(1)
 
 
@@ -231,7 +233,7 @@ class Checks:
         config.unlink()
         return result.stdout.strip() or result.stderr.strip()
 
-    def all(self, log: str, expect_version: str) -> None:
+    def all(self, log: str) -> None:
         r, d = self.report, self.deployment
         last = log.strip().splitlines()[-1] if log.strip() else "(no bootstrap log)"
         r.check("bootstrap log ends healthy", bool(re.search(r"ready \S+s after boot$", last)), last)
@@ -242,7 +244,7 @@ class Checks:
         mounted = self.ssh(f"findmnt -n -o SOURCE /data; readlink -f {device}").stdout.split()
         r.check("data disk mounted at /data", len(mounted) == 2 and mounted[0] == mounted[1],
                 f"{' '.join(mounted)} ({device})")
-        self.agent_config(expect_version)
+        self.agent_config()
         container = self.ssh("docker exec opencode-opencode-1 curl -sS -m 5 -o /dev/null -w '%{http_code}' -X PUT "
                              "-H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' http://100.100.100.200/latest/api/token")
         host = self.ssh("t=$(curl -sS -m 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' "
@@ -254,7 +256,7 @@ class Checks:
                 f"host: {host.stdout.strip()[:40]}")
         self.no_secrets()
 
-    def agent_config(self, expect_version: str) -> bool:
+    def agent_config(self) -> bool:
         """`opencode debug config` as uid 1000 inside the container: the configured model, provider and
         permissions (what a root-only opencode.json would silently drop)."""
         run = self.ssh("docker compose -f /etc/opencode/compose.yaml exec -T opencode sh -c "
@@ -267,7 +269,8 @@ class Checks:
                                      (run.stdout + run.stderr).strip()[-300:])
         expected = json.loads(self.ssh("cat /etc/opencode/opencode.json").stdout)
         problems = [f"uid {uid}"] if uid != "1000" else []
-        problems += [f"version {version}, expected {expect_version}"] if version.strip() != expect_version else []
+        expected_version = self.deployment.opencode_version
+        problems += [f"version {version}, expected {expected_version}"] if version.strip() != expected_version else []
         for key in ("model", "permission"):
             if config.get(key) != expected[key]:
                 problems.append(f"{key} is {config.get(key)!r}, configured {expected[key]!r}")
@@ -330,7 +333,7 @@ def boot(stage: Stage, machine: Machine, deployment: Deployment, vendor_settings
     say(f"booted {deployment.instance_id}: bootstrap ended {time.monotonic() - started:.0f} s after power-on "
         f"({machine.accel})")
     print_phases(log, packages_time(checks))
-    checks.all(log, deployment.settings.get("OPENCODE_ALICLOUD_OPENCODE_VERSION", "1.18.33"))
+    checks.all(log)
     return checks
 
 
@@ -341,8 +344,7 @@ def negative_control(checks: Checks) -> None:
     quiet = Report(quiet=True)
     probe = Checks(checks.machine, checks.key, checks.deployment, checks.roots, quiet)
     say("negative control: opencode.json made root-only (0600), as before the security fix:")
-    failed = not probe.agent_config(expect_version=checks.deployment.settings.get(
-        "OPENCODE_ALICLOUD_OPENCODE_VERSION", "1.18.33"))
+    failed = not probe.agent_config()
     checks.ssh(f"chmod 0644 /etc/opencode/opencode.json && {compose} up -d --force-recreate --wait opencode", timeout=300)
     checks.report.check("negative control: a root-only opencode.json fails the agent-config check", failed,
                         "it found: " + (quiet.results[-1][2] if quiet.results else "nothing"))
