@@ -1,6 +1,7 @@
 """Settings of an OpenCode workspace on Alibaba Cloud: `load_settings()` reads every source and
 raises `SettingsError` naming each bad setting. One module per concern: workspace, network,
-model, model_server, state; sources and loading read them, errors reports them."""
+model, model_server, state, cost; sources and loading read them, errors reports them."""
+from .cost import CostSettings
 from .errors import SettingsError
 from .loading import load_settings
 from .model import ModelSettings
@@ -11,6 +12,7 @@ from .state import BackendSettings, StateStackSettings
 
 __all__ = [
     "CONFIG_FILE_ENV",
+    "CostSettings",
     "ENV_PREFIX",
     "BackendSettings",
     "ModelServerSettings",

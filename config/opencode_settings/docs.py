@@ -8,6 +8,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from .cost import CostSettings
 from .fields import Cidr
 from .model import ModelSettings
 from .model_server import ModelServerSettings
@@ -71,6 +72,7 @@ def settings_table() -> str:
         *_rows(ModelServerSettings, "model_server."),
         *_rows(BackendSettings, "backend."),
         *_rows(StateStackSettings, "state."),
+        *_rows(CostSettings, "cost."),
         END,
     ]
     return "\n".join(lines)

@@ -1,5 +1,5 @@
 """The settings model: everything a user can choose about a workspace, one module per concern
-(workspace, network, model, model_server, state; loading reads and reports them).
+(workspace, network, model, model_server, state, cost; loading reads and reports them).
 
 Sources, highest priority first:
   1. environment variables prefixed OPENCODE_ALICLOUD_ (nested fields with `__`,
@@ -19,6 +19,7 @@ import os
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from .cost import CostSettings
 from .errors import SettingsError, SettingsProblems
 from .model import ModelSettings
 from .model_server import ModelServerSettings, model_server_problems
@@ -46,6 +47,7 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
     )
     backend: BackendSettings = Field(default_factory=BackendSettings, description="Where the state lives (see below).")
     state: StateStackSettings = Field(default_factory=StateStackSettings, description="The team state stack (see below).")
+    cost: CostSettings = Field(default_factory=CostSettings, description="Assumptions of the cost estimate (see below).")
 
     @model_validator(mode="after")
     def _combinations(self) -> "Settings":

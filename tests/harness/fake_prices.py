@@ -1,0 +1,171 @@
+"""A fake of the two price APIs the cost estimate asks, on 127.0.0.1: ECS DescribePrice
+(2014-05-26) and BSS GetPayAsYouGoPrice (2017-12-14). A SIMULATION of their documented request
+rules and answer shapes, with a price book the test chooses; it knows none of Alibaba's prices.
+
+It is strict where the API is: each request must carry a valid ACS3-HMAC-SHA256 signature by the
+one known AccessKey (recomputed here), a fresh date and an unused nonce; DescribePrice for a disk
+takes PriceUnit=Hour only; an unknown instance type or disk category is an error."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from fake_alibaba import _Handler
+
+ECS_VERSION, BSS_VERSION = "2014-05-26", "2017-12-14"
+
+
+@dataclass
+class PriceBook:
+    access_key_id: str = "LTAI5tFakePriceKey"
+    access_key_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    currency: str = "USD"
+    instance_hour: dict[str, float] = field(default_factory=dict)  # instance type -> USD/h
+    instance_month: dict[str, float] = field(default_factory=dict)  # instance type -> USD/month
+    disk_gib_hour: dict[str, float] = field(default_factory=dict)  # category -> USD per GiB-hour
+    disk_gib_month: dict[str, float] = field(default_factory=dict)  # category -> USD per GiB-month
+    eip_traffic_gb: float = 0.0
+    fail: tuple[int, str, str] | None = None  # (status, Code, Message) for every request
+    requests: list[dict[str, Any]] = field(default_factory=list)  # what arrived and was accepted
+    nonces: set[str] = field(default_factory=set)
+    log: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _quote(value: str) -> str:
+    return urllib.parse.quote(value, safe="~")
+
+
+def acs3_signature(method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str],
+                   signed: list[str], body: bytes, secret: str) -> str:
+    """ACS3-HMAC-SHA256 as the API computes it (Alibaba Cloud's V3 request signature)."""
+    canonical_query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query))
+    canonical_headers = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed)
+    canonical = "\n".join([method, path, canonical_query, canonical_headers, ";".join(signed),
+                           hashlib.sha256(body).hexdigest()])
+    to_sign = "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+class PriceHandler(_Handler):
+    cloud: PriceBook  # type: ignore[assignment]
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        self._note(f"refused: {code}: {message}")
+        self._reply(status, json.dumps({"Code": code, "Message": message, "RequestId": secrets.token_hex(8)}),
+                    "application/json")
+
+    def _verified(self) -> tuple[str, str, dict[str, str]] | None:
+        book = self.cloud
+        split = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        fields = dict(part.strip().split("=", 1) for part in
+                      headers.get("authorization", "").removeprefix("ACS3-HMAC-SHA256 ").split(",") if "=" in part)
+        if not headers.get("authorization", "").startswith("ACS3-HMAC-SHA256 "):
+            return self._error(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
+        if fields.get("Credential") != book.access_key_id:
+            return self._error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        signed = fields.get("SignedHeaders", "").split(";")
+        if not {"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
+                "x-acs-content-sha256"} <= set(signed):
+            return self._error(400, "IncompleteSignature", "Required headers are not signed.")
+        if headers.get("x-acs-content-sha256") != hashlib.sha256(body).hexdigest():
+            return self._error(400, "InvalidContentSha256", "The payload hash does not match.")
+        expected = acs3_signature(self.command, split.path or "/", query, headers, signed, body, book.access_key_secret)
+        if not hmac.compare_digest(fields.get("Signature", ""), expected):
+            return self._error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+        try:
+            sent = datetime.datetime.strptime(headers.get("x-acs-date", ""), "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            return self._error(400, "InvalidTimeStamp.Format", "Specified time stamp is not valid.")
+        skew = abs((datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - sent).total_seconds())
+        if skew > 900:
+            return self._error(400, "InvalidTimeStamp.Expired", f"Specified time stamp is {skew:.0f} s off.")
+        nonce = headers["x-acs-signature-nonce"]
+        with book.lock:
+            replay = nonce in book.nonces
+            book.nonces.add(nonce)
+        if replay:
+            return self._error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+        if book.fail:
+            return self._error(*book.fail)
+        params = dict(query)
+        params.update(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
+        return headers["x-acs-action"], headers["x-acs-version"], params
+
+    def _serve(self) -> None:
+        verified = self._verified()
+        if verified is None:
+            return None
+        action, version, params = verified
+        with self.cloud.lock:
+            self.cloud.requests.append({"action": action, "version": version, **params})
+        if (action, version) == ("DescribePrice", ECS_VERSION):
+            return self._describe_price(params)
+        if (action, version) == ("GetPayAsYouGoPrice", BSS_VERSION):
+            return self._payg_price(params)
+        return self._error(404, "InvalidAction.NotFound", f"Specified api {action} ({version}) is not found.")
+
+    do_GET = do_POST = _serve
+
+    def _answer(self, total: float, details: list[tuple[str, float]]) -> None:
+        price = {"Currency": self.cloud.currency, "OriginalPrice": round(total, 6), "DiscountPrice": 0.0,
+                 "TradePrice": round(total, 6),
+                 "DetailInfos": {"DetailInfo": [{"Resource": name, "OriginalPrice": round(amount, 6),
+                                                 "DiscountPrice": 0.0, "TradePrice": round(amount, 6)}
+                                                for name, amount in details]}}
+        body = {"RequestId": secrets.token_hex(8), "PriceInfo": {"Price": price, "Rules": {"Rule": []}}}
+        self._reply(200, json.dumps(body), "application/json")
+
+    def _describe_price(self, params: dict[str, str]) -> None:
+        book = self.cloud
+        unit = params.get("PriceUnit", "Hour")
+        if not params.get("RegionId"):
+            return self._error(400, "MissingRegionId", "RegionId is mandatory for this action.")
+        if params.get("ResourceType") == "disk":
+            if unit != "Hour":
+                return self._error(400, "InvalidPriceUnit.Malformed", "disk prices are pay-as-you-go only (PriceUnit=Hour).")
+            category, size = params.get("DataDisk.1.Category"), params.get("DataDisk.1.Size")
+            if category not in book.disk_gib_hour or not size:
+                return self._error(400, "InvalidDataDiskCategory.ValueNotSupported", f"{category} is not supported.")
+            amount = book.disk_gib_hour[category] * int(size)
+            return self._answer(amount, [("dataDisk", amount)])
+        if params.get("ResourceType", "instance") == "instance":
+            instance_type = params.get("InstanceType", "")
+            prices = book.instance_hour if unit == "Hour" else book.instance_month if unit == "Month" else {}
+            if instance_type not in prices:
+                return self._error(400, "InvalidInstanceType.NotFound", f"{instance_type} ({unit}) is not found.")
+            category, size = params.get("SystemDisk.Category", "cloud_efficiency"), int(params.get("SystemDisk.Size", "40"))
+            disk_prices = book.disk_gib_hour if unit == "Hour" else book.disk_gib_month
+            if category not in disk_prices:
+                return self._error(400, "InvalidSystemDiskCategory.ValueNotSupported", f"{category} is not supported.")
+            details = [("instanceType", prices[instance_type]), ("systemDisk", disk_prices[category] * size)]
+            return self._answer(sum(amount for _, amount in details), details)
+        return self._error(400, "InvalidResourceType.NotFound", f"{params.get('ResourceType')} is not supported here.")
+
+    def _payg_price(self, params: dict[str, str]) -> None:
+        if params.get("ProductCode") != "eip" or params.get("SubscriptionType") != "PayAsYouGo":
+            return self._error(400, "InvalidParameter", "this fake prices eip PayAsYouGo only")
+        modules = []
+        n = 1
+        while f"ModuleList.{n}.ModuleCode" in params:
+            code, config, kind = (params[f"ModuleList.{n}.{part}"] for part in ("ModuleCode", "Config", "PriceType"))
+            if code != "InternetTrafficOut" or kind != "Usage" or not config.startswith("InternetTrafficOut:"):
+                return self._error(400, "InvalidParameter", f"module {code} {config} {kind} is not known")
+            unit = self.cloud.eip_traffic_gb
+            modules.append({"ModuleCode": code, "OriginalCost": unit, "InvoiceDiscount": 0.0,
+                            "CostAfterDiscount": unit, "UnitPrice": unit})
+            n += 1
+        body = {"Code": "Success", "Message": "Successful!", "RequestId": secrets.token_hex(8), "Success": True,
+                "Data": {"Currency": self.cloud.currency, "ModuleDetails": {"ModuleDetail": modules},
+                         "PromotionDetails": {"PromotionDetail": []}}}
+        self._reply(200, json.dumps(body), "application/json")
