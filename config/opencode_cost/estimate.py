@@ -46,7 +46,7 @@ class Estimate:
     cost: CostSettings
     lines: list[Line]
     not_priced: list[Unpriced]
-    free: list[str]
+    free: list[tuple[str, str]]
     notes: list[str] = field(default_factory=list)
 
     def total(self, running_hours: float, traffic: bool = True) -> float:
@@ -102,7 +102,7 @@ class Estimate:
             "price_origins": self.sources(),
             "not_priced": [{"resource": item.resource, "stack": item.stack, "reason": item.reason} for item in self.not_priced],
             "unpriced_lines": [line.usage.resource for line in self.lines if line.payg is None],
-            "free": self.free,
+            "free": [f"{stack}: {address}" for stack, address in self.free],
             "notes": self.notes,
         }
 

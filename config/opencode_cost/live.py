@@ -87,6 +87,7 @@ class LivePrices:
         if endpoint and "://" in endpoint:
             protocol, host = endpoint.split("://", 1)
         self._endpoint = endpoint or ""
+        self._asked: dict[str, dict[str, Any]] = {}  # this run's answers (also with refresh)
 
         def config(default_host: str | None) -> Any:
             return Config(credential=credential, region_id=region, endpoint=host or default_host,
@@ -159,12 +160,15 @@ class LivePrices:
 
     def _cached(self, action: str, request: dict[str, Any], call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         key = json.dumps({"endpoint": self._endpoint, "action": action, "request": request}, sort_keys=True)
+        if key in self._asked:
+            return self._asked[key]
         path = self.cache / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
         now = self.clock()
         if not self.refresh and path.is_file():
             try:
                 stored = json.loads(path.read_text())
                 if now - stored["time"] < CACHE_SECONDS:
+                    self._asked[key] = stored["body"]
                     return stored["body"]
             except (ValueError, KeyError):
                 pass  # a damaged cache entry is asked again
@@ -175,4 +179,5 @@ class LivePrices:
         body["_date"] = datetime.fromtimestamp(now, timezone.utc).date().isoformat()
         self.cache.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"time": now, "body": body}))
+        self._asked[key] = body
         return body

@@ -151,11 +151,11 @@ class UnknownResource(ValueError):
     """A resource type the estimate has no rule for."""
 
 
-def usages(documents: dict[str, dict[str, Any]], cost: CostSettings) -> tuple[list[Usage], list[Unpriced], list[str]]:
-    """(usages to price, billable resources not priced, free resource addresses) of all stacks."""
+def usages(documents: dict[str, dict[str, Any]], cost: CostSettings) -> tuple[list[Usage], list[Unpriced], list[tuple[str, str]]]:
+    """(usages to price, billable resources not priced, (stack, address) of the free ones) of all stacks."""
     priced: list[Usage] = []
     unpriced: list[Unpriced] = []
-    free: list[str] = []
+    free: list[tuple[str, str]] = []
     for stack, doc in documents.items():
         for type_name, bodies in sorted(doc.get("resource", {}).items()):
             for name, body in bodies.items():
@@ -165,13 +165,14 @@ def usages(documents: dict[str, dict[str, Any]], cost: CostSettings) -> tuple[li
                 elif type_name in NOT_PRICED:
                     unpriced.append(Unpriced(address, stack, NOT_PRICED[type_name]))
                 elif type_name in FREE:
-                    free.append(address)
+                    free.append((stack, address))
                 else:
                     raise UnknownResource(
                         f"{stack}: {address} has no pricing rule; add its type to config/opencode_cost/resources.py"
                     )
-    order = list(PRICED)
-    priced.sort(key=lambda usage: (usage.stack, order.index(usage.resource.split(".")[0])))
+    order = list(PRICED)  # the workspace's lines first, then each other part's, each in PRICED's order
+    priced.sort(key=lambda usage: (usage.stack, not usage.what.startswith("workspace:"), usage.what.split(":")[0],
+                                   order.index(usage.resource.split(".")[0])))
     return priced, unpriced, free
 
 

@@ -34,6 +34,7 @@ READ_FOR_PLANNING = [
     "vpc:DescribeEipAddresses", "vpc:ListTagResources", "vpc:DescribeRouteTableList",
     "ram:GetRole", "ram:ListPoliciesForRole", "ram:GetPolicy", "ram:GetPolicyVersion", "ram:ListPolicyVersions",
     "ram:ListTagResources", "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
+    "ecs:DescribePrice", "bss:DescribePrice",  # scripts/cost's live prices (DescribePrice, GetPayAsYouGoPrice)
 ]
 
 # Calls that create a resource: allowed only when the request tags it as this workspace's.
