@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import OSS, assert_rejected, synth_app
 from fake_alibaba import Served, serve
-from fake_prices import PriceBook, PriceHandler
+from fake_openapi import Account, OpenApiHandler
 from opencode_cost import FREE, NOT_PRICED, PRICED, LivePrices, PriceTable, UnknownResource, estimate
 from opencode_settings import CostSettings
 from strategies import workspace_settings
@@ -169,15 +169,15 @@ def test_no_type_is_both_free_and_priced() -> None:
 
 @pytest.fixture
 def price_api() -> Any:
-    book = PriceBook(instance_hour={"ecs.e-c1m2.large": 0.06}, instance_month={"ecs.e-c1m2.large": 30.0},
+    book = Account(instance_hour={"ecs.e-c1m2.large": 0.06}, instance_month={"ecs.e-c1m2.large": 30.0},
                      disk_gib_hour={"cloud_essd_entry": 0.0002}, disk_gib_month={"cloud_essd_entry": 0.1},
                      eip_traffic_gb=0.09)
-    served: Served = serve(PriceHandler, book)  # type: ignore[arg-type]
+    served: Served = serve(OpenApiHandler, book)  # type: ignore[arg-type]
     yield book, f"http://127.0.0.1:{served.port}"
     served.close()
 
 
-def live_prices(book: PriceBook, endpoint: str, cache: Path, secret: str | None = None, **kwargs: Any) -> LivePrices:
+def live_prices(book: Account, endpoint: str, cache: Path, secret: str | None = None, **kwargs: Any) -> LivePrices:
     credential = CredentialClient(CredentialConfig(type="access_key", access_key_id=book.access_key_id,
                                                    access_key_secret=secret or book.access_key_secret))
     return LivePrices("ap-southeast-1", credential, endpoint=endpoint, cache=cache, **kwargs)

@@ -1,12 +1,15 @@
-"""A fake of the two price APIs the cost estimate asks, on 127.0.0.1: ECS DescribePrice
-(2014-05-26) and BSS GetPayAsYouGoPrice (2017-12-14). A SIMULATION of their documented request
-rules and answer shapes, with a price book the test chooses; it knows none of Alibaba's prices.
+"""A fake of the Alibaba Cloud OpenAPI calls made from the operator's machine, on 127.0.0.1:
+ECS (2014-05-26) DescribePrice, DescribeInstances, GetInstanceConsoleOutput, DescribeDisks,
+DescribeSnapshots and CreateSnapshot, and BSS (2017-12-14) GetPayAsYouGoPrice. A SIMULATION of
+their documented request rules and answer shapes, with prices and resources the test chooses; it
+knows none of Alibaba's prices, stock or IAM.
 
 It is strict where the API is: each request must carry a valid ACS3-HMAC-SHA256 signature by the
 one known AccessKey (recomputed here), a fresh date and an unused nonce; DescribePrice for a disk
-takes PriceUnit=Hour only; an unknown instance type or disk category is an error."""
+takes PriceUnit=Hour only; an unknown instance type, disk category, instance or disk is an error."""
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -23,7 +26,27 @@ ECS_VERSION, BSS_VERSION = "2014-05-26", "2017-12-14"
 
 
 @dataclass
-class PriceBook:
+class FakeInstance:
+    instance_id: str
+    name: str
+    region: str
+    tags: dict[str, str]
+    status: str = "Running"  # Pending, Starting, Running, Stopping, Stopped
+    public_ip: str = "203.0.113.10"
+    console: str = ""  # what GetInstanceConsoleOutput returns (the serial console so far)
+
+
+@dataclass
+class FakeDisk:
+    disk_id: str
+    name: str
+    size: int
+    category: str
+    instance_id: str = ""
+
+
+@dataclass
+class Account:
     access_key_id: str = "LTAI5tFakePriceKey"
     access_key_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     currency: str = "USD"
@@ -32,6 +55,9 @@ class PriceBook:
     disk_gib_hour: dict[str, float] = field(default_factory=dict)  # category -> USD per GiB-hour
     disk_gib_month: dict[str, float] = field(default_factory=dict)  # category -> USD per GiB-month
     eip_traffic_gb: float = 0.0
+    instances: list[FakeInstance] = field(default_factory=list)
+    disks: list[FakeDisk] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)  # DescribeSnapshots' Snapshot items
     fail: tuple[int, str, str] | None = None  # (status, Code, Message) for every request
     requests: list[dict[str, Any]] = field(default_factory=list)  # what arrived and was accepted
     nonces: set[str] = field(default_factory=set)
@@ -54,8 +80,8 @@ def acs3_signature(method: str, path: str, query: list[tuple[str, str]], headers
     return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-class PriceHandler(_Handler):
-    cloud: PriceBook  # type: ignore[assignment]
+class OpenApiHandler(_Handler):
+    cloud: Account  # type: ignore[assignment]
 
     def _error(self, status: int, code: str, message: str) -> None:
         self._note(f"refused: {code}: {message}")
@@ -113,6 +139,8 @@ class PriceHandler(_Handler):
             return self._describe_price(params)
         if (action, version) == ("GetPayAsYouGoPrice", BSS_VERSION):
             return self._payg_price(params)
+        if version == ECS_VERSION and action in _ECS_ACTIONS:
+            return getattr(self, _ECS_ACTIONS[action])(params)
         return self._error(404, "InvalidAction.NotFound", f"Specified api {action} ({version}) is not found.")
 
     do_GET = do_POST = _serve
@@ -169,3 +197,77 @@ class PriceHandler(_Handler):
                 "Data": {"Currency": self.cloud.currency, "ModuleDetails": {"ModuleDetail": modules},
                          "PromotionDetails": {"PromotionDetail": []}}}
         self._reply(200, json.dumps(body), "application/json")
+
+    # -- resources ---------------------------------------------------------------------------
+
+    def _ok(self, body: dict[str, Any]) -> None:
+        self._reply(200, json.dumps({"RequestId": secrets.token_hex(8), **body}), "application/json")
+
+    def _instance(self, params: dict[str, str]) -> FakeInstance | None:
+        found = [i for i in self.cloud.instances if i.instance_id == params.get("InstanceId")]
+        if not found or found[0].region != params.get("RegionId"):
+            self._error(404, "InvalidInstanceId.NotFound", f"The specified InstanceId {params.get('InstanceId')} does not exist.")
+            return None
+        return found[0]
+
+    def _describe_instances(self, params: dict[str, str]) -> None:
+        chosen = [i for i in self.cloud.instances if i.region == params.get("RegionId")]
+        if "InstanceName" in params:
+            chosen = [i for i in chosen if i.name == params["InstanceName"]]
+        if "InstanceIds" in params:
+            chosen = [i for i in chosen if i.instance_id in json.loads(params["InstanceIds"])]
+        n = 1
+        while f"Tag.{n}.Key" in params:
+            key, value = params[f"Tag.{n}.Key"], params.get(f"Tag.{n}.Value")
+            chosen = [i for i in chosen if key in i.tags and (value is None or i.tags[key] == value)]
+            n += 1
+        items = [{"InstanceId": i.instance_id, "InstanceName": i.name, "RegionId": i.region, "Status": i.status,
+                  "EipAddress": {"IpAddress": i.public_ip}, "PublicIpAddress": {"IpAddress": []},
+                  "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in i.tags.items()]}} for i in chosen]
+        self._ok({"Instances": {"Instance": items}, "TotalCount": len(items), "PageNumber": 1, "PageSize": 10})
+
+    def _console_output(self, params: dict[str, str]) -> None:
+        instance = self._instance(params)
+        if instance is None:
+            return None
+        if instance.status not in ("Running", "Stopped", "Stopping", "Starting"):
+            return self._error(403, "IncorrectInstanceStatus", "The current status of the resource does not support this operation.")
+        output = base64.b64encode(instance.console.encode()).decode()
+        return self._ok({"InstanceId": instance.instance_id, "ConsoleOutput": output,
+                         "LastUpdateTime": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+    def _describe_disks(self, params: dict[str, str]) -> None:
+        chosen = list(self.cloud.disks)
+        if "DiskName" in params:
+            chosen = [d for d in chosen if d.name == params["DiskName"]]
+        if "DiskIds" in params:
+            chosen = [d for d in chosen if d.disk_id in json.loads(params["DiskIds"])]
+        if "InstanceId" in params:
+            chosen = [d for d in chosen if d.instance_id == params["InstanceId"]]
+        items = [{"DiskId": d.disk_id, "DiskName": d.name, "Size": d.size, "Category": d.category, "Type": "data",
+                  "Status": "In_use" if d.instance_id else "Available", "InstanceId": d.instance_id} for d in chosen]
+        self._ok({"Disks": {"Disk": items}, "TotalCount": len(items), "PageNumber": 1, "PageSize": 10})
+
+    def _describe_snapshots(self, params: dict[str, str]) -> None:
+        chosen = [s for s in self.cloud.snapshots if s["SourceDiskId"] == params.get("DiskId", s["SourceDiskId"])]
+        self._ok({"Snapshots": {"Snapshot": chosen}, "TotalCount": len(chosen), "PageNumber": 1, "PageSize": 10})
+
+    def _create_snapshot(self, params: dict[str, str]) -> None:
+        if not any(d.disk_id == params.get("DiskId") for d in self.cloud.disks):
+            return self._error(404, "InvalidDiskId.NotFound", f"The specified disk {params.get('DiskId')} does not exist.")
+        snapshot_id = "s-" + secrets.token_hex(10)
+        with self.cloud.lock:
+            self.cloud.snapshots.append({
+                "SnapshotId": snapshot_id, "SnapshotName": params.get("SnapshotName", ""), "SourceDiskId": params["DiskId"],
+                "Status": "accomplished", "Progress": "100%", "Description": params.get("Description", ""),
+                "CreationTime": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        return self._ok({"SnapshotId": snapshot_id})
+
+
+_ECS_ACTIONS = {
+    "DescribeInstances": "_describe_instances",
+    "GetInstanceConsoleOutput": "_console_output",
+    "DescribeDisks": "_describe_disks",
+    "DescribeSnapshots": "_describe_snapshots",
+    "CreateSnapshot": "_create_snapshot",
+}
