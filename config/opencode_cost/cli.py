@@ -19,7 +19,9 @@ from opencode_settings import SettingsError, load_settings
 from opencode_settings.cost import PRICE_KEY_UNITS
 
 from .estimate import Estimate, estimate
-from .live import LivePrices, LiveUnavailable, default_credential
+from opencode_api import default_credential
+
+from .live import LivePrices, LiveUnavailable
 from .resources import region_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,16 @@ def synthesize() -> dict[str, dict[str, Any]]:
             raise typer.Exit(2)
         stacks = Path(scratch) / "stacks"
         return {path.name: json.loads((path / "cdk.tf.json").read_text()) for path in sorted(stacks.iterdir())}
+
+
+def live_or_table(region: str, endpoint: str | None, live: bool = True, refresh: bool = False) -> dict[str, Any]:
+    """estimate()'s live arguments: live prices when asked for and credentials exist, else why not."""
+    if not live:
+        return {"live": None, "live_note": "live prices off (--no-live)"}
+    try:
+        return {"live": LivePrices(region, default_credential(), endpoint=endpoint, refresh=refresh), "live_note": None}
+    except LiveUnavailable as error:
+        return {"live": None, "live_note": f"live prices unavailable: {error}; the table is used"}
 
 
 def _usd(value: float | None) -> str:
@@ -75,7 +87,7 @@ def render(result: Estimate, console: Console) -> None:
 
     origins = result.sources()
     console.print("Prices: " + ", ".join(f"{count} {origin}" for origin, count in sorted(origins.items()))
-                  + f". Table rows are estimates with their date and confidence, never quotes.")
+                  + ". Table rows are estimates with their date and confidence, never quotes.")
     for item in result.not_priced:
         console.print(f"Not priced: {item.resource} ({item.stack}): {item.reason}", highlight=False)
     for note in result.notes:
@@ -99,15 +111,7 @@ def main(
         raise typer.Exit(2) from None
     documents = synthesize()
     region = next((region_of(doc) for doc in documents.values() if region_of(doc)), settings.region)
-    pricer, note = None, None
-    if not live:
-        note = "live prices off (--no-live)"
-    else:
-        try:
-            pricer = LivePrices(region, default_credential(), endpoint=api_endpoint, refresh=refresh)
-        except LiveUnavailable as error:
-            note = f"live prices unavailable: {error}; the table is used"
-    result = estimate(documents, settings.cost, live=pricer, live_note=note)
+    result = estimate(documents, settings.cost, **live_or_table(region, api_endpoint, live, refresh))
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -14,12 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from opencode_api import ApiUnavailable, api_error, client_config
+
 CACHE_SECONDS = 24 * 3600
 BSS_ENDPOINT = "business.ap-southeast-1.aliyuncs.com"  # the international site's BSS (the SDK's own map)
 
 
-class LiveUnavailable(Exception):
-    """No live price: no credentials, or the API said no. The message is one line for the user."""
+LiveUnavailable = ApiUnavailable  # no live price: no credentials, or the API said no
 
 
 @dataclass(frozen=True)
@@ -35,69 +35,24 @@ def cache_dir() -> Path:
     return Path(base) / "opencode-alicloud" / "prices"
 
 
-def _quiet_sdk_logs() -> None:
-    # alibabacloud-credentials logs each failed provider of its chain with a traceback.
-    for name in ("credentials", "alibabacloud_credentials"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.CRITICAL)
-        logger.propagate = False
-
-
-def default_credential() -> Any:
-    """The standard credential chain (environment, ~/.alibabacloud, ~/.aliyun, ECS role), plus the
-    provider's older ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY; LiveUnavailable when none is there."""
-    _quiet_sdk_logs()
-    from alibabacloud_credentials.client import Client as CredentialClient
-    from alibabacloud_credentials.models import Config as CredentialConfig
-
-    old_id, old_secret = os.environ.get("ALICLOUD_ACCESS_KEY"), os.environ.get("ALICLOUD_SECRET_KEY")
-    if old_id and old_secret and not os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID"):
-        return CredentialClient(CredentialConfig(type="access_key", access_key_id=old_id, access_key_secret=old_secret))
-    client = CredentialClient()
-    try:
-        client.get_credential()
-    except Exception:  # noqa: BLE001 - the chain raises its own types; the answer is "none found"
-        raise LiveUnavailable(
-            "no Alibaba Cloud credentials in the standard places (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, "
-            "~/.alibabacloud/credentials.ini, ~/.aliyun/config.json, an ECS role)"
-        ) from None
-    return client
-
-
-def _api_error(error: Exception) -> str:
-    code = getattr(error, "code", None)
-    message = getattr(error, "message", None) or str(error)
-    first = str(message).strip().splitlines()[0] if str(message).strip() else type(error).__name__
-    return f"{code}: {first}" if code else first
-
-
 class LivePrices:
     """Price queries for one region. `endpoint` (host:port or URL) replaces both APIs' endpoints,
     for a local fake or a private endpoint."""
 
     def __init__(self, region: str, credential: Any, *, endpoint: str | None = None, cache: Path | None = None,
                  refresh: bool = False, clock: Callable[[], float] = time.time) -> None:
-        from alibabacloud_tea_openapi.models import Config
-
         self.region = region
         self.cache = cache or cache_dir()
         self.refresh = refresh
         self.clock = clock
-        protocol, host = "https", endpoint
-        if endpoint and "://" in endpoint:
-            protocol, host = endpoint.split("://", 1)
         self._endpoint = endpoint or ""
         self._asked: dict[str, dict[str, Any]] = {}  # this run's answers (also with refresh)
-
-        def config(default_host: str | None) -> Any:
-            return Config(credential=credential, region_id=region, endpoint=host or default_host,
-                          protocol=protocol, connect_timeout=5000, read_timeout=10000)
 
         from alibabacloud_bssopenapi20171214.client import Client as BssClient
         from alibabacloud_ecs20140526.client import Client as EcsClient
 
-        self._ecs = EcsClient(config(None))
-        self._bss = BssClient(config(BSS_ENDPOINT))
+        self._ecs = EcsClient(client_config(region, credential, endpoint))
+        self._bss = BssClient(client_config(region, credential, endpoint, BSS_ENDPOINT))
 
     # -- the queries ---------------------------------------------------------------------------
 
@@ -175,7 +130,7 @@ class LivePrices:
         try:
             body = call()
         except Exception as error:  # noqa: BLE001 - TeaException, network errors: all mean "no live price"
-            raise LiveUnavailable(f"{action}: {_api_error(error)}") from None
+            raise LiveUnavailable(f"{action}: {api_error(error)}") from None
         body["_date"] = datetime.fromtimestamp(now, timezone.utc).date().isoformat()
         self.cache.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"time": now, "body": body}))

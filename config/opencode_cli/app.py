@@ -1,0 +1,390 @@
+"""opencode-alicloud: one tool for the whole life of a workspace. cdktf stays the engine
+underneath and keeps working on its own.
+
+Exit status: 0 done; 1 the workspace is not healthy (a failed bootstrap, a timeout) or an
+operation was refused; 2 bad settings or usage; 3 cdktf or Terraform failed; 4 the cloud API:
+no credentials, an API error, or nothing deployed; 130 interrupted."""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import questionary
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from opencode_api import ApiUnavailable, default_credential
+from opencode_settings import Settings, SettingsError, load_settings
+
+from . import wizard
+from .boot import Health, follow, health
+from .cloud import Ecs
+from .engine import Engine, EngineError
+
+CONFIG_ENV = "OPENCODE_ALICLOUD_CONFIG"
+DEFAULT_FILE = "opencode-alicloud.toml"
+EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ENGINE, EXIT_CLOUD = 1, 2, 3, 4
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Context:
+    api_endpoint: str | None = None
+
+
+CTX = Context()
+
+
+def fail(code: int, message: str) -> NoReturn:
+    err.print(f"opencode-alicloud: {message}")
+    raise typer.Exit(code)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        err.print(error.render())
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def ecs(region: str) -> Ecs:
+    try:
+        return Ecs(region, default_credential(), CTX.api_endpoint)
+    except ApiUnavailable as error:
+        fail(EXIT_CLOUD, str(error))
+
+
+def outputs(engine: Engine, name: str) -> dict[str, Any]:
+    try:
+        found = engine.outputs()
+    except EngineError as error:
+        fail(EXIT_ENGINE, str(error))
+    if "url" not in found:
+        fail(EXIT_CLOUD, f"nothing is deployed for workspace {name!r} (no outputs in its state): run opencode-alicloud up")
+    return found
+
+
+def probe_for(values: Settings, found: dict[str, Any], url: str | None = None) -> tuple[Any, bool]:
+    """The health probe for this TLS mode, and whether the bootstrap's own `ready` is trusted."""
+    target = url or found["url"]
+    if values.tls_mode == "acme" or url:
+        return (lambda: health(target, found["username"], found["password"])), False
+    if values.tls_mode == "internal":  # Caddy's own CA: nothing to verify the login against from here
+        return (lambda: health(target, found["username"], None, verify=False)), True
+    return (lambda: Health(0, False, detail="tunnel-only: no public login")), True
+
+
+@app.callback()
+def main_options(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help=f"Settings file (default: ${CONFIG_ENV}, else ./{DEFAULT_FILE} when it exists).")] = None,
+    api_endpoint: Annotated[str | None, typer.Option(help="Send ECS and price API calls here (a private endpoint or a local fake).")] = None,
+) -> None:
+    if config is not None:
+        os.environ[CONFIG_ENV] = str(config.resolve())
+    elif CONFIG_ENV not in os.environ and Path(DEFAULT_FILE).is_file():
+        os.environ[CONFIG_ENV] = str(Path(DEFAULT_FILE).resolve())
+    CTX.api_endpoint = api_endpoint
+
+
+# -- init --------------------------------------------------------------------------------------
+
+@app.command()
+def init(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the settings file.")] = Path(DEFAULT_FILE),
+    non_interactive: Annotated[bool, typer.Option(help="Ask nothing: the flags below and the defaults.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    name: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str | None, typer.Option()] = None,
+    instance_type: Annotated[str | None, typer.Option()] = None,
+    web_cidr: Annotated[list[str] | None, typer.Option(help="Who may reach the login (repeat).")] = None,
+    domain: Annotated[str | None, typer.Option()] = None,
+    model_server: Annotated[bool | None, typer.Option("--model-server/--no-model-server")] = None,
+    model_provider: Annotated[str | None, typer.Option()] = None,
+    model: Annotated[str | None, typer.Option()] = None,
+    model_base_url: Annotated[str | None, typer.Option()] = None,
+    model_key_parameter: Annotated[str | None, typer.Option(help="Existing OOS secret parameter with the model API key.")] = None,
+    github_token: Annotated[bool | None, typer.Option("--github-token/--no-github-token")] = None,
+    github_token_parameter: Annotated[str | None, typer.Option()] = None,
+    ssh_cidr: Annotated[list[str] | None, typer.Option(help="Who may reach SSH (repeat); SSH stays closed without it.")] = None,
+    ssh_public_key_file: Annotated[Path | None, typer.Option()] = None,
+    backend: Annotated[str | None, typer.Option(help="local, oss, cloud or remote.")] = None,
+    backend_bucket: Annotated[str | None, typer.Option()] = None,
+    tablestore_endpoint: Annotated[str | None, typer.Option()] = None,
+    tablestore_table: Annotated[str | None, typer.Option()] = None,
+    organization: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Write a validated settings file: a wizard, or --non-interactive with flags (the same file)."""
+    flags = {
+        "name": name, "region": region, "instance_type": instance_type, "web_cidrs": web_cidr or None,
+        "domain": domain, "model_server.enabled": model_server, "model.provider": model_provider,
+        "model.model": model, "model.base_url": model_base_url, "model.api_key_parameter": model_key_parameter,
+        "use_github_token": github_token, "github_token_parameter": github_token_parameter,
+        "ssh_cidrs": ssh_cidr or None, "ssh_public_key": str(ssh_public_key_file) if ssh_public_key_file else None,
+        "backend.kind": backend, "backend.bucket": backend_bucket, "backend.tablestore_endpoint": tablestore_endpoint,
+        "backend.tablestore_table": tablestore_table, "backend.organization": organization,
+    }
+    given = {key: value for key, value in flags.items() if value is not None}
+    if output.exists() and not force:
+        if non_interactive or not questionary.confirm(f"{output} exists. Overwrite it?", default=False).unsafe_ask():
+            fail(EXIT_USAGE, f"{output} exists; use --force to overwrite it")
+    os.environ.pop(CONFIG_ENV, None)  # the file being written is not read while it is made
+    try:
+        values = wizard.run(given, interactive=not non_interactive)
+        wizard.write(values, output)
+    except SettingsError as error:
+        err.print(error.render())
+        raise typer.Exit(EXIT_USAGE) from None
+    except ValueError as error:
+        fail(EXIT_USAGE, str(error))
+    out.print(f"Wrote {output}. Next: opencode-alicloud up" + ("" if output.name == DEFAULT_FILE and output.parent.resolve() == Path.cwd() else f" --config {output}"))
+
+
+# -- up ------------------------------------------------------------------------------------------
+
+@app.command()
+def up(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before deploying.")] = False,
+    timeout: Annotated[int, typer.Option(help="Minutes to wait for the login after the deploy.")] = 20,
+    skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
+    health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+    poll: Annotated[float, typer.Option(hidden=True)] = 10.0,
+) -> None:
+    """Deploy (synth + cdktf deploy), then follow the first boot until the login works."""
+    values = settings()
+    from opencode_cost.cli import synthesize, live_or_table
+    from opencode_cost.estimate import estimate
+
+    result = estimate(synthesize(), values.cost, **live_or_table(values.region, CTX.api_endpoint))
+    views = result.views()
+    out.print(f"Estimate: {views['always_on']['usd']:,.2f} USD a month always on, {views['stopped']['usd']:,.2f} "
+              f"stopped ({', '.join(f'{n} {o}' for o, n in sorted(result.sources().items()))} prices; "
+              "scripts/cost for the details)")
+    if interactive() and not yes and not questionary.confirm("Deploy?", default=True).unsafe_ask():
+        fail(EXIT_UNHEALTHY, "not deployed")
+    engine = Engine(skip_provider_lock=skip_provider_lock)
+    try:
+        engine.deploy()
+    except EngineError as error:
+        fail(EXIT_ENGINE, str(error))
+    found = outputs(engine, values.name)
+    console = None
+    try:
+        cloud = Ecs(values.region, default_credential(), CTX.api_endpoint)
+        instance = cloud.instance(values.name)
+        if instance is not None:
+            console = lambda: cloud.console(instance.instance_id)  # noqa: E731
+    except ApiUnavailable as error:
+        out.print(f"(no boot progress from the serial console: {error})")
+    probe, trust_console = probe_for(values, found, health_url)
+    out.print(f"Following the first boot (up to {timeout} min; the serial console shows each phase):")
+    with out.status("booting") as status:
+        def on_phase(phase: str) -> None:
+            out.print(f"  {phase}")
+            status.update(phase)
+        boot = follow(console, probe, on_phase, timeout * 60, trust_console=trust_console, poll=poll)
+    if not boot.ready:
+        fail(EXIT_UNHEALTHY, f"{boot.why}. Next: opencode-alicloud logs, then opencode-alicloud up again "
+                             "(the instance is replaced only when its settings change)")
+    out.print(f"Ready in {boot.seconds:.0f} s: {found['url']}\n  user: {found['username']}\n"
+              "  password: opencode-alicloud password (or: terraform output -raw password)")
+
+
+# -- status --------------------------------------------------------------------------------------
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print the same as JSON.")] = False) -> None:
+    """The instance's state, the URL and its health, the OpenCode version, the disk, the last snapshot and the cost."""
+    values = settings()
+    found = outputs(Engine(), values.name)
+    cloud = ecs(values.region)
+    try:
+        instance = cloud.instance(values.name)
+        disk = cloud.data_disk(values.name)
+        snapshots = cloud.snapshots(disk.disk_id) if disk else []
+    except ApiUnavailable as error:
+        fail(EXIT_CLOUD, str(error))
+    probe, _ = probe_for(values, found)
+    checked = probe() if instance and instance.status == "Running" else Health(0, False, detail="not running")
+    from opencode_cost.cli import synthesize, live_or_table
+    from opencode_cost.estimate import estimate
+
+    cost = estimate(synthesize(), values.cost, **live_or_table(values.region, CTX.api_endpoint))
+    report = {
+        "name": values.name, "region": values.region, "url": found["url"],
+        "instance": {"id": instance.instance_id, "status": instance.status} if instance else None,
+        "health": {"status": checked.status, "healthy": checked.healthy, "detail": checked.detail},
+        "opencode_version": checked.version or values.opencode_version,
+        "opencode_version_source": "running" if checked.version else "configured",
+        "disk": {"id": disk.disk_id, "size_gib": disk.size, "category": disk.category} if disk else None,
+        "last_snapshot": {"id": snapshots[0]["SnapshotId"], "time": snapshots[0].get("CreationTime"),
+                          "status": snapshots[0].get("Status")} if snapshots else None,
+        "cost_usd_month": {"always_on": cost.views()["always_on"]["usd"], "stopped": cost.views()["stopped"]["usd"],
+                           "prices": cost.sources()},
+    }
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    table = Table(title=f"Workspace {values.name} ({values.region})", title_justify="left", show_header=False)
+    table.add_column()
+    table.add_column(overflow="fold")
+    table.add_row("instance", f"{instance.instance_id} {instance.status}" if instance else "not found")
+    table.add_row("url", found["url"])
+    table.add_row("health", "healthy" if checked.healthy else f"not healthy ({checked.detail or checked.status})")
+    table.add_row("OpenCode", f"{report['opencode_version']} ({report['opencode_version_source']})")
+    table.add_row("data disk", f"{disk.disk_id}, {disk.size} GiB {disk.category}" if disk else "not found")
+    table.add_row("last snapshot", f"{snapshots[0]['SnapshotId']} at {snapshots[0].get('CreationTime')}" if snapshots else "none yet")
+    table.add_row("cost", f"{report['cost_usd_month']['always_on']:,.2f} USD a month always on, "
+                          f"{report['cost_usd_month']['stopped']:,.2f} stopped (scripts/cost for the details)")
+    out.print(table)
+
+
+# -- password, ssh, tunnel ---------------------------------------------------------------------------
+
+CLIPBOARDS = (["wl-copy"], ["xclip", "-selection", "clipboard"], ["xsel", "--clipboard", "--input"], ["pbcopy"], ["clip.exe"])
+
+
+@app.command()
+def password(copy: Annotated[bool, typer.Option(help="Copy it to the clipboard instead of printing it.")] = False) -> None:
+    """The web password, from the state."""
+    values = settings()
+    found = outputs(Engine(), values.name)
+    if not copy:
+        typer.echo(found["password"])
+        return
+    for command in CLIPBOARDS:
+        if shutil.which(command[0]):  # the password goes through stdin, never into a process's arguments
+            if subprocess.run(command, input=found["password"], text=True).returncode == 0:
+                out.print(f"Copied with {command[0]}.")
+                return
+    fail(EXIT_UNHEALTHY, "no clipboard here (wl-copy, xclip, xsel, pbcopy); run without --copy")
+
+
+def _ssh(output_name: str, extra: list[str] | None = None) -> NoReturn:
+    values = settings()
+    found = outputs(Engine(), values.name)
+    if output_name not in found:
+        fail(EXIT_UNHEALTHY, "SSH is closed on this workspace: set ssh_cidrs (and a key) and run opencode-alicloud up")
+    command = shlex.split(found[output_name]) + (extra or [])
+    os.execvp(command[0], command)
+
+
+@app.command()
+def ssh() -> None:
+    """Open a shell on the instance (needs ssh_cidrs)."""
+    _ssh("ssh_command")
+
+
+@app.command()
+def tunnel() -> None:
+    """Forward the UI to localhost over SSH (the only way in for tls_mode = tunnel-only)."""
+    _ssh("ssh_tunnel_command")
+
+
+# -- down ----------------------------------------------------------------------------------------
+
+@app.command()
+def down(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Destroy without asking (needed when not interactive).")] = False,
+    snapshot: Annotated[bool | None, typer.Option("--snapshot/--no-snapshot", help="Snapshot the data disk first (asked when interactive).")] = None,
+    wait: Annotated[int, typer.Option(help="Minutes to wait for the snapshot.")] = 30,
+) -> None:
+    """Destroy the workspace (cdktf destroy), after listing what goes, the data disk above all."""
+    values = settings()
+    engine = Engine()
+    try:
+        addresses = engine.resources()
+    except EngineError as error:
+        fail(EXIT_ENGINE, str(error))
+    managed = [a for a in addresses if not a.startswith("data.")]
+    if not managed:
+        out.print(f"Nothing is deployed for workspace {values.name!r}.")
+        return
+    out.print(f"These {len(managed)} resources will be destroyed:")
+    for address in managed:
+        mark = "   <- your workspace files (the data disk)" if address.startswith("alicloud_ecs_disk.") else ""
+        out.print(f"  {address}{mark}")
+    if not interactive() and not yes:
+        fail(EXIT_USAGE, "not interactive: add --yes to destroy (and --snapshot to keep the data disk's contents)")
+    if snapshot is None:
+        snapshot = interactive() and questionary.confirm("Snapshot the data disk first?", default=True).unsafe_ask()
+    if interactive() and not yes and not questionary.confirm("Destroy all of it?", default=False).unsafe_ask():
+        fail(EXIT_UNHEALTHY, "nothing destroyed")
+    if snapshot:
+        cloud = ecs(values.region)
+        try:
+            disk = cloud.data_disk(values.name)
+            if disk is None:
+                fail(EXIT_CLOUD, f"no data disk named {values.name}-workspace in {values.region}; nothing destroyed")
+            name = f"{values.name}-before-down-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+            snapshot_id = cloud.snapshot(disk.disk_id, name)
+            deadline = time.monotonic() + wait * 60
+            with out.status(f"snapshot {snapshot_id} of {disk.disk_id}") as progress:
+                while True:
+                    item = next((s for s in cloud.snapshots(disk.disk_id) if s["SnapshotId"] == snapshot_id), {})
+                    if item.get("Status") == "accomplished":
+                        break
+                    if item.get("Status") == "failed" or time.monotonic() > deadline:
+                        fail(EXIT_CLOUD, f"snapshot {snapshot_id} is {item.get('Status', 'missing')}; nothing destroyed")
+                    progress.update(f"snapshot {snapshot_id}: {item.get('Progress', '?')}")
+                    time.sleep(10)
+        except ApiUnavailable as error:
+            fail(EXIT_CLOUD, f"{error}; nothing destroyed")
+        out.print(f"Snapshot {snapshot_id} ({name}) kept; it outlives the disk and is billed as a snapshot.")
+    try:
+        engine.destroy()
+    except EngineError as error:
+        fail(EXIT_ENGINE, str(error))
+    out.print(f"Workspace {values.name!r} destroyed.")
+
+
+# -- logs ----------------------------------------------------------------------------------------
+
+@app.command()
+def logs(
+    over_ssh: Annotated[bool, typer.Option("--ssh", help="The bootstrap log and the container logs over SSH.")] = False,
+    everything: Annotated[bool, typer.Option("--all", help="The whole serial console, not only the bootstrap's lines.")] = False,
+) -> None:
+    """The bootstrap's progress from the serial console (no SSH needed), or the full logs over SSH."""
+    values = settings()
+    if over_ssh:
+        _ssh("ssh_command", ["sudo tail -n 200 /var/log/opencode-bootstrap.log; "
+                             "sudo docker compose -f /etc/opencode/compose.yaml logs --tail 200"])
+    cloud = ecs(values.region)
+    try:
+        instance = cloud.instance(values.name)
+        if instance is None:
+            fail(EXIT_CLOUD, f"no instance named {values.name}-workspace in {values.region}: run opencode-alicloud up")
+        text = cloud.console(instance.instance_id)
+    except ApiUnavailable as error:
+        fail(EXIT_CLOUD, str(error))
+    from .boot import phases
+
+    lines = text.splitlines() if everything else [f"opencode-bootstrap: {p}" for p in phases(text)]
+    for line in lines:
+        typer.echo(line)
+    if not lines:
+        out.print(f"(the serial console of {instance.instance_id} has no bootstrap lines yet; --all shows all of it)")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,92 @@
+"""The ECS calls the CLI makes, through the official SDK: find the workspace's instance and data
+disk by name and tag, read the serial console, list and take snapshots. Every failure is an
+`ApiUnavailable` with the API's code and message."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
+
+from opencode_api import ApiUnavailable, api_error, client_config
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    status: str  # Pending, Starting, Running, Stopping, Stopped
+    public_ip: str
+
+
+@dataclass(frozen=True)
+class Disk:
+    disk_id: str
+    size: int
+    category: str
+    status: str
+
+
+class Ecs:
+    def __init__(self, region: str, credential: Any, endpoint: str | None = None) -> None:
+        from alibabacloud_ecs20140526.client import Client
+
+        self.region = region
+        self._client = Client(client_config(region, credential, endpoint))
+
+    def _call(self, action: str, call: Callable[[], Any]) -> dict[str, Any]:
+        try:
+            return call().body.to_map()
+        except Exception as error:  # noqa: BLE001 - TeaException, network errors: one line for the user
+            raise ApiUnavailable(f"ECS {action}: {api_error(error)}") from None
+
+    def instance(self, name: str) -> Instance | None:
+        """The workspace's instance: named <name>-workspace and tagged workspace=<name>."""
+        from alibabacloud_ecs20140526 import models
+
+        request = models.DescribeInstancesRequest(
+            region_id=self.region, instance_name=f"{name}-workspace",
+            tag=[models.DescribeInstancesRequestTag(key="workspace", value=name)])
+        body = self._call("DescribeInstances", lambda: self._client.describe_instances(request))
+        found = body.get("Instances", {}).get("Instance", [])
+        if not found:
+            return None
+        item = found[0]
+        address = (item.get("EipAddress") or {}).get("IpAddress") or next(
+            iter((item.get("PublicIpAddress") or {}).get("IpAddress") or []), "")
+        return Instance(item["InstanceId"], item["Status"], address)
+
+    def console(self, instance_id: str) -> str:
+        """The serial console so far (GetInstanceConsoleOutput), decoded."""
+        from alibabacloud_ecs20140526 import models
+
+        request = models.GetInstanceConsoleOutputRequest(region_id=self.region, instance_id=instance_id,
+                                                         remove_symbols=True)
+        body = self._call("GetInstanceConsoleOutput", lambda: self._client.get_instance_console_output(request))
+        return base64.b64decode(body.get("ConsoleOutput") or "").decode("utf-8", errors="replace")
+
+    def data_disk(self, name: str) -> Disk | None:
+        from alibabacloud_ecs20140526 import models
+
+        request = models.DescribeDisksRequest(region_id=self.region, disk_name=f"{name}-workspace")
+        body = self._call("DescribeDisks", lambda: self._client.describe_disks(request))
+        found = body.get("Disks", {}).get("Disk", [])
+        if not found:
+            return None
+        item = found[0]
+        return Disk(item["DiskId"], int(item["Size"]), item["Category"], item["Status"])
+
+    def snapshots(self, disk_id: str) -> list[dict[str, Any]]:
+        """The disk's snapshots, newest first."""
+        from alibabacloud_ecs20140526 import models
+
+        request = models.DescribeSnapshotsRequest(region_id=self.region, disk_id=disk_id, page_size=100)
+        body = self._call("DescribeSnapshots", lambda: self._client.describe_snapshots(request))
+        items = body.get("Snapshots", {}).get("Snapshot", [])
+        return sorted(items, key=lambda item: item.get("CreationTime", ""), reverse=True)
+
+    def snapshot(self, disk_id: str, name: str) -> str:
+        from alibabacloud_ecs20140526 import models
+
+        request = models.CreateSnapshotRequest(disk_id=disk_id, snapshot_name=name,
+                                               description="taken by opencode-alicloud down, before the disk was destroyed")
+        return str(self._call("CreateSnapshot", lambda: self._client.create_snapshot(request))["SnapshotId"])

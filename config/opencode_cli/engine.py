@@ -1,0 +1,87 @@
+"""The engine underneath: main.py for the synth, the cdktf CLI for deploy and destroy, and
+Terraform in the synthesized stack's folder for outputs and the state's resource list. Each runs
+as the user would run it, with the settings file in OPENCODE_ALICLOUD_CONFIG."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = "opencode"
+
+
+class EngineError(Exception):
+    """cdktf or Terraform failed; the message is one line, the tool's own output was shown."""
+
+
+@dataclass
+class Engine:
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    outdir: Path = ROOT / "cdktf.out"
+    skip_provider_lock: bool = False  # cdktf's flag, for a provider mirror without hashes
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.outdir / "stacks" / STACK
+
+    def _env(self) -> dict[str, str]:
+        return {**self.env, "CDKTF_OUTDIR": str(self.outdir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+
+    def synth(self) -> None:
+        """main.py: bad settings or a broken policy rule print their lines and raise."""
+        result = subprocess.run([sys.executable, str(ROOT / "main.py")], env=self._env(), capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.stderr.write(result.stderr)
+            raise EngineError("the synth failed (above)")
+
+    def _cdktf(self, *args: str) -> None:
+        cdktf = ROOT / "node_modules" / ".bin" / "cdktf"
+        if not cdktf.exists():
+            raise EngineError("the cdktf CLI is missing: run ./scripts/setup")
+        extra = ["--skip-provider-lock"] if self.skip_provider_lock and args[0] == "deploy" else []
+        command = [str(cdktf), args[0], STACK, "--output", str(self.outdir), *args[1:], *extra]
+        if subprocess.run(command, env=self._env(), cwd=ROOT).returncode != 0:
+            raise EngineError(f"cdktf {args[0]} failed (its output is above)")
+
+    def deploy(self) -> None:
+        self._cdktf("deploy", "--auto-approve")
+
+    def destroy(self) -> None:
+        self._cdktf("destroy", "--auto-approve")
+
+    def _terraform(self, *args: str) -> str:
+        terraform = shutil.which("terraform", path=self.env.get("PATH"))
+        if not terraform:
+            raise EngineError("no terraform on PATH (the cdktf CLI needs it too)")
+        if not (self.stack_dir / "cdk.tf.json").exists():
+            self.synth()
+        if not (self.stack_dir / ".terraform").exists():
+            init = subprocess.run([terraform, "init", "-input=false", "-no-color"], env=self._env(),
+                                  cwd=self.stack_dir, capture_output=True, text=True)
+            if init.returncode != 0:
+                raise EngineError("terraform init failed: " + (init.stderr.strip().splitlines() or ["?"])[-1])
+        result = subprocess.run([terraform, *args], env=self._env(), cwd=self.stack_dir, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise EngineError(f"terraform {args[0]} failed: " + (result.stderr.strip().splitlines() or ["?"])[-1])
+        return result.stdout
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs by name (sensitive ones included: they stay in this process)."""
+        document = json.loads(self._terraform("output", "-json", "-no-color") or "{}")
+        return {name: value["value"] for name, value in document.items()}
+
+    def resources(self) -> list[str]:
+        """Addresses in the state; empty when nothing is deployed."""
+        try:
+            listed = self._terraform("state", "list", "-no-color")
+        except EngineError as error:
+            if "No state file was found" in str(error):
+                return []
+            raise
+        return [line for line in listed.splitlines() if line.strip()]
