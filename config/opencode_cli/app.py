@@ -208,7 +208,10 @@ def up(
 # -- status --------------------------------------------------------------------------------------
 
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="Print the same as JSON.")] = False) -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the same as JSON.")] = False,
+    health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+) -> None:
     """The instance's state, the URL and its health, the OpenCode version, the disk, the last snapshot and the cost."""
     values = settings()
     found = outputs(Engine(), values.name)
@@ -219,7 +222,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print the same 
         snapshots = cloud.snapshots(disk.disk_id) if disk else []
     except ApiUnavailable as error:
         fail(EXIT_CLOUD, str(error))
-    probe, _ = probe_for(values, found)
+    probe, _ = probe_for(values, found, health_url)
     checked = probe() if instance and instance.status == "Running" else Health(0, False, detail="not running")
     from opencode_cost.cli import synthesize, live_or_table
     from opencode_cost.estimate import estimate

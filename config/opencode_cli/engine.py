@@ -23,7 +23,7 @@ class EngineError(Exception):
 @dataclass
 class Engine:
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-    outdir: Path = ROOT / "cdktf.out"
+    outdir: Path = field(default_factory=lambda: Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out"))
     skip_provider_lock: bool = False  # cdktf's flag, for a provider mirror without hashes
 
     @property

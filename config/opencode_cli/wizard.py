@@ -88,9 +88,10 @@ QUESTIONS: tuple[Question, ...] = (
     Question("github_token_parameter", "OOS secret parameter with the GitHub token", "text", default="",
              when=lambda v: v.get("_github_key") == IN_OOS),
     Question("_ssh", "Open SSH (port 22) to some addresses?", "confirm", default=False),
-    Question("ssh_cidrs", "Who may reach SSH (CIDRs, comma-separated; never 0.0.0.0/0)", "list", default=[],
-             when=lambda v: bool(v.get("_ssh"))),
+    # the key before the addresses: SSH open without a key is a problem the model names on ssh_cidrs
     Question("ssh_public_key", "Public key file for SSH", "keyfile", default="~/.ssh/id_ed25519.pub",
+             when=lambda v: bool(v.get("_ssh"))),
+    Question("ssh_cidrs", "Who may reach SSH (CIDRs, comma-separated; never 0.0.0.0/0)", "list", default=[],
              when=lambda v: bool(v.get("_ssh"))),
     Question("backend.kind", "Where does the Terraform state live?", "select", choices=("local", "oss", "cloud", "remote"),
              default="local"),
