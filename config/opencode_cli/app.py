@@ -35,7 +35,7 @@ DEFAULT_FILE = "opencode-alicloud.toml"
 EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ENGINE, EXIT_CLOUD = 1, 2, 3, 4
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

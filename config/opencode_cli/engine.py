@@ -25,6 +25,7 @@ class Engine:
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     outdir: Path = field(default_factory=lambda: Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out"))
     skip_provider_lock: bool = False  # cdktf's flag, for a provider mirror without hashes
+    _prepared: bool = False
 
     @property
     def stack_dir(self) -> Path:
@@ -56,19 +57,21 @@ class Engine:
         self._cdktf("destroy", "--auto-approve")
 
     def _terraform(self, *args: str) -> str:
+        """Terraform in the stack's folder, synthesized from the settings of now and initialised
+        for its backend (-reconfigure: another workspace's backend is never migrated into it)."""
         terraform = shutil.which("terraform", path=self.env.get("PATH"))
         if not terraform:
             raise EngineError("no terraform on PATH (the cdktf CLI needs it too)")
-        if not (self.stack_dir / "cdk.tf.json").exists():
+        if not self._prepared:
             self.synth()
-        if not (self.stack_dir / ".terraform").exists():
-            init = subprocess.run([terraform, "init", "-input=false", "-no-color"], env=self._env(),
+            init = subprocess.run([terraform, "init", "-input=false", "-no-color", "-reconfigure"], env=self._env(),
                                   cwd=self.stack_dir, capture_output=True, text=True)
             if init.returncode != 0:
-                raise EngineError("terraform init failed: " + (init.stderr.strip().splitlines() or ["?"])[-1])
+                raise EngineError("terraform init failed: " + _last_line(init.stderr))
+            self._prepared = True
         result = subprocess.run([terraform, *args], env=self._env(), cwd=self.stack_dir, capture_output=True, text=True)
         if result.returncode != 0:
-            raise EngineError(f"terraform {args[0]} failed: " + (result.stderr.strip().splitlines() or ["?"])[-1])
+            raise EngineError(f"terraform {args[0]} failed: " + _last_line(result.stderr))
         return result.stdout
 
     def outputs(self) -> dict[str, Any]:
@@ -85,3 +88,10 @@ class Engine:
                 return []
             raise
         return [line for line in listed.splitlines() if line.strip()]
+
+
+def _last_line(text: str) -> str:
+    """Terraform's own error line ("Error: ..."), else the last line it printed."""
+    lines = [line.strip(" │╷╵") for line in text.strip().splitlines() if line.strip(" │╷╵")]
+    errors = [line for line in lines if line.startswith("Error:")]
+    return (errors or lines or ["?"])[0 if errors else -1]

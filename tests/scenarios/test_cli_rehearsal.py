@@ -1,0 +1,148 @@
+"""The CLI end to end, as a user runs it, on the offline cloud simulation: `up` deploys with cdktf
+on the stub providers and follows the boot through the serial console of a fake ECS endpoint
+(signatures checked) to a login that answers on loopback; then status, password, logs, the bad
+inputs, and `down` with a snapshot first. A SIMULATION: the stub knows the provider's schema and
+rules; the fake ECS knows the documented request and answer shapes, none of Alibaba's IAM,
+quotas, stock or prices."""
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cloud_sim import build_mirror, environment
+from fake_alibaba import serve
+from fake_openapi import Account, FakeDisk, FakeInstance, OpenApiHandler
+
+pytestmark = pytest.mark.slow
+
+BOOT = "opencode-bootstrap: start\nopencode-bootstrap: metadata firewall\nopencode-bootstrap: secrets\n" \
+       "opencode-bootstrap: opencode 1.18.33: starting\nopencode-bootstrap: ready 96s after boot\n"
+
+
+class Login(http.server.BaseHTTPRequestHandler):
+    """The login as the proxy serves it: 401 without the user's password, OpenCode's health with it."""
+
+    passwords: list[str] = []
+    healthy = True
+
+    def do_GET(self) -> None:  # noqa: N802
+        header = self.headers.get("Authorization", "")
+        user, _, password = base64.b64decode(header.removeprefix("Basic ") or "").decode().partition(":")
+        if self.path != "/global/health" or user != "opencode" or not password:
+            self.send_response(401)
+            self.end_headers()
+            return
+        Login.passwords.append(password)
+        body = json.dumps({"healthy": Login.healthy, "version": "1.18.33"}).encode()
+        self.send_response(200 if Login.healthy else 503)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    base = tmp_path_factory.mktemp("cli")
+    account = Account(instances=[FakeInstance("i-t4nfake01", "opencode-workspace", "ap-southeast-1",
+                                              {"workspace": "opencode", "managed-by": "opencode-alicloud"}, console=BOOT)],
+                      disks=[FakeDisk("d-t4nfake01", "opencode-workspace", 40, "cloud_essd_entry", "i-t4nfake01")])
+    api = serve(OpenApiHandler, account)  # type: ignore[arg-type]
+    login = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Login)
+    threading.Thread(target=login.serve_forever, daemon=True).start()
+    env = environment(build_mirror(base / "sim"))
+    env = {k: v for k, v in env.items() if not k.startswith(("OPENCODE_ALICLOUD_", "ALIBABA_CLOUD_", "ALICLOUD_"))}
+    env.update(HOME=str(base), XDG_CACHE_HOME=str(base / "cache"), CI="1", CDKTF_OUTDIR=str(base / "cdktf.out"),
+               OPENCODE_ALICLOUD_STATE_DIR=str(base / "state"), TF_VAR_model_api_key="sk-test-cli-DO-NOT-LEAK",
+               ALIBABA_CLOUD_ACCESS_KEY_ID=account.access_key_id, ALIBABA_CLOUD_ACCESS_KEY_SECRET=account.access_key_secret,
+               ALIBABA_CLOUD_ECS_METADATA_DISABLED="true")
+    yield {"base": base, "account": account, "env": env, "api": f"http://127.0.0.1:{api.port}",
+           "login": f"http://127.0.0.1:{login.server_address[1]}"}
+    api.close()
+    login.shutdown()
+
+
+def cli(world: Any, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "opencode_cli", "--api-endpoint", world["api"], *args]
+    result = subprocess.run(command, env={**world["env"], **(env or {})}, cwd=world["base"], capture_output=True,
+                            text=True, timeout=600, stdin=subprocess.DEVNULL)
+    plain = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # cdktf colours its output
+    return subprocess.CompletedProcess(result.args, result.returncode, plain.sub("", result.stdout), plain.sub("", result.stderr))
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
+    assert text in result.stderr and "Traceback" not in result.stderr + result.stdout, result.stderr
+
+
+def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
+    state = world["base"] / "state" / "opencode" / "opencode.tfstate"
+    up = cli(world, "up", "--yes", "--skip-provider-lock", "--health-url", world["login"], "--poll", "0.2")
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    assert "Estimate:" in up.stdout and "USD a month always on" in up.stdout
+    assert "Apply complete! Resources: 19 added" in up.stdout
+    shown = up.stdout[up.stdout.index("Following the first boot"):]
+    for phase in ("start", "metadata firewall", "secrets", "opencode 1.18.33: starting", "ready 96s after boot"):
+        assert f"  {phase}\n" in shown, phase
+    assert "Ready in" in shown and "https://" in shown and "user: opencode" in shown
+    outputs = {o: v["value"] for o, v in json.loads(state.read_text())["outputs"].items()}
+    assert Login.passwords and set(Login.passwords) == {outputs["password"]}  # the login got the real password
+    assert outputs["password"] not in up.stdout + up.stderr and "sk-test-cli-DO-NOT-LEAK" not in up.stdout + up.stderr
+
+    password = cli(world, "password")
+    assert password.returncode == 0 and password.stdout.strip() == outputs["password"]
+
+    status = cli(world, "status", "--json", "--health-url", world["login"])
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["instance"] == {"id": "i-t4nfake01", "status": "Running"} and report["url"] == outputs["url"]
+    assert report["health"]["healthy"] and report["opencode_version"] == "1.18.33"
+    assert report["opencode_version_source"] == "running"
+    assert report["disk"] == {"id": "d-t4nfake01", "size_gib": 40, "category": "cloud_essd_entry"}
+    assert report["last_snapshot"] is None and report["cost_usd_month"]["always_on"] > report["cost_usd_month"]["stopped"] > 0
+
+    logs = cli(world, "logs")
+    assert logs.returncode == 0 and logs.stdout.splitlines()[-1] == "opencode-bootstrap: ready 96s after boot"
+    one_line_error(cli(world, "ssh"), 1, "SSH is closed on this workspace")
+    one_line_error(cli(world, "status", env={"ALIBABA_CLOUD_ACCESS_KEY_ID": "", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ""}),
+                   4, "no Alibaba Cloud credentials in the standard places")
+    one_line_error(cli(world, "status", env={"OPENCODE_ALICLOUD_NAME": "bob"}), 4,
+                   "nothing is deployed for workspace 'bob'")
+
+    world["account"].instances[0].status = "Stopped"
+    stopped = json.loads(cli(world, "status", "--json").stdout)
+    assert stopped["instance"]["status"] == "Stopped" and stopped["health"]["detail"] == "not running"
+    world["account"].instances[0].status = "Running"
+
+    Login.healthy = False
+    world["account"].instances[0].console = "opencode-bootstrap: start\nopencode-bootstrap: secrets\n"
+    again = cli(world, "up", "--yes", "--skip-provider-lock", "--health-url", world["login"], "--poll", "0.2", "--timeout", "0")
+    one_line_error(again, 1, "not healthy after 0 s (last answer: HTTP 503)")
+    assert "Next: opencode-alicloud logs" in again.stderr and "No changes." in again.stdout
+
+    unattended = cli(world, "down")
+    one_line_error(unattended, 2, "not interactive: add --yes")
+    assert "alicloud_ecs_disk." in unattended.stdout and "<- your workspace files (the data disk)" in unattended.stdout
+    assert state.exists() and '"alicloud_instance"' in state.read_text()
+
+    down = cli(world, "down", "--yes", "--snapshot")
+    assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+    asked = [r for r in world["account"].requests if r["action"] == "CreateSnapshot"]
+    assert len(asked) == 1 and asked[0]["DiskId"] == "d-t4nfake01"
+    assert asked[0]["SnapshotName"].startswith("opencode-before-down-")
+    assert "Destroy complete! Resources: 19 destroyed." in down.stdout and "kept" in down.stdout
+    assert json.loads(state.read_text())["resources"] == []
+    one_line_error(cli(world, "status"), 4, "nothing is deployed for workspace 'opencode'")
+    assert os.path.isdir(world["base"] / "cdktf.out")
