@@ -4,7 +4,6 @@ the local fake, request by request."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -106,7 +105,6 @@ def test_non_interactive_init_names_a_bad_flag_and_writes_nothing(tmp_path: Path
     assert again.returncode == 2 and "exists; use --force" in again.stderr
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by scripts/install-test-tools")
 def test_the_wizard_in_a_real_terminal(tmp_path: Path) -> None:
     session = f"init-{os.getpid()}"
     cli = Path(sys.executable).with_name("opencode-alicloud")
@@ -248,7 +246,7 @@ def test_the_ecs_requests_are_the_ones_expected(account: Any) -> None:
     disk = ecs.data_disk("alice")
     assert disk is not None and (disk.disk_id, disk.size, disk.category) == ("d-t4n1", 40, "cloud_essd_entry")
     assert ecs.snapshots("d-t4n1") == []
-    snapshot_id = ecs.snapshot("d-t4n1", "alice-before-down-20261201-000000")
+    snapshot_id = ecs.snapshot("d-t4n1", "alice-before-down-20261201-000000", {"workspace": "alice", "managed-by": "opencode-alicloud"})
     assert [s["SnapshotId"] for s in ecs.snapshots("d-t4n1")] == [snapshot_id]
     assert ecs.instance("bob") is None
     sent = [{k: v for k, v in r.items() if k not in ("version",)} for r in acct.requests]
@@ -261,6 +259,8 @@ def test_the_ecs_requests_are_the_ones_expected(account: Any) -> None:
     assert sent[3] == {"action": "DescribeSnapshots", "RegionId": "ap-southeast-1", "DiskId": "d-t4n1", "PageSize": "100"}
     assert sent[4]["action"] == "CreateSnapshot" and sent[4]["DiskId"] == "d-t4n1"
     assert sent[4]["SnapshotName"] == "alice-before-down-20261201-000000"
+    assert (sent[4]["Tag.1.Key"], sent[4]["Tag.1.Value"], sent[4]["Tag.2.Key"], sent[4]["Tag.2.Value"]) == (
+        "managed-by", "opencode-alicloud", "workspace", "alice")
     assert all(r["version"] == "2014-05-26" for r in acct.requests) and not acct.log
 
 

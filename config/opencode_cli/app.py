@@ -335,7 +335,7 @@ def down(
             if disk is None:
                 fail(EXIT_CLOUD, f"no data disk named {values.name}-workspace in {values.region}; nothing destroyed")
             name = f"{values.name}-before-down-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
-            snapshot_id = cloud.snapshot(disk.disk_id, name)
+            snapshot_id = cloud.snapshot(disk.disk_id, name, values.resource_tags())
             deadline = time.monotonic() + wait * 60
             with out.status(f"snapshot {snapshot_id} of {disk.disk_id}") as progress:
                 while True:

@@ -84,9 +84,11 @@ class Ecs:
         items = body.get("Snapshots", {}).get("Snapshot", [])
         return sorted(items, key=lambda item: item.get("CreationTime", ""), reverse=True)
 
-    def snapshot(self, disk_id: str, name: str) -> str:
+    def snapshot(self, disk_id: str, name: str, tags: dict[str, str]) -> str:
+        """Snapshot the disk, tagged (the deployer policy allows tagged creates only)."""
         from alibabacloud_ecs20140526 import models
 
-        request = models.CreateSnapshotRequest(disk_id=disk_id, snapshot_name=name,
-                                               description="taken by opencode-alicloud down, before the disk was destroyed")
+        request = models.CreateSnapshotRequest(
+            disk_id=disk_id, snapshot_name=name, description="taken by opencode-alicloud down, before the disk was destroyed",
+            tag=[models.CreateSnapshotRequestTag(key=key, value=value) for key, value in sorted(tags.items())])
         return str(self._call("CreateSnapshot", lambda: self._client.create_snapshot(request))["SnapshotId"])

@@ -35,6 +35,7 @@ READ_FOR_PLANNING = [
     "ram:GetRole", "ram:ListPoliciesForRole", "ram:GetPolicy", "ram:GetPolicyVersion", "ram:ListPolicyVersions",
     "ram:ListTagResources", "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
     "ecs:DescribePrice", "bss:DescribePrice",  # scripts/cost's live prices (DescribePrice, GetPayAsYouGoPrice)
+    "ecs:GetInstanceConsoleOutput", "ecs:DescribeSnapshots",  # the CLI: boot progress, status (no secret is logged there)
 ]
 
 # Calls that create a resource: allowed only when the request tags it as this workspace's.
@@ -42,6 +43,7 @@ CREATE_TAGGED = [
     "ecs:RunInstances", "ecs:CreateInstance", "ecs:CreateSecurityGroup", "ecs:CreateDisk",
     "ecs:CreateAutoSnapshotPolicy", "ecs:ImportKeyPair", "vpc:CreateVpc", "vpc:CreateVSwitch",
     "vpc:AllocateEipAddress", "ecs:TagResources", "vpc:TagResources",
+    "ecs:CreateSnapshot",  # the CLI's `down --snapshot` (the request tags the snapshot)
 ]
 
 # Calls on existing resources: allowed only on resources tagged as this workspace's.

@@ -142,6 +142,7 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     asked = [r for r in world["account"].requests if r["action"] == "CreateSnapshot"]
     assert len(asked) == 1 and asked[0]["DiskId"] == "d-t4nfake01"
     assert asked[0]["SnapshotName"].startswith("opencode-before-down-")
+    assert {asked[0]["Tag.1.Value"], asked[0]["Tag.2.Value"]} == {"opencode", "opencode-alicloud"}
     assert "Destroy complete! Resources: 19 destroyed." in down.stdout and "kept" in down.stdout
     assert json.loads(state.read_text())["resources"] == []
     one_line_error(cli(world, "status"), 4, "nothing is deployed for workspace 'opencode'")
