@@ -2,6 +2,7 @@
 """opencode-alicloud: settings -> the stacks below -> cdktf.out/. Bad settings or a policy rule
 broken: one line per problem on stderr, exit 2. The stacks:
   "opencode"        WorkspaceStack: Network, Firewall, Login, Secrets, Workspace, Access, Outputs
+                    (with team workspaces, `[workspaces.<name>]`: one WorkspaceStack "<name>" each)
   "opencode-state"  StateStack (when state.bucket is set): the team's OSS bucket and lock table"""
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from cdktf import App  # noqa: E402
 from opencode_alicloud.policy.aspect import synth_checked  # noqa: E402
 from opencode_alicloud.stack import WorkspaceStack  # noqa: E402
 from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps  # noqa: E402
-from opencode_settings import SettingsError, load_settings  # noqa: E402
+from opencode_settings import SettingsError, load_settings, team_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 
@@ -29,7 +30,8 @@ def main() -> int:
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state_dir.chmod(0o700)  # the local state holds the password and the keys
     app = App(outdir=os.environ.get("CDKTF_OUTDIR", str(ROOT / "cdktf.out")))
-    WorkspaceStack(app, "opencode", settings, state_dir=str(state_dir))
+    for stack_id, workspace in (team_settings(settings) or {"opencode": settings}).items():
+        WorkspaceStack(app, stack_id, workspace, state_dir=str(state_dir))
     if settings.state.bucket:
         StateStack(app, STATE_STACK_ID, StateStackProps.from_settings(settings, state_dir))
     problems = synth_checked(app)  # the project's policy rules run during the synth

@@ -23,12 +23,12 @@ from rich.console import Console
 from rich.table import Table
 
 from opencode_api import ApiUnavailable, default_credential
-from opencode_settings import Settings, SettingsError, load_settings
+from opencode_settings import Settings, SettingsError, load_settings, team_settings
 
 from . import wizard
 from .boot import Health, follow, health
 from .cloud import Ecs
-from .engine import Engine, EngineError
+from .engine import STACK, Engine, EngineError
 
 CONFIG_ENV = "OPENCODE_ALICLOUD_CONFIG"
 DEFAULT_FILE = "opencode-alicloud.toml"
@@ -61,6 +61,24 @@ def settings() -> Settings:
     except SettingsError as error:
         err.print(error.render())
         raise typer.Exit(EXIT_USAGE) from None
+
+
+WorkspaceArg = Annotated[str | None, typer.Argument(help="The team workspace, when the settings declare several.")]
+
+
+def workspace(name: str | None) -> tuple[str, Settings]:
+    """(stack id, settings) of the workspace named, or of the file's only one."""
+    values = settings()
+    team = team_settings(values)
+    if not team:
+        if name not in (None, values.name):
+            fail(EXIT_USAGE, f"unknown workspace {name!r}: the settings describe one workspace, {values.name!r}")
+        return STACK, values
+    if name is None:
+        fail(EXIT_USAGE, f"the settings declare workspaces {', '.join(team)}: name one, e.g. opencode-alicloud up {next(iter(team))}")
+    if name not in team:
+        fail(EXIT_USAGE, f"unknown workspace {name!r}; the settings declare {', '.join(team)}")
+    return name, team[name]
 
 
 def ecs(region: str) -> Ecs:
@@ -159,6 +177,7 @@ def init(
 
 @app.command()
 def up(
+    name: WorkspaceArg = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before deploying.")] = False,
     timeout: Annotated[int, typer.Option(help="Minutes to wait for the login after the deploy.")] = 20,
     skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
@@ -166,18 +185,15 @@ def up(
     poll: Annotated[float, typer.Option(hidden=True)] = 10.0,
 ) -> None:
     """Deploy (synth + cdktf deploy), then follow the first boot until the login works."""
-    values = settings()
-    from opencode_cost.cli import synthesize, live_or_table
-    from opencode_cost.estimate import estimate
-
-    result = estimate(synthesize(), values.cost, **live_or_table(values.region, CTX.api_endpoint))
+    stack, values = workspace(name)
+    result = estimate_of(stack, values)
     views = result.views()
     out.print(f"Estimate: {views['always_on']['usd']:,.2f} USD a month always on, {views['stopped']['usd']:,.2f} "
               f"stopped ({', '.join(f'{n} {o}' for o, n in sorted(result.sources().items()))} prices; "
               "scripts/cost for the details)")
     if interactive() and not yes and not questionary.confirm("Deploy?", default=True).unsafe_ask():
         fail(EXIT_UNHEALTHY, "not deployed")
-    engine = Engine(skip_provider_lock=skip_provider_lock)
+    engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
     try:
         engine.deploy()
     except EngineError as error:
@@ -207,14 +223,28 @@ def up(
 
 # -- status --------------------------------------------------------------------------------------
 
-@app.command()
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the same as JSON.")] = False,
-    health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
-) -> None:
-    """The instance's state, the URL and its health, the OpenCode version, the disk, the last snapshot and the cost."""
-    values = settings()
-    found = outputs(Engine(), values.name)
+def estimate_of(stack: str, values: Settings) -> Any:
+    """The cost estimate of this workspace's stack (live prices when credentials exist)."""
+    from opencode_cost.cli import live_or_table, synthesize
+    from opencode_cost.estimate import estimate
+
+    return estimate({stack: synthesize()[stack]}, values.cost, **live_or_table(values.region, CTX.api_endpoint))
+
+
+def report(stack: str, values: Settings, health_url: str | None = None, deployed_only: bool = True) -> dict[str, Any]:
+    """What `status` and `list` show of one workspace."""
+    engine = Engine(stack=stack)
+    try:
+        found = engine.outputs()
+    except EngineError as error:
+        fail(EXIT_ENGINE, str(error))
+    if "url" not in found:
+        if deployed_only:
+            fail(EXIT_CLOUD, f"nothing is deployed for workspace {values.name!r} (no outputs in its state): run opencode-alicloud up")
+        cost = estimate_of(stack, values)
+        return {"name": values.name, "region": values.region, "deployed": False, "url": None, "instance": None,
+                "cost_usd_month": {"always_on": cost.views()["always_on"]["usd"], "stopped": cost.views()["stopped"]["usd"],
+                                   "prices": cost.sources()}}
     cloud = ecs(values.region)
     try:
         instance = cloud.instance(values.name)
@@ -224,12 +254,9 @@ def status(
         fail(EXIT_CLOUD, str(error))
     probe, _ = probe_for(values, found, health_url)
     checked = probe() if instance and instance.status == "Running" else Health(0, False, detail="not running")
-    from opencode_cost.cli import synthesize, live_or_table
-    from opencode_cost.estimate import estimate
-
-    cost = estimate(synthesize(), values.cost, **live_or_table(values.region, CTX.api_endpoint))
-    report = {
-        "name": values.name, "region": values.region, "url": found["url"],
+    cost = estimate_of(stack, values)
+    return {
+        "name": values.name, "region": values.region, "deployed": True, "url": found["url"],
         "instance": {"id": instance.instance_id, "status": instance.status} if instance else None,
         "health": {"status": checked.status, "healthy": checked.healthy, "detail": checked.detail},
         "opencode_version": checked.version or values.opencode_version,
@@ -240,20 +267,66 @@ def status(
         "cost_usd_month": {"always_on": cost.views()["always_on"]["usd"], "stopped": cost.views()["stopped"]["usd"],
                            "prices": cost.sources()},
     }
+
+
+def all_workspaces() -> dict[str, Settings]:
+    values = settings()
+    return team_settings(values) or {STACK: values}
+
+
+@app.command()
+def status(
+    name: WorkspaceArg = None,
+    every: Annotated[bool, typer.Option("--all", help="Every workspace the settings declare.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the same as JSON.")] = False,
+    health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """The instance's state, the URL and its health, the OpenCode version, the disk, the last snapshot and the cost."""
+    chosen = all_workspaces() if every else dict([workspace(name)])
+    reports = [report(stack, values, health_url, deployed_only=not every) for stack, values in chosen.items()]
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(json.dumps(reports if every else reports[0], indent=2))
         return
-    table = Table(title=f"Workspace {values.name} ({values.region})", title_justify="left", show_header=False)
-    table.add_column()
-    table.add_column(overflow="fold")
-    table.add_row("instance", f"{instance.instance_id} {instance.status}" if instance else "not found")
-    table.add_row("url", found["url"])
-    table.add_row("health", "healthy" if checked.healthy else f"not healthy ({checked.detail or checked.status})")
-    table.add_row("OpenCode", f"{report['opencode_version']} ({report['opencode_version_source']})")
-    table.add_row("data disk", f"{disk.disk_id}, {disk.size} GiB {disk.category}" if disk else "not found")
-    table.add_row("last snapshot", f"{snapshots[0]['SnapshotId']} at {snapshots[0].get('CreationTime')}" if snapshots else "none yet")
-    table.add_row("cost", f"{report['cost_usd_month']['always_on']:,.2f} USD a month always on, "
-                          f"{report['cost_usd_month']['stopped']:,.2f} stopped (scripts/cost for the details)")
+    for item in reports:
+        table = Table(title=f"Workspace {item['name']} ({item['region']})", title_justify="left", show_header=False)
+        table.add_column()
+        table.add_column(overflow="fold")
+        cost = item["cost_usd_month"]
+        if not item["deployed"]:
+            table.add_row("state", "not deployed")
+        else:
+            instance, disk, snapshot, health_of = item["instance"], item["disk"], item["last_snapshot"], item["health"]
+            table.add_row("instance", f"{instance['id']} {instance['status']}" if instance else "not found")
+            table.add_row("url", item["url"])
+            table.add_row("health", "healthy" if health_of["healthy"] else f"not healthy ({health_of['detail'] or health_of['status']})")
+            table.add_row("OpenCode", f"{item['opencode_version']} ({item['opencode_version_source']})")
+            table.add_row("data disk", f"{disk['id']}, {disk['size_gib']} GiB {disk['category']}" if disk else "not found")
+            table.add_row("last snapshot", f"{snapshot['id']} at {snapshot['time']}" if snapshot else "none yet")
+        table.add_row("cost", f"{cost['always_on']:,.2f} USD a month always on, {cost['stopped']:,.2f} stopped "
+                              "(scripts/cost for the details)")
+        out.print(table)
+
+
+@app.command(name="list")
+def list_workspaces(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the same as JSON.")] = False,
+    health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Every workspace of the settings: name, state, URL and monthly cost."""
+    rows = []
+    for stack, values in all_workspaces().items():
+        item = report(stack, values, health_url, deployed_only=False)
+        state = "not deployed" if not item["deployed"] else (item["instance"] or {}).get("status", "instance not found")
+        rows.append({"name": item["name"], "state": state, "url": item["url"],
+                     "cost_usd_month": item["cost_usd_month"]["always_on"]})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Workspaces", title_justify="left")
+    for column in ("name", "state", "url", "USD a month (always on)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["state"], row["url"] or "-", f"{row['cost_usd_month']:,.2f}")
     out.print(table)
 
 
@@ -263,10 +336,13 @@ CLIPBOARDS = (["wl-copy"], ["xclip", "-selection", "clipboard"], ["xsel", "--cli
 
 
 @app.command()
-def password(copy: Annotated[bool, typer.Option(help="Copy it to the clipboard instead of printing it.")] = False) -> None:
+def password(
+    name: WorkspaceArg = None,
+    copy: Annotated[bool, typer.Option(help="Copy it to the clipboard instead of printing it.")] = False,
+) -> None:
     """The web password, from the state."""
-    values = settings()
-    found = outputs(Engine(), values.name)
+    stack, values = workspace(name)
+    found = outputs(Engine(stack=stack), values.name)
     if not copy:
         typer.echo(found["password"])
         return
@@ -278,9 +354,9 @@ def password(copy: Annotated[bool, typer.Option(help="Copy it to the clipboard i
     fail(EXIT_UNHEALTHY, "no clipboard here (wl-copy, xclip, xsel, pbcopy); run without --copy")
 
 
-def _ssh(output_name: str, extra: list[str] | None = None) -> NoReturn:
-    values = settings()
-    found = outputs(Engine(), values.name)
+def _ssh(name: str | None, output_name: str, extra: list[str] | None = None) -> NoReturn:
+    stack, values = workspace(name)
+    found = outputs(Engine(stack=stack), values.name)
     if output_name not in found:
         fail(EXIT_UNHEALTHY, "SSH is closed on this workspace: set ssh_cidrs (and a key) and run opencode-alicloud up")
     command = shlex.split(found[output_name]) + (extra or [])
@@ -288,28 +364,29 @@ def _ssh(output_name: str, extra: list[str] | None = None) -> NoReturn:
 
 
 @app.command()
-def ssh() -> None:
+def ssh(name: WorkspaceArg = None) -> None:
     """Open a shell on the instance (needs ssh_cidrs)."""
-    _ssh("ssh_command")
+    _ssh(name, "ssh_command")
 
 
 @app.command()
-def tunnel() -> None:
+def tunnel(name: WorkspaceArg = None) -> None:
     """Forward the UI to localhost over SSH (the only way in for tls_mode = tunnel-only)."""
-    _ssh("ssh_tunnel_command")
+    _ssh(name, "ssh_tunnel_command")
 
 
 # -- down ----------------------------------------------------------------------------------------
 
 @app.command()
 def down(
+    name: WorkspaceArg = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Destroy without asking (needed when not interactive).")] = False,
     snapshot: Annotated[bool | None, typer.Option("--snapshot/--no-snapshot", help="Snapshot the data disk first (asked when interactive).")] = None,
     wait: Annotated[int, typer.Option(help="Minutes to wait for the snapshot.")] = 30,
 ) -> None:
     """Destroy the workspace (cdktf destroy), after listing what goes, the data disk above all."""
-    values = settings()
-    engine = Engine()
+    stack, values = workspace(name)
+    engine = Engine(stack=stack)
     try:
         addresses = engine.resources()
     except EngineError as error:
@@ -360,13 +437,14 @@ def down(
 
 @app.command()
 def logs(
+    name: WorkspaceArg = None,
     over_ssh: Annotated[bool, typer.Option("--ssh", help="The bootstrap log and the container logs over SSH.")] = False,
     everything: Annotated[bool, typer.Option("--all", help="The whole serial console, not only the bootstrap's lines.")] = False,
 ) -> None:
     """The bootstrap's progress from the serial console (no SSH needed), or the full logs over SSH."""
-    values = settings()
+    _, values = workspace(name)
     if over_ssh:
-        _ssh("ssh_command", ["sudo tail -n 200 /var/log/opencode-bootstrap.log; "
+        _ssh(name, "ssh_command", ["sudo tail -n 200 /var/log/opencode-bootstrap.log; "
                              "sudo docker compose -f /etc/opencode/compose.yaml logs --tail 200"])
     cloud = ecs(values.region)
     try:

@@ -25,11 +25,12 @@ class Engine:
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     outdir: Path = field(default_factory=lambda: Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out"))
     skip_provider_lock: bool = False  # cdktf's flag, for a provider mirror without hashes
+    stack: str = STACK  # the workspace's stack: "opencode", or a team workspace's name
     _prepared: bool = False
 
     @property
     def stack_dir(self) -> Path:
-        return self.outdir / "stacks" / STACK
+        return self.outdir / "stacks" / self.stack
 
     def _env(self) -> dict[str, str]:
         return {**self.env, "CDKTF_OUTDIR": str(self.outdir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
@@ -46,7 +47,7 @@ class Engine:
         if not cdktf.exists():
             raise EngineError("the cdktf CLI is missing: run ./scripts/setup")
         extra = ["--skip-provider-lock"] if self.skip_provider_lock and args[0] == "deploy" else []
-        command = [str(cdktf), args[0], STACK, "--output", str(self.outdir), *args[1:], *extra]
+        command = [str(cdktf), args[0], self.stack, "--output", str(self.outdir), *args[1:], *extra]
         if subprocess.run(command, env=self._env(), cwd=ROOT).returncode != 0:
             raise EngineError(f"cdktf {args[0]} failed (its output is above)")
 

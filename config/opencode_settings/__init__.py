@@ -9,6 +9,7 @@ from .model_server import ModelServerSettings
 from .settings import Settings
 from .sources import CONFIG_FILE_ENV, ENV_PREFIX
 from .state import BackendSettings, StateStackSettings
+from .team import team_settings
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -21,4 +22,5 @@ __all__ = [
     "SettingsError",
     "StateStackSettings",
     "load_settings",
+    "team_settings",
 ]

@@ -10,6 +10,7 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 from .errors import SettingsError, SettingsProblems
 from .settings import Settings
 from .sources import source_of, unknown_variables
+from .team import team_settings
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -56,4 +57,5 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(problems) from None
     if problems:
         raise SettingsError(problems)
+    team_settings(settings)  # every team workspace is checked too, before any resource exists
     return settings

@@ -15,6 +15,8 @@ time, or by naming an existing OOS secret parameter (the *_parameter fields).
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
+from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -27,6 +29,11 @@ from .network import NetworkSettings
 from .sources import CONFIG_FILE_ENV, ENV_PREFIX, CommaListDotEnvSource, CommaListEnvSource, read_toml
 from .state import BackendSettings, StateStackSettings, backend_problems
 from .workspace import WorkspaceSettings
+
+
+# Set while a team workspace's settings are built from values that are already complete: then
+# the environment and the files are not read again (they were, for the file's own settings).
+VALUES_ONLY: ContextVar[bool] = ContextVar("values_only", default=False)
 
 
 class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
@@ -48,6 +55,11 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
     backend: BackendSettings = Field(default_factory=BackendSettings, description="Where the state lives (see below).")
     state: StateStackSettings = Field(default_factory=StateStackSettings, description="The team state stack (see below).")
     cost: CostSettings = Field(default_factory=CostSettings, description="Assumptions of the cost estimate (see below).")
+    workspaces: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Team workspaces: one stack each, named by the key, with its overrides of the settings above "
+        "(TOML `[workspaces.alice]`); unset: one workspace, stack `opencode`.",
+    )
 
     @model_validator(mode="after")
     def _combinations(self) -> "Settings":
@@ -70,6 +82,8 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if VALUES_ONLY.get():
+            return (init_settings,)
         # The same sources as pydantic-settings', where list settings also take `a,b`.
         sources: list[PydanticBaseSettingsSource] = [
             init_settings, CommaListEnvSource(settings_cls), CommaListDotEnvSource(settings_cls)

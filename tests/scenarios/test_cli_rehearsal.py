@@ -53,12 +53,13 @@ class Login(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    base = tmp_path_factory.mktemp("cli")
-    account = Account(instances=[FakeInstance("i-t4nfake01", "opencode-workspace", "ap-southeast-1",
-                                              {"workspace": "opencode", "managed-by": "opencode-alicloud"}, console=BOOT)],
-                      disks=[FakeDisk("d-t4nfake01", "opencode-workspace", 40, "cloud_essd_entry", "i-t4nfake01")])
+def make_world(base: Path, names: list[str]) -> Any:
+    account = Account(
+        instances=[FakeInstance(f"i-t4nfake{n:02d}", f"{name}-workspace", "ap-southeast-1",
+                                {"workspace": name, "managed-by": "opencode-alicloud"}, console=BOOT)
+                   for n, name in enumerate(names, 1)],
+        disks=[FakeDisk(f"d-t4nfake{n:02d}", f"{name}-workspace", 40, "cloud_essd_entry", f"i-t4nfake{n:02d}")
+               for n, name in enumerate(names, 1)])
     api = serve(OpenApiHandler, account)  # type: ignore[arg-type]
     login = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Login)
     threading.Thread(target=login.serve_forever, daemon=True).start()
@@ -68,10 +69,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
                OPENCODE_ALICLOUD_STATE_DIR=str(base / "state"), TF_VAR_model_api_key="sk-test-cli-DO-NOT-LEAK",
                ALIBABA_CLOUD_ACCESS_KEY_ID=account.access_key_id, ALIBABA_CLOUD_ACCESS_KEY_SECRET=account.access_key_secret,
                ALIBABA_CLOUD_ECS_METADATA_DISABLED="true")
-    yield {"base": base, "account": account, "env": env, "api": f"http://127.0.0.1:{api.port}",
-           "login": f"http://127.0.0.1:{login.server_address[1]}"}
-    api.close()
-    login.shutdown()
+    return {"base": base, "account": account, "env": env, "api": f"http://127.0.0.1:{api.port}",
+            "login": f"http://127.0.0.1:{login.server_address[1]}", "servers": (api, login)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    made = make_world(tmp_path_factory.mktemp("cli"), ["opencode"])
+    yield made
+    made["servers"][0].close()
+    made["servers"][1].shutdown()
 
 
 def cli(world: Any, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -126,7 +133,7 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     assert stopped["instance"]["status"] == "Stopped" and stopped["health"]["detail"] == "not running"
     world["account"].instances[0].status = "Running"
 
-    Login.healthy = False
+    Login.healthy = False  # (the next test sets it back)
     world["account"].instances[0].console = "opencode-bootstrap: start\nopencode-bootstrap: secrets\n"
     again = cli(world, "up", "--yes", "--skip-provider-lock", "--health-url", world["login"], "--poll", "0.2", "--timeout", "0")
     one_line_error(again, 1, "not healthy after 0 s (last answer: HTTP 503)")
@@ -147,3 +154,38 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     assert json.loads(state.read_text())["resources"] == []
     one_line_error(cli(world, "status"), 4, "nothing is deployed for workspace 'opencode'")
     assert os.path.isdir(world["base"] / "cdktf.out")
+
+
+def test_two_team_workspaces_come_up_and_one_goes_down_alone(tmp_path: Path) -> None:
+    team = make_world(tmp_path, ["alice", "bob"])
+    Login.healthy = True
+    settings = tmp_path / "opencode-alicloud.toml"  # found by the CLI in the working folder
+    settings.write_text('[workspaces.alice]\n\n[workspaces.bob]\ninstance_type = "ecs.g7.large"\n')
+    try:
+        one_line_error(cli(team, "up", "--yes"), 2, "the settings declare workspaces alice, bob: name one")
+        one_line_error(cli(team, "status", "carol"), 2, "unknown workspace 'carol'; the settings declare alice, bob")
+        for name in ("alice", "bob"):
+            up = cli(team, "up", name, "--yes", "--skip-provider-lock", "--health-url", team["login"], "--poll", "0.2")
+            assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+            assert "Apply complete! Resources: 19 added" in up.stdout and "ready 96s after boot" in up.stdout
+        states = {name: tmp_path / "state" / name / f"{name}.tfstate" for name in ("alice", "bob")}
+        alice_before = states["alice"].read_text()
+        listed = cli(team, "list", "--json", "--health-url", team["login"])
+        assert listed.returncode == 0, listed.stderr
+        rows = {row["name"]: row for row in json.loads(listed.stdout)}
+        assert set(rows) == {"alice", "bob"} and {row["state"] for row in rows.values()} == {"Running"}
+        assert rows["alice"]["url"] != rows["bob"]["url"] and all(row["cost_usd_month"] > 0 for row in rows.values())
+        bob = json.loads(states["bob"].read_text())
+        assert next(r for r in bob["resources"] if r["type"] == "alicloud_instance")["instances"][0]["attributes"][
+            "instance_type"] == "ecs.g7.large"
+
+        down = cli(team, "down", "bob", "--yes")
+        assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+        assert "Destroy complete! Resources: 19 destroyed." in down.stdout
+        assert json.loads(states["bob"].read_text())["resources"] == []
+        assert states["alice"].read_text() == alice_before  # nothing of alice's touched
+        everything = json.loads(cli(team, "status", "--all", "--json", "--health-url", team["login"]).stdout)
+        assert [(item["name"], item["deployed"]) for item in everything] == [("alice", True), ("bob", False)]
+    finally:
+        team["servers"][0].close()
+        team["servers"][1].shutdown()

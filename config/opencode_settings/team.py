@@ -1,0 +1,57 @@
+"""Team workspaces: one settings file declares several workspaces (`[workspaces.alice]`), each the
+file's settings with its own overrides and its name. Each becomes a stack of its own, named like
+the workspace, with its own state key: two people on two workspaces never share a lock."""
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from .errors import SettingsError
+from .settings import VALUES_ONLY
+
+RESERVED_STACKS = ("opencode-state",)
+NOT_OVERRIDABLE = ("name", "workspaces", "state", "backend")  # the name is the key; state and backend are the team's
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def team_settings(settings: Any) -> dict[str, Any]:
+    """Settings by workspace name (empty when the file declares none); SettingsError names every
+    bad override as workspaces.<name>.<setting>."""
+    if not settings.workspaces:
+        return {}
+    from .loading import load_settings  # the same checks as any settings
+
+    base = settings.model_dump(exclude={"workspaces"})
+    found: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for name, overrides in settings.workspaces.items():
+        where = f"workspaces.{name}"
+        if not _NAME_RE.fullmatch(name) or name in RESERVED_STACKS:
+            problems.append((where, f"{name!r} is not a workspace name (3-24 chars: a-z, 0-9, '-'; not {', '.join(RESERVED_STACKS)})"))
+            continue
+        fixed = [key for key in overrides if key in NOT_OVERRIDABLE]
+        if fixed:
+            problems.extend((f"{where}.{key}", "is shared by every workspace of the file; set it at the top level")
+                            for key in fixed)
+            continue
+        token = VALUES_ONLY.set(True)  # the merged values are complete: no source is read again
+        try:
+            found[name] = load_settings(**_merge(base, {**overrides, "name": name}))
+        except SettingsError as error:
+            problems.extend((f"{where}.{field}", message) for field, message in error.problems)
+        finally:
+            VALUES_ONLY.reset(token)
+    if problems:
+        raise SettingsError(problems)
+    return found
