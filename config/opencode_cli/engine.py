@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,13 +45,23 @@ class Engine:
             raise EngineError("the synth failed (above)")
 
     def _cdktf(self, *args: str) -> None:
+        """cdktf, its output passed through as it comes; a failure is one line (Terraform's lock
+        error says who holds the lock)."""
         cdktf = ROOT / "node_modules" / ".bin" / "cdktf"
         if not cdktf.exists():
             raise EngineError("the cdktf CLI is missing: run ./scripts/setup")
         extra = ["--skip-provider-lock"] if self.skip_provider_lock and args[0] == "deploy" else []
         command = [str(cdktf), args[0], self.stack, "--output", str(self.outdir), *args[1:], *extra]
-        if subprocess.run(command, env=self._env(), cwd=ROOT).returncode != 0:
-            raise EngineError(f"cdktf {args[0]} failed (its output is above)")
+        tail: deque[str] = deque(maxlen=400)
+        with subprocess.Popen(command, env=self._env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace") as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                tail.append(line)
+        if process.returncode != 0:
+            raise EngineError(lock_holder("".join(tail), self.stack_dir) or f"cdktf {args[0]} failed (its output is above)")
 
     def deploy(self) -> None:
         self._cdktf("deploy", "--auto-approve")
@@ -96,3 +108,18 @@ def _last_line(text: str) -> str:
     lines = [line.strip(" │╷╵") for line in text.strip().splitlines() if line.strip(" │╷╵")]
     errors = [line for line in lines if line.startswith("Error:")]
     return (errors or lines or ["?"])[0 if errors else -1]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def lock_holder(output: str, stack_dir: Path) -> str | None:
+    """Terraform's state-lock error as one line: who holds the lock, since when, and what to do."""
+    plain = _ANSI.sub("", output)
+    if "Error acquiring the state lock" not in plain:
+        return None
+    info = dict(re.findall(r"^[^A-Za-z]*(ID|Who|Operation|Created):\s+(.+?)\s*$", plain, re.M))
+    lock_id = info.get("ID", "<ID>")
+    return (f"the workspace's state is locked by {info.get('Who', 'another run')} ({info.get('Operation', 'an operation')} "
+            f"since {info.get('Created', 'unknown')}): wait for that run to end; if it died, "
+            f"terraform -chdir={stack_dir} force-unlock {lock_id}")

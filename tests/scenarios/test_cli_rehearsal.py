@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -164,10 +165,28 @@ def test_two_team_workspaces_come_up_and_one_goes_down_alone(tmp_path: Path) -> 
     try:
         one_line_error(cli(team, "up", "--yes"), 2, "the settings declare workspaces alice, bob: name one")
         one_line_error(cli(team, "status", "carol"), 2, "unknown workspace 'carol'; the settings declare alice, bob")
-        for name in ("alice", "bob"):
-            up = cli(team, "up", name, "--yes", "--skip-provider-lock", "--health-url", team["login"], "--poll", "0.2")
-            assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-            assert "Apply complete! Resources: 19 added" in up.stdout and "ready 96s after boot" in up.stdout
+        # Two people, each with a checkout of their own, one state home. Alice's deploy holds her lock a while.
+        alice_env = {**team["env"], "STUB_PROVIDER_CREATE_DELAY": "8"}
+        alice = subprocess.Popen(
+            [sys.executable, "-m", "opencode_cli", "--api-endpoint", team["api"], "up", "alice", "--yes",
+             "--skip-provider-lock", "--health-url", team["login"], "--poll", "0.2"],
+            env=alice_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lock = tmp_path / "state" / "alice" / ".alice.tfstate.lock.info"
+        deadline = time.monotonic() + 120
+        while not lock.exists():
+            assert alice.poll() is None and time.monotonic() < deadline, "alice's deploy never took its lock"
+            time.sleep(0.2)
+        other = {"CDKTF_OUTDIR": str(tmp_path / "other-checkout")}
+        same = cli(team, "up", "alice", "--yes", "--skip-provider-lock", env=other)
+        one_line_error(same, 3, "the workspace's state is locked by ")
+        assert "(OperationTypeApply since " in same.stderr and "force-unlock" in same.stderr
+        up = cli(team, "up", "bob", "--yes", "--skip-provider-lock", "--health-url", team["login"], "--poll", "0.2", env=other)
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        assert lock.exists() and alice.poll() is None  # bob came up while alice's lock was held
+        assert "Apply complete! Resources: 19 added" in up.stdout and "ready 96s after boot" in up.stdout
+        out, err = alice.communicate(timeout=600)
+        assert alice.returncode == 0, out[-3000:] + err[-3000:]
+        assert "Apply complete! Resources: 19 added" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
         states = {name: tmp_path / "state" / name / f"{name}.tfstate" for name in ("alice", "bob")}
         alice_before = states["alice"].read_text()
         listed = cli(team, "list", "--json", "--health-url", team["login"])
