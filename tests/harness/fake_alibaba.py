@@ -110,6 +110,24 @@ class MetadataHandler(_Handler):
         self._reply(404, "")
 
 
+def stale_or_replayed(timestamp: str, nonce: str, nonces: set[str], lock: threading.Lock) -> tuple[int, str, str] | None:
+    """The API's refusal of a request whose time is malformed or more than 15 minutes off, or whose
+    nonce was seen before (status, Code, Message); None for a fresh request."""
+    try:
+        sent = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return 400, "InvalidTimeStamp.Format", "Specified time stamp is not valid."
+    skew = abs((datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - sent).total_seconds())
+    if skew > 900:
+        return 400, "InvalidTimeStamp.Expired", f"Specified time stamp is {skew:.0f} s off."
+    with lock:
+        replay = nonce in nonces
+        nonces.add(nonce)
+    if replay or not nonce:
+        return 400, "SignatureNonceUsed", "Specified signature nonce was used already."
+    return None
+
+
 def rpc_signature(params: dict[str, str], secret: str, method: str = "GET") -> str:
     """RPC signature v1 as the API computes it (the server side of the secret reader's signer)."""
     def quote(value: str) -> str:
@@ -137,18 +155,9 @@ class OosHandler(_Handler):
             return self._error(400, "UnsupportedSignatureMethod", "Signature method or version is not supported.")
         if not hmac.compare_digest(signature, rpc_signature(params, cloud.credentials.access_key_secret)):
             return self._error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
-        try:
-            sent = datetime.datetime.strptime(params.get("Timestamp", ""), "%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
-            return self._error(400, "InvalidTimeStamp.Format", "Specified time stamp is not valid.")
-        skew = abs((datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - sent).total_seconds())
-        if skew > 900:
-            return self._error(400, "InvalidTimeStamp.Expired", f"Specified time stamp is {skew:.0f} s off.")
-        with cloud.lock:
-            replay = params.get("SignatureNonce", "") in cloud.nonces
-            cloud.nonces.add(params.get("SignatureNonce", ""))
-        if replay or not params.get("SignatureNonce"):
-            return self._error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+        refused = stale_or_replayed(params.get("Timestamp", ""), params.get("SignatureNonce", ""), cloud.nonces, cloud.lock)
+        if refused:
+            return self._error(*refused)
         if (params.get("Action"), params.get("Version")) != ("GetSecretParameter", "2019-06-01"):
             return self._error(400, "InvalidAction.NotFound", "Specified api is not found.")
         if params.get("RegionId") != cloud.region:

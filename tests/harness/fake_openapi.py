@@ -20,7 +20,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from fake_alibaba import _Handler
+from fake_alibaba import _Handler, stale_or_replayed
 
 ECS_VERSION, BSS_VERSION = "2014-05-26", "2017-12-14"
 
@@ -109,19 +109,10 @@ class OpenApiHandler(_Handler):
         expected = acs3_signature(self.command, split.path or "/", query, headers, signed, body, book.access_key_secret)
         if not hmac.compare_digest(fields.get("Signature", ""), expected):
             return self._error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
-        try:
-            sent = datetime.datetime.strptime(headers.get("x-acs-date", ""), "%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
-            return self._error(400, "InvalidTimeStamp.Format", "Specified time stamp is not valid.")
-        skew = abs((datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - sent).total_seconds())
-        if skew > 900:
-            return self._error(400, "InvalidTimeStamp.Expired", f"Specified time stamp is {skew:.0f} s off.")
-        nonce = headers["x-acs-signature-nonce"]
-        with book.lock:
-            replay = nonce in book.nonces
-            book.nonces.add(nonce)
-        if replay:
-            return self._error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+        refused = stale_or_replayed(headers.get("x-acs-date", ""), headers.get("x-acs-signature-nonce", ""),
+                                    book.nonces, book.lock)
+        if refused:
+            return self._error(*refused)
         if book.fail:
             return self._error(*book.fail)
         params = dict(query)
