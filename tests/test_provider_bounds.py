@@ -43,7 +43,7 @@ def settings_accept(setting: str, value: Any) -> bool:
 
 
 def provider_accepts(bound: Bound, value: Any) -> bool:
-    return check(rule_block(bound), {bound.attribute: bound.template.format(value)}) == []
+    return check(rule_block(bound), {bound.attribute: bound.apply(value)}) == []
 
 
 @pytest.mark.parametrize("bound", PROVIDER_BOUNDS, ids=lambda b: f"{b.setting}->{b.resource}.{b.attribute}")
@@ -62,7 +62,7 @@ def _field_choices(setting: str) -> list[str]:
 
 def _boundaries(bound: Bound) -> list[Any]:
     spec = rule_block(bound)["attributes"][bound.attribute]
-    fixed = len(bound.template.format(""))
+    fixed = len(bound.apply(""))
     values: list[Any] = ["", "ecs.", "g7.large", "ecs.g7.large", "ECS.G7.LARGE", "cloud", "cloud_essd_entry", "local_disk"]
     for low, high in spec.get("string_len_between", []):
         for length in (low - 1, low, high, high + 1):

@@ -9,7 +9,7 @@ import yaml
 from pathlib import Path
 
 
-from conftest import data_sources, resources, synth
+from conftest import assert_rejected, data_sources, resources, synth
 
 
 def test_instance_is_hardened(tmp_path: Path) -> None:
@@ -112,3 +112,13 @@ def test_user_data_comes_from_the_bootstrap_seam_with_terraform_values(tmp_path:
     interpolations = re.findall(r"(?<!\$)\$\{([^}]*)\}", user_data)
     assert all(re.match(r"^(alicloud_|random_|base64encode\(|join\()", expr) for expr in interpolations), interpolations
     assert len(user_data.encode()) < 16 * 1024
+
+
+@pytest.mark.parametrize("power, status", [("running", "Running"), ("stopped", "Stopped")])
+def test_power_sets_the_instance_status_in_economical_mode(tmp_path: Path, power: str, status: str) -> None:
+    instance = resources(synth(tmp_path, power=power), "alicloud_instance")[0]
+    assert (instance["status"], instance["stopped_mode"]) == (status, "StopCharging")
+
+
+def test_a_bad_power_names_the_setting() -> None:
+    assert_rejected({"power": "off"}, "power", "running")

@@ -433,6 +433,71 @@ def down(
     out.print(f"Workspace {values.name!r} destroyed.")
 
 
+# -- stop, start ---------------------------------------------------------------------------------
+
+def set_power(name: str | None, power: str) -> tuple[str, Settings, Path]:
+    """Record `power` for the workspace in the settings file (its comments kept); the settings again."""
+    import tomlkit
+
+    stack, values = workspace(name)
+    if "OPENCODE_ALICLOUD_POWER" in os.environ:
+        fail(EXIT_USAGE, "OPENCODE_ALICLOUD_POWER is set in the environment and overrides the settings file; unset it")
+    path = Path(os.environ[CONFIG_ENV]) if CONFIG_ENV in os.environ else None
+    if path is None or not path.is_file():
+        fail(EXIT_USAGE, f"{power} is recorded in the settings file: make one (opencode-alicloud init) or name it (--config)")
+    document = tomlkit.parse(path.read_text())
+    table = document
+    if stack != STACK:  # a team workspace: its own table
+        table = document.setdefault("workspaces", tomlkit.table()).setdefault(stack, tomlkit.table())
+    table["power"] = power
+    path.write_text(tomlkit.dumps(document))
+    return workspace(name) + (path,)
+
+
+def apply_power(name: str | None, power: str, skip_provider_lock: bool) -> tuple[str, Settings]:
+    stack, values, path = set_power(name, power)
+    out.print(f"power = \"{power}\" recorded in {path}")
+    try:
+        Engine(skip_provider_lock=skip_provider_lock, stack=stack).deploy()
+    except EngineError as error:
+        fail(EXIT_ENGINE, str(error))
+    return stack, values
+
+
+@app.command()
+def stop(
+    name: WorkspaceArg = None,
+    skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
+) -> None:
+    """Stop the instance in economical mode (compute is not billed; disks, snapshots and the EIP are)."""
+    stack, values = apply_power(name, "stopped", skip_provider_lock)
+    cost = estimate_of(stack, values).views()
+    out.print(f"Stopped. While stopped it bills about {cost['stopped']['usd']:,.2f} USD a month "
+              f"(always on: {cost['always_on']['usd']:,.2f}); opencode-alicloud start brings it back with its data.")
+
+
+@app.command()
+def start(
+    name: WorkspaceArg = None,
+    timeout: Annotated[int, typer.Option(help="Minutes to wait for the login.")] = 10,
+    skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
+    health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+    poll: Annotated[float, typer.Option(hidden=True)] = 10.0,
+) -> None:
+    """Start the instance again and wait for the login."""
+    stack, values = apply_power(name, "running", skip_provider_lock)
+    found = outputs(Engine(stack=stack), values.name)
+    probe, _ = probe_for(values, found, health_url)
+    if values.tls_mode != "acme" and health_url is None:  # nothing verifiable from outside
+        out.print(f"Started: {found['url']} (the login answers a minute or two after boot)")
+        return
+    with out.status("starting"):
+        boot = follow(None, probe, lambda _: None, timeout * 60, poll=poll)
+    if not boot.ready:
+        fail(EXIT_UNHEALTHY, f"{boot.why}. Next: opencode-alicloud logs")
+    out.print(f"Ready in {boot.seconds:.0f} s: {found['url']}")
+
+
 # -- logs ----------------------------------------------------------------------------------------
 
 @app.command()

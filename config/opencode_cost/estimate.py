@@ -159,6 +159,9 @@ def estimate(documents: dict[str, dict[str, Any]], cost: CostSettings, *, table:
     pricer = Pricer(region, cost, table or PriceTable.load(), live, live_note)
     lines = [Line(usage, pricer.price(usage.key, usage), pricer.price(usage.month_key, usage)) for usage in priced]
     notes = pricer.notes
+    stopped = sorted({u.what.split(":")[0] for u in priced if u.basis == "running" and u.spec.get("status") == "Stopped"})
+    if stopped:
+        notes.append(f"{', '.join(stopped)} set to stopped (power): the 'stopped' view is what it bills while it stays so")
     missing = [line.usage.key for line in lines if line.payg is None]
     if missing:
         notes.append("no price known for " + ", ".join(sorted(set(missing))) +

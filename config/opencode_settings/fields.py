@@ -12,6 +12,7 @@ DiskCategory = Literal["cloud_essd_entry", "cloud_auto", "cloud_essd", "cloud_ss
 ModelProvider = Literal["anthropic", "openai", "google", "openai-compatible"]
 TlsMode = Literal["acme", "internal", "tunnel-only"]
 ImageFamily = Literal["debian-13", "ubuntu-24.04"]
+Power = Literal["running", "stopped"]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 _DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

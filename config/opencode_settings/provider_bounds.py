@@ -19,6 +19,16 @@ class Bound(NamedTuple):
     attribute: str
     template: str = "{}"  # how the setting's value becomes the attribute's value
     data_source: bool = False
+    mapping: tuple[tuple[str, str], ...] = ()  # or: the attribute's value for each of the setting's values
+
+    def apply(self, value: object) -> str:
+        """The attribute's value for this setting's value (what the construct writes)."""
+        if self.mapping:
+            return dict(self.mapping).get(str(value), str(value))
+        return self.template.format(value)
+
+
+POWER_STATUS = (("running", "Running"), ("stopped", "Stopped"))  # settings' power -> the instance's status
 
 
 PROVIDER_BOUNDS: tuple[Bound, ...] = (
@@ -31,4 +41,5 @@ PROVIDER_BOUNDS: tuple[Bound, ...] = (
     Bound("system_disk_category", "alicloud_instance_types", "system_disk_category", data_source=True),
     Bound("data_disk_category", "alicloud_ecs_disk", "category"),
     Bound("state.bucket", "alicloud_oss_bucket", "bucket"),
+    Bound("power", "alicloud_instance", "status", mapping=POWER_STATUS),
 )

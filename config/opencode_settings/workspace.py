@@ -5,7 +5,7 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fields import DiskCategory, ImageFamily, _NAME_RE, _parameter_name, matching
+from .fields import DiskCategory, ImageFamily, Power, _NAME_RE, _parameter_name, matching
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
 
 
@@ -50,6 +50,11 @@ class WorkspaceSettings(BaseModel):
         None, description="Name of an existing OOS secret parameter holding the GitHub token."
     )
     opencode_version: str = Field("1.18.33", description="OpenCode version (image tag) to run.")
+    power: Power = Field(
+        "running",
+        description="running, or stopped in economical mode (StopCharging: compute is not billed; disks, snapshots "
+        "and the EIP are). `opencode-alicloud stop`/`start` set it.",
+    )
     container_memory_mb: int = Field(
         3072, ge=512, le=1048576, description="Memory limit of the OpenCode container, in MiB (leave room for the host)."
     )

@@ -19,6 +19,7 @@ from imports.alicloud.eip_association import EipAssociation
 from imports.alicloud.instance import Instance
 
 from opencode_settings import Settings
+from opencode_settings.provider_bounds import POWER_STATUS
 
 from .bootstrap import escape_for_terraform, workspace_role_name
 from .host import HARDENED_INSTANCE, attach_role, instance_role, replaced_when_changed, system_image
@@ -50,6 +51,7 @@ class WorkspaceProps:
     key_pair_name: str | None = None
     ssh_public_key: str | None = None
     eip_allocation_id: str | None = None
+    status: str = "Running"
 
     @classmethod
     def from_settings(
@@ -66,6 +68,7 @@ class WorkspaceProps:
             user_data=user_data, key_pair_name=settings.key_pair_name,
             ssh_public_key=escape_for_terraform(settings.ssh_public_key) if settings.ssh_public_key else None,
             eip_allocation_id=settings.eip_allocation_id,
+            status=dict(POWER_STATUS)[settings.power],
         )
 
 
@@ -169,6 +172,8 @@ class Workspace(Construct):
             internet_max_bandwidth_out=0,  # public traffic goes through the EIP only
             system_disk_category=props.system_disk_category,
             system_disk_size=props.system_disk_size,
+            status=props.status,  # power: Running, or Stopped in economical mode
+            stopped_mode="StopCharging",  # when stopped: no compute charge (disks and the EIP still bill)
             **HARDENED_INSTANCE,
             key_name=key_name,
             user_data=self.user_data,  # plain cloud-config; the provider base64-encodes it

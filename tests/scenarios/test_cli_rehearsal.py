@@ -124,6 +124,7 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     logs = cli(world, "logs")
     assert logs.returncode == 0 and logs.stdout.splitlines()[-1] == "opencode-bootstrap: ready 96s after boot"
     one_line_error(cli(world, "ssh"), 1, "SSH is closed on this workspace")
+    one_line_error(cli(world, "stop"), 2, "stopped is recorded in the settings file: make one")
     one_line_error(cli(world, "status", env={"ALIBABA_CLOUD_ACCESS_KEY_ID": "", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ""}),
                    4, "no Alibaba Cloud credentials in the standard places")
     one_line_error(cli(world, "status", env={"OPENCODE_ALICLOUD_NAME": "bob"}), 4,
@@ -205,6 +206,19 @@ def test_two_team_workspaces_come_up_and_one_goes_down_alone(tmp_path: Path) -> 
         assert states["alice"].read_text() == alice_before  # nothing of alice's touched
         everything = json.loads(cli(team, "status", "--all", "--json", "--health-url", team["login"]).stdout)
         assert [(item["name"], item["deployed"]) for item in everything] == [("alice", True), ("bob", False)]
+
+        def alice_status() -> str:
+            state = json.loads(states["alice"].read_text())
+            return next(r for r in state["resources"] if r["type"] == "alicloud_instance")["instances"][0]["attributes"]["status"]
+
+        stop = cli(team, "stop", "alice", "--skip-provider-lock")
+        assert stop.returncode == 0, stop.stdout[-3000:] + stop.stderr[-3000:]
+        assert "While stopped it bills about" in stop.stdout and "1 changed" in stop.stdout
+        assert alice_status() == "Stopped"
+        assert settings.read_text().startswith("[workspaces.alice]\npower = \"stopped\"\n")  # the file's own layout kept
+        start = cli(team, "start", "alice", "--skip-provider-lock", "--health-url", team["login"], "--poll", "0.2")
+        assert start.returncode == 0, start.stdout[-3000:] + start.stderr[-3000:]
+        assert "Ready in" in start.stdout and alice_status() == "Running" and 'power = "running"' in settings.read_text()
     finally:
         team["servers"][0].close()
         team["servers"][1].shutdown()
