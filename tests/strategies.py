@@ -37,6 +37,8 @@ def workspace_settings(draw: st.DrawFn) -> dict[str, Any]:
         "data_disk_size": draw(st.integers(20, 32768)),
         "snapshot_retention_days": draw(st.integers(1, 65536)),
         "use_github_token": draw(st.booleans()),
+        "spot": draw(st.booleans()),
+        "power": draw(st.sampled_from(["running", "stopped"])),
         "model": draw(st.sampled_from(sorted(MODELS)).map(MODELS.get)),
     }
     if draw(st.booleans()):

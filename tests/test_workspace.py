@@ -122,3 +122,18 @@ def test_power_sets_the_instance_status_in_economical_mode(tmp_path: Path, power
 
 def test_a_bad_power_names_the_setting() -> None:
     assert_rejected({"power": "off"}, "power", "running")
+
+
+def test_spot_runs_the_instance_as_price_go_and_the_estimate_says_so(tmp_path: Path) -> None:
+    from opencode_cost import estimate
+    from opencode_settings import CostSettings
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "config/schemas/alicloud-1.289.0.json").read_text())
+    allowed = next(iter(schema["provider_schemas"].values()))["resource_schemas"]["alicloud_instance"]["block"][
+        "attributes"]["spot_strategy"]["valid_values"]
+    spot = synth(tmp_path / "spot", spot=True)
+    instance = resources(spot, "alicloud_instance")[0]
+    assert instance["spot_strategy"] == "SpotAsPriceGo" and instance["spot_strategy"] in allowed
+    assert "spot_strategy" not in resources(synth(tmp_path / "plain"), "alicloud_instance")[0]  # the provider's NoSpot
+    notes = estimate({"opencode": spot}, CostSettings()).notes
+    assert any(note.startswith("workspace runs as spot") for note in notes), notes

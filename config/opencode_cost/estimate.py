@@ -162,6 +162,10 @@ def estimate(documents: dict[str, dict[str, Any]], cost: CostSettings, *, table:
     stopped = sorted({u.what.split(":")[0] for u in priced if u.basis == "running" and u.spec.get("status") == "Stopped"})
     if stopped:
         notes.append(f"{', '.join(stopped)} set to stopped (power): the 'stopped' view is what it bills while it stays so")
+    spot = sorted({u.what.split(":")[0] for u in priced if u.basis == "running" and u.spec.get("spot")})
+    if spot:
+        notes.append(f"{', '.join(spot)} runs as spot: its compute line is the pay-as-you-go ceiling; "
+                     "the 'spot' view's range is the estimate")
     missing = [line.usage.key for line in lines if line.payg is None]
     if missing:
         notes.append("no price known for " + ", ".join(sorted(set(missing))) +

@@ -84,7 +84,8 @@ def _instance(stack: str, address: str, body: dict[str, Any], _doc: dict[str, An
     instance_type = body["instance_type"]
     who = _path(body, address).split("/")[0]
     spec = {"instance_type": instance_type, "system_disk_category": body["system_disk_category"],
-            "system_disk_size": body["system_disk_size"], "status": body.get("status", "Running")}
+            "system_disk_size": body["system_disk_size"], "status": body.get("status", "Running"),
+            "spot": body.get("spot_strategy", "NoSpot") != "NoSpot"}
     yield Usage(address, stack, f"{who}: instance {instance_type}", f"instance/{instance_type}", 1, "running",
                 f"instance-month/{instance_type}", spec)
     category, size = body["system_disk_category"], body["system_disk_size"]

@@ -50,6 +50,11 @@ class WorkspaceSettings(BaseModel):
         None, description="Name of an existing OOS secret parameter holding the GitHub token."
     )
     opencode_version: str = Field("1.18.33", description="OpenCode version (image tag) to run.")
+    spot: bool = Field(
+        False,
+        description="Run the workspace as a spot instance (SpotAsPriceGo: never above the pay-as-you-go price; "
+        "it can be reclaimed after its first hour, with about 5 minutes' notice). The data disk and EIP stay.",
+    )
     power: Power = Field(
         "running",
         description="running, or stopped in economical mode (StopCharging: compute is not billed; disks, snapshots "

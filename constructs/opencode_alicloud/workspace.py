@@ -52,6 +52,7 @@ class WorkspaceProps:
     ssh_public_key: str | None = None
     eip_allocation_id: str | None = None
     status: str = "Running"
+    spot: bool = False
 
     @classmethod
     def from_settings(
@@ -68,7 +69,7 @@ class WorkspaceProps:
             user_data=user_data, key_pair_name=settings.key_pair_name,
             ssh_public_key=escape_for_terraform(settings.ssh_public_key) if settings.ssh_public_key else None,
             eip_allocation_id=settings.eip_allocation_id,
-            status=dict(POWER_STATUS)[settings.power],
+            status=dict(POWER_STATUS)[settings.power], spot=settings.spot,
         )
 
 
@@ -174,6 +175,8 @@ class Workspace(Construct):
             system_disk_size=props.system_disk_size,
             status=props.status,  # power: Running, or Stopped in economical mode
             stopped_mode="StopCharging",  # when stopped: no compute charge (disks and the EIP still bill)
+            # spot: the price follows the market, never above pay-as-you-go; unset is the provider's NoSpot
+            spot_strategy="SpotAsPriceGo" if props.spot else None,
             **HARDENED_INSTANCE,
             key_name=key_name,
             user_data=self.user_data,  # plain cloud-config; the provider base64-encodes it
