@@ -23,14 +23,13 @@ from rich.console import Console
 from rich.table import Table
 
 from opencode_api import ApiUnavailable, default_credential
-from opencode_settings import Settings, SettingsError, load_settings, team_settings
+from opencode_settings import CONFIG_FILE_ENV, Settings, SettingsError, load_settings, team_settings
 
 from . import wizard
 from .boot import Health, follow, health
 from .cloud import Ecs
 from .engine import STACK, Engine, EngineError
 
-CONFIG_ENV = "OPENCODE_ALICLOUD_CONFIG"
 DEFAULT_FILE = "opencode-alicloud.toml"
 EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ENGINE, EXIT_CLOUD = 1, 2, 3, 4
 
@@ -88,12 +87,13 @@ def ecs(region: str) -> Ecs:
         fail(EXIT_CLOUD, str(error))
 
 
-def outputs(engine: Engine, name: str) -> dict[str, Any]:
+def outputs(engine: Engine, name: str, required: bool = True) -> dict[str, Any]:
+    """The workspace's outputs; with `required`, a workspace with none is an error (exit 4)."""
     try:
         found = engine.outputs()
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
-    if "url" not in found:
+    if required and "url" not in found:
         fail(EXIT_CLOUD, f"nothing is deployed for workspace {name!r} (no outputs in its state): run opencode-alicloud up")
     return found
 
@@ -110,13 +110,13 @@ def probe_for(values: Settings, found: dict[str, Any], url: str | None = None) -
 
 @app.callback()
 def main_options(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help=f"Settings file (default: ${CONFIG_ENV}, else ./{DEFAULT_FILE} when it exists).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help=f"Settings file (default: ${CONFIG_FILE_ENV}, else ./{DEFAULT_FILE} when it exists).")] = None,
     api_endpoint: Annotated[str | None, typer.Option(help="Send ECS and price API calls here (a private endpoint or a local fake).")] = None,
 ) -> None:
     if config is not None:
-        os.environ[CONFIG_ENV] = str(config.resolve())
-    elif CONFIG_ENV not in os.environ and Path(DEFAULT_FILE).is_file():
-        os.environ[CONFIG_ENV] = str(Path(DEFAULT_FILE).resolve())
+        os.environ[CONFIG_FILE_ENV] = str(config.resolve())
+    elif CONFIG_FILE_ENV not in os.environ and Path(DEFAULT_FILE).is_file():
+        os.environ[CONFIG_FILE_ENV] = str(Path(DEFAULT_FILE).resolve())
     CTX.api_endpoint = api_endpoint
 
 
@@ -161,7 +161,7 @@ def init(
     if output.exists() and not force:
         if non_interactive or not questionary.confirm(f"{output} exists. Overwrite it?", default=False).unsafe_ask():
             fail(EXIT_USAGE, f"{output} exists; use --force to overwrite it")
-    os.environ.pop(CONFIG_ENV, None)  # the file being written is not read while it is made
+    os.environ.pop(CONFIG_FILE_ENV, None)  # the file being written is not read while it is made
     try:
         values = wizard.run(given, interactive=not non_interactive)
         wizard.write(values, output)
@@ -186,14 +186,14 @@ def up(
 ) -> None:
     """Deploy (synth + cdktf deploy), then follow the first boot until the login works."""
     stack, values = workspace(name)
-    result = estimate_of(stack, values)
+    engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
+    result = estimate_of(engine, values)
     views = result.views()
     out.print(f"Estimate: {views['always_on']['usd']:,.2f} USD a month always on, {views['stopped']['usd']:,.2f} "
               f"stopped ({', '.join(f'{n} {o}' for o, n in sorted(result.sources().items()))} prices; "
               "scripts/cost for the details)")
     if interactive() and not yes and not questionary.confirm("Deploy?", default=True).unsafe_ask():
         fail(EXIT_UNHEALTHY, "not deployed")
-    engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
     try:
         engine.deploy()
     except EngineError as error:
@@ -223,28 +223,31 @@ def up(
 
 # -- status --------------------------------------------------------------------------------------
 
-def estimate_of(stack: str, values: Settings) -> Any:
-    """The cost estimate of this workspace's stack (live prices when credentials exist)."""
-    from opencode_cost.cli import live_or_table, synthesize
+def estimate_of(engine: Engine, values: Settings) -> Any:
+    """The cost estimate of the engine's stack, from its synth (live prices when credentials exist)."""
+    from opencode_cost.cli import live_or_table
     from opencode_cost.estimate import estimate
 
-    return estimate({stack: synthesize()[stack]}, values.cost, **live_or_table(values.region, CTX.api_endpoint))
+    try:
+        document = engine.document()
+    except EngineError:
+        raise typer.Exit(EXIT_USAGE) from None  # main.py printed its own lines
+    return estimate({engine.stack: document}, values.cost, **live_or_table(values.region, CTX.api_endpoint))
+
+
+def cost_summary(engine: Engine, values: Settings) -> dict[str, Any]:
+    result = estimate_of(engine, values)
+    views = result.views()
+    return {"always_on": views["always_on"]["usd"], "stopped": views["stopped"]["usd"], "prices": result.sources()}
 
 
 def report(stack: str, values: Settings, health_url: str | None = None, deployed_only: bool = True) -> dict[str, Any]:
     """What `status` and `list` show of one workspace."""
     engine = Engine(stack=stack)
-    try:
-        found = engine.outputs()
-    except EngineError as error:
-        fail(EXIT_ENGINE, str(error))
+    found = outputs(engine, values.name, required=deployed_only)
     if "url" not in found:
-        if deployed_only:
-            fail(EXIT_CLOUD, f"nothing is deployed for workspace {values.name!r} (no outputs in its state): run opencode-alicloud up")
-        cost = estimate_of(stack, values)
         return {"name": values.name, "region": values.region, "deployed": False, "url": None, "instance": None,
-                "cost_usd_month": {"always_on": cost.views()["always_on"]["usd"], "stopped": cost.views()["stopped"]["usd"],
-                                   "prices": cost.sources()}}
+                "cost_usd_month": cost_summary(engine, values)}
     cloud = ecs(values.region)
     try:
         instance = cloud.instance(values.name)
@@ -254,7 +257,6 @@ def report(stack: str, values: Settings, health_url: str | None = None, deployed
         fail(EXIT_CLOUD, str(error))
     probe, _ = probe_for(values, found, health_url)
     checked = probe() if instance and instance.status == "Running" else Health(0, False, detail="not running")
-    cost = estimate_of(stack, values)
     return {
         "name": values.name, "region": values.region, "deployed": True, "url": found["url"],
         "instance": {"id": instance.instance_id, "status": instance.status} if instance else None,
@@ -264,8 +266,7 @@ def report(stack: str, values: Settings, health_url: str | None = None, deployed
         "disk": {"id": disk.disk_id, "size_gib": disk.size, "category": disk.category} if disk else None,
         "last_snapshot": {"id": snapshots[0]["SnapshotId"], "time": snapshots[0].get("CreationTime"),
                           "status": snapshots[0].get("Status")} if snapshots else None,
-        "cost_usd_month": {"always_on": cost.views()["always_on"]["usd"], "stopped": cost.views()["stopped"]["usd"],
-                           "prices": cost.sources()},
+        "cost_usd_month": cost_summary(engine, values),
     }
 
 
@@ -439,10 +440,10 @@ def set_power(name: str | None, power: str) -> tuple[str, Settings, Path]:
     """Record `power` for the workspace in the settings file (its comments kept); the settings again."""
     import tomlkit
 
-    stack, values = workspace(name)
+    stack, _ = workspace(name)
     if "OPENCODE_ALICLOUD_POWER" in os.environ:
         fail(EXIT_USAGE, "OPENCODE_ALICLOUD_POWER is set in the environment and overrides the settings file; unset it")
-    path = Path(os.environ[CONFIG_ENV]) if CONFIG_ENV in os.environ else None
+    path = Path(os.environ[CONFIG_FILE_ENV]) if CONFIG_FILE_ENV in os.environ else None
     if path is None or not path.is_file():
         fail(EXIT_USAGE, f"{power} is recorded in the settings file: make one (opencode-alicloud init) or name it (--config)")
     document = tomlkit.parse(path.read_text())
@@ -454,14 +455,15 @@ def set_power(name: str | None, power: str) -> tuple[str, Settings, Path]:
     return workspace(name) + (path,)
 
 
-def apply_power(name: str | None, power: str, skip_provider_lock: bool) -> tuple[str, Settings]:
+def apply_power(name: str | None, power: str, skip_provider_lock: bool) -> tuple[Engine, Settings]:
     stack, values, path = set_power(name, power)
     out.print(f"power = \"{power}\" recorded in {path}")
+    engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
     try:
-        Engine(skip_provider_lock=skip_provider_lock, stack=stack).deploy()
+        engine.deploy()
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
-    return stack, values
+    return engine, values
 
 
 @app.command()
@@ -470,8 +472,8 @@ def stop(
     skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
 ) -> None:
     """Stop the instance in economical mode (compute is not billed; disks, snapshots and the EIP are)."""
-    stack, values = apply_power(name, "stopped", skip_provider_lock)
-    cost = estimate_of(stack, values).views()
+    engine, values = apply_power(name, "stopped", skip_provider_lock)
+    cost = estimate_of(engine, values).views()
     out.print(f"Stopped. While stopped it bills about {cost['stopped']['usd']:,.2f} USD a month "
               f"(always on: {cost['always_on']['usd']:,.2f}); opencode-alicloud start brings it back with its data.")
 
@@ -485,8 +487,8 @@ def start(
     poll: Annotated[float, typer.Option(hidden=True)] = 10.0,
 ) -> None:
     """Start the instance again and wait for the login."""
-    stack, values = apply_power(name, "running", skip_provider_lock)
-    found = outputs(Engine(stack=stack), values.name)
+    engine, values = apply_power(name, "running", skip_provider_lock)
+    found = outputs(engine, values.name)
     probe, _ = probe_for(values, found, health_url)
     if values.tls_mode != "acme" and health_url is None:  # nothing verifiable from outside
         out.print(f"Started: {found['url']} (the login answers a minute or two after boot)")

@@ -28,7 +28,8 @@ class Engine:
     outdir: Path = field(default_factory=lambda: Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out"))
     skip_provider_lock: bool = False  # cdktf's flag, for a provider mirror without hashes
     stack: str = STACK  # the workspace's stack: "opencode", or a team workspace's name
-    _prepared: bool = False
+    _synthesized: bool = False  # the outdir holds this settings' synth (main.py's, or cdktf deploy's own)
+    _prepared: bool = False  # ... and Terraform is initialised in the stack's folder
 
     @property
     def stack_dir(self) -> Path:
@@ -43,6 +44,13 @@ class Engine:
         if result.returncode != 0:
             sys.stderr.write(result.stderr)
             raise EngineError("the synth failed (above)")
+        self._synthesized = True
+
+    def document(self) -> dict[str, Any]:
+        """The stack's synthesized cdk.tf.json (synthesized at most once by this engine)."""
+        if not self._synthesized:
+            self.synth()
+        return json.loads((self.stack_dir / "cdk.tf.json").read_text())
 
     def _cdktf(self, *args: str) -> None:
         """cdktf, its output passed through as it comes; a failure is one line (Terraform's lock
@@ -65,6 +73,7 @@ class Engine:
 
     def deploy(self) -> None:
         self._cdktf("deploy", "--auto-approve")
+        self._synthesized = True  # cdktf deploy synthesized the outdir itself
 
     def destroy(self) -> None:
         self._cdktf("destroy", "--auto-approve")
@@ -76,7 +85,8 @@ class Engine:
         if not terraform:
             raise EngineError("no terraform on PATH (the cdktf CLI needs it too)")
         if not self._prepared:
-            self.synth()
+            if not self._synthesized:
+                self.synth()
             init = subprocess.run([terraform, "init", "-input=false", "-no-color", "-reconfigure"], env=self._env(),
                                   cwd=self.stack_dir, capture_output=True, text=True)
             if init.returncode != 0:

@@ -15,12 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from opencode_api import default_credential
 from opencode_settings import SettingsError, load_settings
 from opencode_settings.cost import PRICE_KEY_UNITS
 
 from .estimate import Estimate, estimate
-from opencode_api import default_credential
-
 from .live import LivePrices, LiveUnavailable
 from .resources import region_of
 

@@ -56,9 +56,9 @@ class Estimate:
         return sum(line.monthly(self.cost, self.cost.hours_per_month) for line in self.lines if line.usage.basis == "running")
 
     def views(self) -> dict[str, dict[str, Any]]:
-        cost, always_on = self.cost, self.total(self.cost.hours_per_month)
-        spot_low = always_on - self.compute() * SPOT_DISCOUNT[1]
-        spot_high = always_on - self.compute() * SPOT_DISCOUNT[0]
+        cost, always_on, compute = self.cost, self.total(self.cost.hours_per_month), self.compute()
+        spot_low = always_on - compute * SPOT_DISCOUNT[1]
+        spot_high = always_on - compute * SPOT_DISCOUNT[0]
         return {
             "always_on": {"usd": always_on, "what": f"running {cost.hours_per_month:g} h a month, pay-as-you-go"},
             "subscription": {"usd": sum(line.subscription(cost) for line in self.lines),
@@ -159,10 +159,10 @@ def estimate(documents: dict[str, dict[str, Any]], cost: CostSettings, *, table:
     pricer = Pricer(region, cost, table or PriceTable.load(), live, live_note)
     lines = [Line(usage, pricer.price(usage.key, usage), pricer.price(usage.month_key, usage)) for usage in priced]
     notes = pricer.notes
-    stopped = sorted({u.what.split(":")[0] for u in priced if u.basis == "running" and u.spec.get("status") == "Stopped"})
+    stopped = sorted({u.part for u in priced if u.basis == "running" and u.spec.get("status") == "Stopped"})
     if stopped:
         notes.append(f"{', '.join(stopped)} set to stopped (power): the 'stopped' view is what it bills while it stays so")
-    spot = sorted({u.what.split(":")[0] for u in priced if u.basis == "running" and u.spec.get("spot")})
+    spot = sorted({u.part for u in priced if u.basis == "running" and u.spec.get("spot")})
     if spot:
         notes.append(f"{', '.join(spot)} runs as spot: its compute line is the pay-as-you-go ceiling; "
                      "the 'spot' view's range is the estimate")

@@ -24,7 +24,8 @@ class Usage:
 
     resource: str  # terraform address, e.g. alicloud_instance.workspace_instance_00387BFD
     stack: str
-    what: str  # what a person reads, e.g. "workspace instance ecs.e-c1m2.large"
+    part: str  # the construct it belongs to, e.g. "workspace", "model-server"
+    what: str  # what a person reads, e.g. "workspace: instance ecs.e-c1m2.large"
     key: str  # price key (CostSettings.prices), e.g. instance/ecs.e-c1m2.large
     quantity: float  # GiB for disks and snapshots, 1 for an instance or an EIP
     basis: Basis
@@ -75,29 +76,31 @@ NOT_PRICED: dict[str, str] = {
 _REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.id\}$")
 
 
-def _path(resource: dict[str, Any], name: str) -> str:
-    path = resource.get("//", {}).get("metadata", {}).get("path", name)
-    return "/".join(path.split("/")[1:]) or name  # without the stack id
+def _part(resource: dict[str, Any], address: str) -> str:
+    """The construct a resource belongs to: the first step of its path after the stack id."""
+    path = resource.get("//", {}).get("metadata", {}).get("path", "")
+    steps = path.split("/")[1:]
+    return steps[0] if steps else address
 
 
 def _instance(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], _cost: CostSettings) -> Iterator[Usage]:
     instance_type = body["instance_type"]
-    who = _path(body, address).split("/")[0]
+    who = _part(body, address)
     spec = {"instance_type": instance_type, "system_disk_category": body["system_disk_category"],
             "system_disk_size": body["system_disk_size"], "status": body.get("status", "Running"),
             "spot": body.get("spot_strategy", "NoSpot") != "NoSpot"}
-    yield Usage(address, stack, f"{who}: instance {instance_type}", f"instance/{instance_type}", 1, "running",
+    yield Usage(address, stack, who, f"{who}: instance {instance_type}", f"instance/{instance_type}", 1, "running",
                 f"instance-month/{instance_type}", spec)
     category, size = body["system_disk_category"], body["system_disk_size"]
-    yield Usage(address, stack, f"{who}: system disk {size} GiB {category}", f"disk/{category}", size, "calendar",
+    yield Usage(address, stack, who, f"{who}: system disk {size} GiB {category}", f"disk/{category}", size, "calendar",
                 f"disk-month/{category}", spec)
 
 
 def _disk(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], _cost: CostSettings) -> Iterator[Usage]:
     category, size = body["category"], body["size"]
-    who = _path(body, address).split("/")[0]
+    who = _part(body, address)
     # A disk created on its own is pay-as-you-go only (ECS block storage billing), so no month key.
-    yield Usage(address, stack, f"{who}: data disk {size} GiB {category}", f"disk/{category}", size, "calendar",
+    yield Usage(address, stack, who, f"{who}: data disk {size} GiB {category}", f"disk/{category}", size, "calendar",
                 None, {"category": category, "size": size})
 
 
@@ -117,25 +120,26 @@ def _snapshots(stack: str, address: str, body: dict[str, Any], doc: dict[str, An
     stored = used * (1 + cost.snapshot_change_percent_per_day / 100 * (kept - 1))
     assumption = (f"{used:g} GB used ({cost.disk_used_percent:g} % of the disk) + {kept - 1} daily changes of "
                   f"{cost.snapshot_change_percent_per_day:g} %, kept {retention} days")
-    yield Usage(address, stack, f"{_path(body, address).split('/')[0]}: daily snapshots, {retention} days",
+    who = _part(body, address)
+    yield Usage(address, stack, who, f"{who}: daily snapshots, {retention} days",
                 "snapshot", round(stored, 3), "monthly", None, {}, assumption)
 
 
 def _eip(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], cost: CostSettings) -> Iterator[Usage]:
-    who = _path(body, address).split("/")[0]
+    who = _part(body, address)
     charge = body.get("internet_charge_type", "PayByTraffic")
     if charge != "PayByTraffic":  # the stack creates PayAsYouGo + PayByTraffic only (international accounts)
         raise ValueError(f"{address}: the estimate prices pay-by-traffic EIPs only, not {charge}")
-    yield Usage(address, stack, f"{who}: EIP configuration fee", "eip-config", 1, "calendar", None,
+    yield Usage(address, stack, who, f"{who}: EIP configuration fee", "eip-config", 1, "calendar", None,
                 {"bandwidth": body.get("bandwidth")})
-    yield Usage(address, stack, f"{who}: EIP traffic out, {cost.traffic_gb_per_month:g} GB", "eip-traffic", 1,
+    yield Usage(address, stack, who, f"{who}: EIP traffic out, {cost.traffic_gb_per_month:g} GB", "eip-traffic", 1,
                 "traffic", None, {"bandwidth": body.get("bandwidth")},
                 f"{cost.traffic_gb_per_month:g} GB a month; CDT's free 200 GB a month outside mainland China, "
                 "where it applies, is not deducted")
 
 
 def _bucket(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], cost: CostSettings) -> Iterator[Usage]:
-    yield Usage(address, stack, f"state bucket {body.get('bucket', '')}, {cost.state_bucket_gb:g} GB", "oss-storage",
+    yield Usage(address, stack, _part(body, address), f"state bucket {body.get('bucket', '')}, {cost.state_bucket_gb:g} GB", "oss-storage",
                 cost.state_bucket_gb, "monthly", None, {}, f"{cost.state_bucket_gb:g} GB of state and its versions")
 
 
@@ -172,7 +176,7 @@ def usages(documents: dict[str, dict[str, Any]], cost: CostSettings) -> tuple[li
                         f"{stack}: {address} has no pricing rule; add its type to config/opencode_cost/resources.py"
                     )
     order = list(PRICED)  # the workspace's lines first, then each other part's, each in PRICED's order
-    priced.sort(key=lambda usage: (usage.stack, not usage.what.startswith("workspace:"), usage.what.split(":")[0],
+    priced.sort(key=lambda usage: (usage.stack, usage.part != "workspace", usage.part,
                                    order.index(usage.resource.split(".")[0])))
     return priced, unpriced, free
 

@@ -128,10 +128,14 @@ def stale_or_replayed(timestamp: str, nonce: str, nonces: set[str], lock: thread
     return None
 
 
+def percent_encode(value: str) -> str:
+    """RFC 3986 encoding, as both of Alibaba Cloud's request signatures canonicalize values."""
+    return urllib.parse.quote(value, safe="~")
+
+
 def rpc_signature(params: dict[str, str], secret: str, method: str = "GET") -> str:
     """RPC signature v1 as the API computes it (the server side of the secret reader's signer)."""
-    def quote(value: str) -> str:
-        return urllib.parse.quote(value, safe="~")
+    quote = percent_encode
     canonical = "&".join(f"{quote(k)}={quote(v)}" for k, v in sorted(params.items()))
     digest = hmac.new(f"{secret}&".encode(), f"{method}&%2F&{quote(canonical)}".encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()

@@ -20,7 +20,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from fake_alibaba import _Handler, stale_or_replayed
+from fake_alibaba import _Handler, percent_encode, stale_or_replayed
 
 ECS_VERSION, BSS_VERSION = "2014-05-26", "2017-12-14"
 
@@ -65,14 +65,10 @@ class Account:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _quote(value: str) -> str:
-    return urllib.parse.quote(value, safe="~")
-
-
 def acs3_signature(method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str],
                    signed: list[str], body: bytes, secret: str) -> str:
     """ACS3-HMAC-SHA256 as the API computes it (Alibaba Cloud's V3 request signature)."""
-    canonical_query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query))
+    canonical_query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(query))
     canonical_headers = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed)
     canonical = "\n".join([method, path, canonical_query, canonical_headers, ";".join(signed),
                            hashlib.sha256(body).hexdigest()])
