@@ -124,9 +124,10 @@ class Rehearsal:
     def validate(self) -> dict:
         return json.loads(self._run("validate", "-json", "-no-color").stdout)
 
-    def plan(self) -> tuple[int, dict | None, str]:
-        """(exit code, the plan as `terraform show -json` gives it or None, output)."""
-        result = self._run("plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.bin")
+    def plan(self, refresh: bool = False) -> tuple[int, dict | None, str]:
+        """(exit code, the plan as `terraform show -json` gives it or None, output). With refresh, the
+        stub's reads run first (what was deleted outside Terraform drops out of the state)."""
+        result = self._run("plan", "-input=false", "-no-color", f"-refresh={str(refresh).lower()}", "-out=plan.bin")
         if result.returncode != 0:
             return result.returncode, None, result.stdout + result.stderr
         shown = self._run("show", "-json", "plan.bin")

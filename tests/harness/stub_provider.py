@@ -49,6 +49,24 @@ _NESTING = {
 }
 
 
+def hold_while_file_exists() -> None:
+    """Test knob: every create waits while the file STUB_PROVIDER_HOLD names exists (at most 10 min), so a
+    rehearsal holds an apply, and its state lock, for exactly as long as it needs, not for a guessed time."""
+    hold = os.environ.get("STUB_PROVIDER_HOLD")
+    deadline = time.monotonic() + 600
+    while hold and os.path.exists(hold) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def gone_outside_terraform(resource_id: object) -> bool:
+    """Test knob: ids listed in the file STUB_PROVIDER_GONE (one a line) read as deleted outside Terraform,
+    as a reclaimed spot instance does: the real provider's read finds nothing and drops it from the state."""
+    listed = os.environ.get("STUB_PROVIDER_GONE")
+    if not listed or not os.path.exists(listed) or not isinstance(resource_id, str):
+        return False
+    return resource_id in open(listed, encoding="utf-8").read().split()
+
+
 class Passthrough:
     """Values cross the plugin protocol unchanged (msgpack already gives Python values)."""
 
@@ -279,12 +297,11 @@ class StubProvider(Provider):
     def _resource_class(type_name: str, spec: dict[str, Any]) -> type[Resource]:
         class StubResource(_typed(type_name, spec), Resource):  # type: ignore[misc]
             def create(self, ctx: Any, planned: State) -> State:
-                # Test knob: make an apply take a while (the locking rehearsal holds the lock with it).
-                time.sleep(float(os.environ.get("STUB_PROVIDER_CREATE_DELAY", "0")))
+                hold_while_file_exists()
                 return resolve_unknowns(type_name, spec, planned, _digest(type_name, secrets.token_hex(8)))
 
-            def read(self, ctx: Any, current: State) -> State:
-                return current
+            def read(self, ctx: Any, current: State) -> State | None:
+                return None if gone_outside_terraform(current.get("id")) else current
 
             def update(self, ctx: Any, current: State, planned: State) -> State:
                 return resolve_unknowns(type_name, spec, planned, _digest(type_name, current.get("id")))

@@ -130,6 +130,38 @@ def test_which_settings_replace_the_instance(
     assert (after["alicloud_instance"] != before["alicloud_instance"]) == ("alicloud_instance" in replaced)
 
 
+def test_a_reclaimed_spot_instance_comes_back_on_the_same_disk_and_address(tmp_path: Path, sim_env: dict[str, str]) -> None:
+    gone = tmp_path / "gone"  # what the cloud removed outside Terraform, as the stub's reads will see it
+    rehearsal = Rehearsal(tmp_path / "tf", {**sim_env, "TF_VAR_model_api_key": "sk-test", "STUB_PROVIDER_GONE": str(gone)})
+    rehearsal.load(synth(tmp_path / "spot", spot=True))
+    rehearsal.apply()
+
+    def managed() -> dict[str, dict]:
+        return {r["type"]: r["instances"][0]["attributes"] for r in rehearsal.state()["resources"] if r["mode"] == "managed"}
+
+    before = managed()
+    assert before["alicloud_instance"]["spot_strategy"] == "SpotAsPriceGo"
+    # A reclaim releases the instance; what hung on it (the disk's attachment, the EIP's association, the
+    # role's attachment) reads as gone too. The data disk (delete_with_instance false) and the EIP stay.
+    followers = ("alicloud_instance", "alicloud_ecs_disk_attachment", "alicloud_eip_association", "alicloud_ecs_ram_role_attachment")
+    gone.write_text("\n".join(before[kind]["id"] for kind in followers))
+    code, plan, output = rehearsal.plan(refresh=True)
+    assert code == 0, output[-3000:]
+    assert {address.split(".")[0] for address, act in _actions(plan).items() if act == ["create"]} == set(followers)
+    assert not any("delete" in act for act in _actions(plan).values()), _actions(plan)
+    rehearsal.apply()
+    after = managed()
+    assert after["alicloud_instance"]["id"] != before["alicloud_instance"]["id"]
+    for kept in ("alicloud_ecs_disk", "alicloud_eip_address", "alicloud_vpc", "alicloud_security_group"):
+        assert after[kept] == before[kept], kept
+    assert after["alicloud_ecs_disk_attachment"]["disk_id"] == before["alicloud_ecs_disk"]["id"]
+    assert after["alicloud_ecs_disk_attachment"]["instance_id"] == after["alicloud_instance"]["id"]
+    assert after["alicloud_eip_association"]["allocation_id"] == before["alicloud_eip_address"]["id"]
+    assert after["alicloud_eip_association"]["instance_id"] == after["alicloud_instance"]["id"]
+    code, plan, output = rehearsal.plan(refresh=True)
+    assert code == 0 and not _actions(plan), output[-3000:]  # settled: the next deploy changes nothing
+
+
 def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str, str]) -> None:
     env = dict(sim_env)
     env.update(

@@ -56,7 +56,9 @@ def test_locking_second_concurrent_deploy_fails_and_state_survives(tmp_path: Pat
     stack = tmp_path / "cdktf.out" / "stacks" / "opencode"
     env = {**sim_env, "TF_VAR_model_api_key": "sk-test-lock"}
     tf(["init", "-input=false", "-no-color"], env, stack)
-    slow_env = {**env, "STUB_PROVIDER_CREATE_DELAY": "1"}
+    hold = tmp_path / "hold-first"  # the first apply's creates wait while this exists
+    hold.touch()
+    slow_env = {**env, "STUB_PROVIDER_HOLD": str(hold)}
     first = subprocess.Popen([terraform_binary(), "apply", "-auto-approve", "-input=false", "-no-color"],
                              env=slow_env, cwd=stack, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state_file = tmp_path / "state" / "opencode" / "opencode.tfstate"
@@ -66,6 +68,7 @@ def test_locking_second_concurrent_deploy_fails_and_state_survives(tmp_path: Pat
         assert time.monotonic() < deadline and first.poll() is None, "first apply never took the lock"
         time.sleep(0.1)
     second = tf(["apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=0s"], env, stack, check=False)
+    hold.unlink()
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, out[-2000:] + err[-2000:]
     assert second.returncode != 0 and "Error acquiring the state lock" in second.stderr
