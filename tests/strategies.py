@@ -50,6 +50,8 @@ def workspace_settings(draw: st.DrawFn) -> dict[str, Any]:
         values["ssh_cidrs"] = [draw(st.sampled_from(["203.0.113.7/32", "198.51.100.0/24", "2001:db8::/64"]))]
         values.update(draw(st.sampled_from([{"ssh_public_key": KEY}, {"key_pair_name": "laptop"}])))
     values["tls_mode"] = draw(st.sampled_from(["acme", "internal", "tunnel-only"] if ssh else ["acme", "internal"]))
+    if values["tls_mode"] != "tunnel-only" and draw(st.booleans()):
+        values["idle_stop_minutes"] = draw(st.integers(10, 1440))
     if draw(st.booleans()):
         values["domain"] = "code.example.com"
     if draw(st.booleans()):

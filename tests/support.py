@@ -64,6 +64,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "use_github_token": True,
         "model": {"provider": "openai-compatible", "base_url": "https://llm.example.com/v1", "model": "qwen3"},
         "tags": {"team": "platform"},
+        "idle_stop_minutes": 60,
     },
     "model-server": {"model_server": {"enabled": True}, "ssh_cidrs": ["203.0.113.7/32"], "key_pair_name": "laptop"},
 }
@@ -119,3 +120,41 @@ def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
     )
     files = {path: terraform_literal(content) for path, content in render_files(boot, facts).items()}
     return boot, files, terraform_literal(render_user_data(boot, facts))
+
+
+def written_files(user_data: str) -> dict[str, dict[str, str]]:
+    """The files a cloud-config's write_files writes, by path: permissions, encoding, and the content as
+    cloud-init writes it (gz+b64 decoded), so tests read what lands on the disk."""
+    import base64
+    import gzip
+
+    import yaml
+
+    written = {}
+    for item in yaml.safe_load(user_data)["write_files"]:
+        content = item["content"]
+        if item.get("encoding") == "gz+b64":
+            content = gzip.decompress(base64.b64decode(content)).decode()
+        written[item["path"]] = {**item, "content": content}
+    return written
+
+
+def on_instance_module(tmp_path: Path, path: str, variant: str = "default") -> Any:
+    """A rendered on-instance Python program, loaded as a module, with the shared API module beside it."""
+    import importlib.util
+
+    from opencode_alicloud.bootstrap import API_MODULE
+
+    files = rendered_bootstrap(variant)[1]
+    (tmp_path / "opencode_aliyun.py").write_text(files[API_MODULE])
+    script = tmp_path / (Path(path).name.replace("-", "_").removesuffix(".py") + ".py")
+    script.write_text(files[path])
+    sys.modules.pop("opencode_aliyun", None)  # this test's copy, not another test's
+    sys.path.insert(0, str(tmp_path))
+    try:
+        spec = importlib.util.spec_from_file_location(script.stem, script)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    finally:
+        sys.path.remove(str(tmp_path))
+    return module

@@ -58,12 +58,12 @@ def test_the_test_ca_satisfies_strict_verification_as_debian_13s_python_does(tmp
     import ssl
     import urllib.request
 
-    from fake_alibaba import Cloud, OosHandler, serve
+    from fake_alibaba import Cloud, RpcHandler, serve
     from pki import TestCA
 
     ca = TestCA.create(tmp_path / "pki")
     cloud = Cloud(instance_id="i-x", region="ap-southeast-1", role="r", parameters={})
-    server = serve(OosHandler, cloud, tls=ca.issue(["localhost"], tmp_path / "pki" / "oos"))
+    server = serve(RpcHandler, cloud, tls=ca.issue(["localhost"], tmp_path / "pki" / "oos"))
     context = ssl.create_default_context(cafile=str(ca.cert))
     context.verify_flags |= ssl.VERIFY_X509_STRICT
     try:

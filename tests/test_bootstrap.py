@@ -16,9 +16,10 @@ from unittest.mock import ANY
 import pytest
 import yaml
 
-from fake_alibaba import Cloud, MetadataHandler, OosHandler, serve
+from fake_alibaba import Cloud, MetadataHandler, RpcHandler, serve
 from conftest import BOOTSTRAP_VARIANTS, ROOT, VARIANTS, rendered_bootstrap, synth
-from opencode_alicloud.bootstrap import escape_for_terraform
+from support import on_instance_module, written_files
+from opencode_alicloud.bootstrap import API_MODULE, escape_for_terraform
 
 CLOUD_CONFIG_SCHEMA = Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json")
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
@@ -74,23 +75,27 @@ def test_the_schema_check_catches_an_unknown_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize("variant", sorted(BOOTSTRAP_VARIANTS))
 def test_user_data_writes_the_rendered_files(variant: str) -> None:
     _, files, user_data = rendered_bootstrap(variant)
-    written = {item["path"]: item for item in yaml.safe_load(user_data)["write_files"]}
+    written = written_files(user_data)
     assert set(written) == set(files)
     for path, content in files.items():
         assert written[path]["content"].rstrip("\n") == content.rstrip("\n")
+    # Files with Terraform values stay text; the rest travel gzip+base64 where that is shorter.
+    assert {path for path, item in written.items() if not item.get("encoding")} >= {"/etc/opencode/bootstrap.env"}
+    assert written["/usr/local/sbin/opencode-bootstrap"]["encoding"] == "gz+b64"
     assert written["/usr/local/sbin/opencode-bootstrap"]["permissions"] == "0700"
     assert written["/etc/opencode/bootstrap.env"]["permissions"] == "0600"
     assert yaml.safe_load(user_data)["runcmd"] == [["/usr/local/sbin/opencode-bootstrap"]]
 
 
 def test_user_data_size_limits(tmp_path: Path) -> None:
-    # As synthesized (Terraform expressions are longer than the values they resolve to).
-    for variant, limit in (("default", 13 * KB), ("all-options", 14 * KB)):
+    # As synthesized (Terraform expressions are longer than the values they resolve to). Files without
+    # Terraform values travel gzip+base64; all-options has the idle check too.
+    for variant, limit in (("default", 11 * KB), ("all-options", 15 * KB)):
         (instance,) = synth(tmp_path / variant, **VARIANTS[variant])["resource"]["alicloud_instance"].values()
         assert len(instance["user_data"].encode()) <= limit
     # As the instance receives it (ECS allows 16 KB).
-    assert len(rendered_bootstrap("default")[2].encode()) <= 13 * KB
-    assert max(len(rendered_bootstrap(v)[2].encode()) for v in BOOTSTRAP_VARIANTS) <= 13 * KB
+    assert len(rendered_bootstrap("default")[2].encode()) <= 11 * KB
+    assert max(len(rendered_bootstrap(v)[2].encode()) for v in BOOTSTRAP_VARIANTS) <= 15 * KB
 
 
 def test_shellcheck_passes_on_the_bootstrap_script(tmp_path: Path) -> None:
@@ -108,12 +113,8 @@ def test_the_secrets_script_compiles(tmp_path: Path) -> None:
 
 
 def _secrets_module(tmp_path: Path) -> types.ModuleType:
-    script = tmp_path / "opencode_secrets.py"
-    script.write_text(rendered_bootstrap("default")[1]["/usr/local/sbin/opencode-secrets"])
-    spec = importlib.util.spec_from_file_location("opencode_secrets", script)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    """The shared API module every on-instance call goes through (the secret reader's signer and role)."""
+    return on_instance_module(tmp_path, API_MODULE)
 
 
 @pytest.mark.parametrize("attach_after, attached", [(0, True), (3, True), (99, False)])
@@ -131,7 +132,7 @@ def test_the_secret_reader_waits_for_the_role_through_the_metadata_token(
             found = module.credentials("opencode-instance", md, waits.append)
             assert found["AccessKeyId"] == cloud.credentials.access_key_id
         else:
-            with pytest.raises(SystemExit) as stop:
+            with pytest.raises(module.ApiError) as stop:
                 module.credentials("opencode-instance", md, waits.append)
             assert "RAM role opencode-instance is not attached" in str(stop.value)
     finally:
@@ -154,7 +155,7 @@ def test_the_fake_oos_answers_the_secret_readers_request_and_refuses_a_bad_one(t
 
     cloud = Cloud(instance_id="i-test", region="ap-southeast-1", role="opencode-instance",
                   parameters={"opencode-model-api-key": "sk-test"})
-    server = serve(OosHandler, cloud)
+    server = serve(RpcHandler, cloud)
     module = _secrets_module(tmp_path)
     credentials = cloud.credentials.document()
 

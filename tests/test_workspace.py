@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 from conftest import assert_rejected, data_sources, resources, synth
+from support import written_files
 
 
 def test_instance_is_hardened(tmp_path: Path) -> None:
@@ -107,8 +108,10 @@ def test_user_data_comes_from_the_bootstrap_seam_with_terraform_values(tmp_path:
     assert "DATA_DISK_ID=${alicloud_ecs_disk." in user_data
     assert re.search(r"opencode \$\{random_password\.login_password_\w+\.bcrypt_hash\}", user_data)
     assert '.result' not in user_data  # never the plain password
-    # Shell and Dockerfile interpolation is escaped, so Terraform leaves it alone.
-    assert "$${DATA_DISK_ID#d-}" in user_data
+    # Files with Terraform values are text; the rest travel gzip+base64 (no Terraform syntax inside).
+    written = written_files(user_data)
+    assert "${DATA_DISK_ID#d-}" in written["/usr/local/sbin/opencode-bootstrap"]["content"]
+    assert written["/usr/local/sbin/opencode-bootstrap"]["encoding"] == "gz+b64"
     interpolations = re.findall(r"(?<!\$)\$\{([^}]*)\}", user_data)
     assert all(re.match(r"^(alicloud_|random_|base64encode\(|join\()", expr) for expr in interpolations), interpolations
     assert len(user_data.encode()) < 16 * 1024

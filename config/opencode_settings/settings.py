@@ -66,6 +66,7 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
         problems = [
             *self.network_problems(),
             *self.workspace_problems(),
+            *self.power_problems(),
             *backend_problems(self.backend, self.region),
             *model_server_problems(self.model_server, self.vpc_id, self.vpc_cidr, self.vswitch_cidr),
         ]
@@ -95,6 +96,12 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
                 raise SettingsError(problems)
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    def power_problems(self) -> list[tuple[str, str]]:
+        if self.idle_stop_minutes is not None and self.tls_mode == "tunnel-only":
+            return [("idle_stop_minutes", "needs the HTTPS proxy's access log to see who is signed in; "
+                     "tls_mode = tunnel-only has none (unset idle_stop_minutes, or choose another tls_mode)")]
+        return []
 
     def resource_tags(self) -> dict[str, str]:
         return {**self.tags, "workspace": self.name, "managed-by": "opencode-alicloud"}

@@ -60,6 +60,11 @@ class WorkspaceSettings(BaseModel):
         description="running, or stopped in economical mode (StopCharging: compute is not billed; disks, snapshots "
         "and the EIP are). `opencode-alicloud stop`/`start` set it.",
     )
+    idle_stop_minutes: int | None = Field(
+        None, ge=10, le=1440,
+        description="Stop the instance (economical mode) after this many minutes with no signed-in request through "
+        "the HTTPS proxy and no OpenCode session busy; unset: never (60 is a good value). Needs the proxy.",
+    )
     container_memory_mb: int = Field(
         3072, ge=512, le=1048576, description="Memory limit of the OpenCode container, in MiB (leave room for the host)."
     )

@@ -1,4 +1,5 @@
-"""Access: the instance role may read exactly this workspace's secret parameters, nothing else."""
+"""Access: the instance role may read exactly this workspace's secret parameters and, with the idle
+stop on, stop exactly this instance; nothing else."""
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ class AccessProps:
     role_name: str
     parameter_names: list[str]  # tokens or literal names of OOS secret parameters
     tags: dict[str, str]
+    stop_instance_id: str | None = None  # the instance the role may stop (a token: known after it exists)
 
 
 def read_secrets_policy(region: str, parameter_names: list[str]) -> dict:
@@ -35,8 +37,23 @@ def read_secrets_policy(region: str, parameter_names: list[str]) -> dict:
     }
 
 
+def stop_self_policy(region: str, instance_id: str) -> dict:
+    """StopInstance on this one instance's ARN: the idle check stops its own instance, no other."""
+    return {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ecs:StopInstance"],
+                "Resource": [f"acs:ecs:{region}:*:instance/{instance_id}"],
+            }
+        ],
+    }
+
+
 class Access(Construct):
-    """Exposes `policy` and `attachment`."""
+    """Exposes `policy` and `attachment`, and with `stop_instance_id` `stop_policy` and `stop_attachment`
+    (the policy names the instance, so it exists only after the instance does)."""
 
     def __init__(self, scope: Construct, id: str, props: AccessProps) -> None:
         super().__init__(scope, id)
@@ -55,3 +72,18 @@ class Access(Construct):
             policy_type="Custom",
             role_name=props.role_name,
         )
+        self.stop_policy: RamPolicy | None = None
+        self.stop_attachment: RamRolePolicyAttachment | None = None
+        if props.stop_instance_id:
+            self.stop_policy = RamPolicy(
+                self,
+                "stop-self",
+                policy_name=f"{props.name}-instance-stop-self",
+                description="OpenCode workspace instance: stop itself when idle, nothing else",
+                policy_document=json.dumps(stop_self_policy(props.region, props.stop_instance_id), sort_keys=True),
+                tags=props.tags,
+            )
+            self.stop_attachment = RamRolePolicyAttachment(
+                self, "attach-stop-self", policy_name=self.stop_policy.policy_name, policy_type="Custom",
+                role_name=props.role_name,
+            )

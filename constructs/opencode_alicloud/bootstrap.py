@@ -8,6 +8,8 @@ are resolved by Terraform at apply; no secret value is ever part of the user-dat
 """
 from __future__ import annotations
 
+import base64
+import gzip
 import re
 from dataclasses import dataclass, field
 
@@ -36,6 +38,9 @@ from .instance.layout import (  # noqa: F401  (re-exported: the rest of the pack
     MANAGED_CONFIG,
     CADDY_DROP_IN,
     WORLD_READABLE,
+    LIB_DIR,
+    ACCESS_LOG,
+    ACCESS_LOG_KEEP_HOURS,
 )
 from .instance.documents import (  # noqa: F401
     compose_document,
@@ -74,6 +79,7 @@ class BootstrapSettings:
     container_memory: str = "3g"
     model_server_url: str | None = None  # http://<private ip>:8000/v1 when the private model server is on
     model_server_model: str | None = None  # its served model name
+    idle_stop_minutes: int | None = None  # the idle check's threshold; None: no idle check
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BootstrapSettings:
@@ -92,6 +98,7 @@ class BootstrapSettings:
             container_memory=f"{settings.container_memory_mb}m",
             model_server_url=f"http://{server.address()}:{MODEL_SERVER_PORT}/v1" if server.enabled else None,
             model_server_model=server.served_model_name if server.enabled else None,
+            idle_stop_minutes=settings.idle_stop_minutes,
         )
 
 
@@ -139,10 +146,35 @@ def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host:
         password_hash=password_hash,
         upstream=f"127.0.0.1:{OPENCODE_PORT}",
         upstream_auth_env=UPSTREAM_AUTH_ENV,
+        access_log=ACCESS_LOG,
+        access_log_keep_hours=ACCESS_LOG_KEEP_HOURS,
     )
 
 
-EXECUTABLES = frozenset({"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/opencode-bootstrap"})
+EXECUTABLES = frozenset({"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/opencode-bootstrap", "/usr/local/sbin/opencode-idle"})
+API_MODULE = f"{LIB_DIR}/opencode_aliyun.py"
+
+
+def api_files() -> dict[str, str]:
+    """The on-instance API module and the secret reader that uses it (workspace and model server)."""
+    return {
+        API_MODULE: render("opencode_aliyun.py.j2"),
+        "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2", lib=LIB_DIR),
+    }
+
+
+def idle_files(settings: BootstrapSettings) -> dict[str, str]:
+    """The idle check and its timer (enabled by the bootstrap once the workspace is ready)."""
+    if settings.idle_stop_minutes is None:
+        return {}
+    return {
+        "/usr/local/sbin/opencode-idle": render(
+            "opencode-idle.py.j2", lib=LIB_DIR, access_log=ACCESS_LOG, port=OPENCODE_PORT,
+            upstream_env=UPSTREAM_ENV_FILE, password_env=PASSWORD_ENV,
+        ),
+        "/etc/systemd/system/opencode-idle.service": render("opencode-idle.service.j2", minutes=settings.idle_stop_minutes),
+        "/etc/systemd/system/opencode-idle.timer": render("opencode-idle.timer.j2"),
+    }
 
 
 def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str, str]:
@@ -159,12 +191,14 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             role=workspace_role_name(settings.name),
             model_health=_model_health_url(settings) or "",
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
+            idle_stop_minutes=settings.idle_stop_minutes or "",
         ),
         "/etc/opencode/compose.yaml": render_compose(compose_document(settings)),
         "/etc/opencode/image/Dockerfile": render("Dockerfile.j2", npm_version=NPM_VERSION, npm_sha512=NPM_SHA512, **common),
         MANAGED_CONFIG: render_opencode_json(settings),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
-        "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2"),
+        **api_files(),
+        **idle_files(settings),
         "/usr/local/sbin/opencode-bootstrap": render(
             "bootstrap.sh.j2", **common
         ),
@@ -207,13 +241,14 @@ def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFa
             role=model_server_role_name(server.name),
             model_health="",
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
+            idle_stop_minutes="",
         ),
         "/etc/opencode/compose.yaml": render_compose(model_compose_document(server)),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         "/etc/systemd/system/opencode-bootstrap.service": render(
             "opencode-bootstrap.service.j2", script="/usr/local/sbin/opencode-bootstrap"
         ),
-        "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2"),
+        **api_files(),
         "/usr/local/sbin/opencode-bootstrap": render(
             "model-bootstrap.sh.j2", served=server.served_model_name, **common
         ),
@@ -231,11 +266,22 @@ def render_model_server_user_data(server: ModelServerBootstrap, facts: ModelServ
     )
 
 
+def _file_entry(path: str, content: str) -> dict[str, str]:
+    """One write_files entry. A file without Terraform values travels gzip+base64 when that is shorter
+    (cloud-init's gz+b64; ECS allows 16 KB of user-data), byte-stable (mtime 0) so an unchanged file
+    never replaces the instance; a file with Terraform values (tokens) stays text for Terraform."""
+    text = content.rstrip("\n")
+    packed = base64.b64encode(gzip.compress((text + "\n").encode(), compresslevel=9, mtime=0)).decode()
+    if "${TfToken[" in text or len(packed) >= len(escape_for_terraform(text)):
+        return {"path": path, "content": text, "mode": _mode(path), "encoding": ""}
+    return {"path": path, "content": packed, "mode": _mode(path), "encoding": "gz+b64"}
+
+
 def _cloud_config(name: str, files: dict[str, str], packages: list[str], runcmd: list[str]) -> str:
     user_data = render(
         "cloud-config.yaml.j2",
         name=name,
-        files=[{"path": path, "content": content.rstrip("\n"), "mode": _mode(path)} for path, content in files.items()],
+        files=[_file_entry(path, content) for path, content in files.items()],
         packages=packages,
         runcmd=runcmd,
     )

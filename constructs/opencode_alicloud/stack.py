@@ -54,6 +54,7 @@ class WorkspaceStack(TerraformStack):
         self.access = Access(self, "access", AccessProps(
             name=settings.name, region=settings.region, role_name=self.workspace.role.role_name,
             parameter_names=list(self.secrets.parameter_names.values()), tags=tags,
+            stop_instance_id=self.workspace.instance.id if settings.idle_stop_minutes is not None else None,
         ))
         self.model_server = self._model_server() if settings.model_server.enabled else None
         self.outputs = WorkspaceOutputs(self, "outputs", OutputsProps.from_settings(

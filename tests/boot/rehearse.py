@@ -27,13 +27,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path[:0] = [str(HERE), str(ROOT / "tests" / "harness")]
+sys.path[:0] = [str(HERE), str(ROOT / "tests" / "harness"), str(ROOT / "tests")]
 
 import images  # noqa: E402
 import vendor  # noqa: E402
 from cloud_sim import Rehearsal, build_mirror, environment  # noqa: E402
-from fake_alibaba import Cloud, MetadataHandler, OosHandler, parameters_from_state, serve  # noqa: E402
+from fake_alibaba import Cloud, MetadataHandler, RpcHandler, parameters_from_state, serve  # noqa: E402
 from pki import TestCA  # noqa: E402
+from support import written_files  # noqa: E402
 from vm import METADATA, OOS_ADDRESS, Machine, accelerator, free_port, qemu  # noqa: E402
 
 TEST_SECRETS = {"model_api_key": "sk-rehearsal-DO-NOT-LEAK-4d1e", "github_token": "ghp_rehearsalDONOTLEAK42"}
@@ -91,7 +92,8 @@ class Deployment:
                    region=_env_line(instance["user_data"], "REGION"), role=_env_line(instance["user_data"], "ROLE"),
                    site=outputs["url"]["value"].removeprefix("https://"), password=outputs["password"]["value"],
                    parameters=parameters_from_state(state), settings=settings,
-                   opencode_version=_env_line(instance["user_data"], "ARG OPENCODE_VERSION"))
+                   opencode_version=_env_line(written_files(instance["user_data"])["/etc/opencode/image/Dockerfile"]["content"],
+                                              "ARG OPENCODE_VERSION"))
 
 
 def _env_line(user_data: str, name: str) -> str:
@@ -154,7 +156,7 @@ class Stage:
         cloud = Cloud(instance_id=deployment.instance_id, region=deployment.region, role=deployment.role,
                       parameters=deployment.parameters)
         cert = self.ca.issue([f"oos.{deployment.region}.aliyuncs.com"], self.workdir / "pki" / "oos")
-        metadata, oos = serve(MetadataHandler, cloud), serve(OosHandler, cloud, tls=cert)
+        metadata, oos = serve(MetadataHandler, cloud), serve(RpcHandler, cloud, tls=cert)
         self.servers += [metadata, oos]
         return cloud, {f"{METADATA}:80": metadata.port, f"{OOS_ADDRESS}:443": oos.port}
 

@@ -1,12 +1,14 @@
-"""Fake Alibaba Cloud endpoints for what runs on the instance: the ECS metadata service and OOS's
-GetSecretParameter. A SIMULATION of the documented behaviour the bootstrap relies on, no more:
+"""Fake Alibaba Cloud endpoints for what runs on the instance: the ECS metadata service, OOS's
+GetSecretParameter and ECS's StopInstance (the idle check). A SIMULATION of the documented behaviour
+the instance relies on, no more:
 
 - metadata (http_tokens = required): a token from `PUT /latest/api/token`, which must carry the TTL
   header (1-21600 s); every GET must carry a live token. Serves instance-id, region-id and the RAM
   role's STS credentials, the latter only after `attach_after` asks (the attachment comes late).
-- OOS: `GET /?Action=GetSecretParameter&...` signed with RPC signature v1 (HMAC-SHA1) by the role's
+- OOS and ECS: `GET /?Action=...` signed with RPC signature v1 (HMAC-SHA1) by the role's
   credentials; the fake recomputes the signature, checks the security token, the clock skew and
-  nonce reuse, and answers with the parameter's value.
+  nonce reuse, then answers GetSecretParameter with the parameter's value, and records StopInstance
+  (only on its own instance, as the role's policy allows: any other is Forbidden.RAM).
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ class Cloud:
     nonces: set[str] = field(default_factory=set)
     log: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stops: list[dict[str, str]] = field(default_factory=list)  # the StopInstance requests accepted
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -141,9 +144,11 @@ def rpc_signature(params: dict[str, str], secret: str, method: str = "GET") -> s
     return base64.b64encode(digest).decode()
 
 
-class OosHandler(_Handler):
+class RpcHandler(_Handler):
+    """OOS GetSecretParameter and ECS StopInstance, each only after the checks every RPC call passes."""
+
     def _error(self, status: int, code: str, message: str) -> None:
-        self._note(f"OOS refused: {code}: {message}")
+        self._note(f"API refused: {code}: {message}")
         self._reply(status, json.dumps({"Code": code, "Message": message, "RequestId": secrets.token_hex(8)}),
                     "application/json")
 
@@ -162,10 +167,13 @@ class OosHandler(_Handler):
         refused = stale_or_replayed(params.get("Timestamp", ""), params.get("SignatureNonce", ""), cloud.nonces, cloud.lock)
         if refused:
             return self._error(*refused)
-        if (params.get("Action"), params.get("Version")) != ("GetSecretParameter", "2019-06-01"):
-            return self._error(400, "InvalidAction.NotFound", "Specified api is not found.")
         if params.get("RegionId") != cloud.region:
             return self._error(400, "InvalidRegionId", "Specified region is not found.")
+        action = (params.get("Action"), params.get("Version"))
+        if action == ("StopInstance", "2014-05-26"):
+            return self._stop(params)
+        if action != ("GetSecretParameter", "2019-06-01"):
+            return self._error(400, "InvalidAction.NotFound", "Specified api is not found.")
         name = params.get("Name", "")
         if name not in cloud.parameters:
             return self._error(404, "EntityNotExists.Parameter", f"Parameter {name} does not exist.")
@@ -175,6 +183,17 @@ class OosHandler(_Handler):
         body = {"RequestId": secrets.token_hex(8),
                 "Parameter": {"Name": name, "Type": "Secret", "Value": cloud.parameters[name]}}
         self._reply(200, json.dumps(body), "application/json")
+
+
+    def _stop(self, params: dict[str, str]) -> None:
+        if params.get("InstanceId") != self.cloud.instance_id:
+            return self._error(403, "Forbidden.RAM", "User not authorized to operate on the specified resource.")
+        if params.get("StoppedMode", "KeepCharging") not in {"StopCharging", "KeepCharging"}:
+            return self._error(400, "InvalidParameter.StoppedMode", "The specified StoppedMode is not valid.")
+        with self.cloud.lock:
+            self.cloud.stops.append(params)
+        self._note(f"ECS StopInstance {params['InstanceId']} {params.get('StoppedMode', 'KeepCharging')}")
+        self._reply(200, json.dumps({"RequestId": secrets.token_hex(8)}), "application/json")
 
 
 @dataclass

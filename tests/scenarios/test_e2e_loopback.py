@@ -12,13 +12,17 @@ import ssl
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import ROOT, rendered_bootstrap
-from opencode_alicloud.bootstrap import OPENCODE_PORT, render_caddyfile
+from opencode_alicloud.bootstrap import ACCESS_LOG, OPENCODE_PORT, render_caddyfile
+from support import on_instance_module
 
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
 PASSWORD = "e2e-Test-Password-42"  # the web password: the proxy's bcrypt hash is made from it
@@ -62,7 +66,7 @@ def wait_for(predicate, seconds: float, what: str) -> None:  # type: ignore[no-u
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("e2e")
     boot, files, _ = rendered_bootstrap("default")
     (tmp / "managed").mkdir()
@@ -91,7 +95,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
     # Adapted to loopback: unprivileged ports, no admin API, no trust store changes, our backend port.
     adapted = (
         f"{{\n\tadmin off\n\tskip_install_trust\n\thttp_port {http}\n\thttps_port {https}\n}}\n"
-        + caddyfile.replace(f"127.0.0.1:{OPENCODE_PORT}", f"127.0.0.1:{backend}")
+        + caddyfile.replace(f"127.0.0.1:{OPENCODE_PORT}", f"127.0.0.1:{backend}").replace(ACCESS_LOG, str(tmp / "access.log"))
     )
     (tmp / "Caddyfile").write_text(adapted)
     caddy = subprocess.Popen(
@@ -106,7 +110,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
             raise AssertionError(
                 f"{error}\nopencode log:\n{logs.read_text()[-2000:]}\ncaddy log:\n{(tmp / 'caddy.log').read_text()[-2000:]}"
             ) from None
-        yield {"backend": backend, "https": https, "http": http}
+        yield {"backend": backend, "https": https, "http": http, "access_log": tmp / "access.log"}
     finally:
         for process in (caddy, opencode):
             process.terminate()
@@ -173,3 +177,88 @@ def test_event_stream_is_not_buffered(stack: dict[str, int]) -> None:
     assert received.startswith(b"HTTP/1.1 200")
     assert b'"type":"server.connected"' in received
     assert elapsed < 2.0
+
+
+def test_the_access_log_records_who_did_what_and_never_a_credential(stack: dict[str, Any], tmp_path: Path) -> None:
+    base = f"https://localhost:{stack['https']}"
+    started = time.time()
+    assert request(f"{base}/global/health", ("opencode", PASSWORD))[0] == 200
+    assert request(f"{base}/global/health?probe=1", ("opencode", "wrong-password"))[0] == 401
+    log = stack["access_log"]
+    wait_for(lambda: "probe=1" in log.read_text(), 10, "the access log")
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    signed_in = [e for e in entries if e["request"]["uri"] == "/global/health" and e["user_id"] == "opencode"]
+    assert signed_in and signed_in[-1]["status"] == 200 and signed_in[-1]["size"] > 0
+    assert signed_in[-1]["request"]["method"] == "GET" and signed_in[-1]["request"]["remote_ip"] == "127.0.0.1"
+    refused = next(e for e in entries if e["request"]["uri"] == "/global/health?probe=1")
+    assert (refused["status"], refused["user_id"]) == (401, "")
+    text = log.read_text()
+    for secret in (PASSWORD, UPSTREAM, base64.b64encode(f"opencode:{PASSWORD}".encode()).decode(), "wrong-password",
+                   "Authorization", "headers"):
+        assert secret not in text
+    # The idle check reads this log: its newest signed-in request is the one just made, the 401 is not one.
+    idle = on_instance_module(tmp_path, "/usr/local/sbin/opencode-idle", "all-options")
+    assert started - 1 <= idle.last_signed_in(text.splitlines()) <= time.time()
+
+
+def test_the_idle_check_sees_a_busy_agent_through_opencodes_own_session_status(tmp_path: Path) -> None:
+    """The real OpenCode: a session in a folder of its own waits on a model that never answers; the idle
+    check (which asks every folder a session has) calls that busy, and idle once it is aborted."""
+    import http.server
+    import threading
+
+    class Silent(http.server.BaseHTTPRequestHandler):  # a model API that takes the request and never answers
+        asked = threading.Event()
+
+        def do_POST(self) -> None:  # noqa: N802
+            Silent.asked.set()
+            time.sleep(60)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    model = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Silent)
+    model.daemon_threads = True
+    threading.Thread(target=model.serve_forever, daemon=True).start()
+    config = {"$schema": "https://opencode.ai/config.json", "model": "custom/m", "autoupdate": False, "share": "disabled",
+              "provider": {"custom": {"npm": "@ai-sdk/openai-compatible", "name": "silent",
+                                      "options": {"baseURL": f"http://127.0.0.1:{model.server_address[1]}/v1", "apiKey": "k"},
+                                      "models": {"m": {}}}}}
+    (tmp_path / "managed").mkdir()
+    (tmp_path / "managed" / "opencode.json").write_text(json.dumps(config))
+    (tmp_path / "workspace" / "project").mkdir(parents=True)
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "OPENCODE_SERVER_PASSWORD": UPSTREAM,
+           "OPENCODE_TEST_MANAGED_CONFIG_DIR": str(tmp_path / "managed")}
+    server = subprocess.Popen([str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(port)], env=env,
+                              cwd=tmp_path / "workspace", stdout=(tmp_path / "opencode.log").open("w"), stderr=subprocess.STDOUT)
+    (tmp_path / "idle").mkdir()
+    idle = on_instance_module(tmp_path / "idle", "/usr/local/sbin/opencode-idle", "all-options")
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": "Basic " + base64.b64encode(f"opencode:{UPSTREAM}".encode()).decode(), "Content-Type": "application/json"}
+
+    def post(path: str, body: dict) -> bytes:
+        with urllib.request.urlopen(urllib.request.Request(base + path, json.dumps(body).encode(), auth), timeout=10) as answer:
+            return answer.read()
+    try:
+        wait_for(lambda: request(f"{base}/global/health", ("opencode", UPSTREAM))[0] == 200, 120, "opencode serve")
+        assert idle.statuses(UPSTREAM, base) == {}
+        assert idle.statuses("wrong", base) is None  # no answer: the check will not stop
+        folder = str(tmp_path / "workspace" / "project")
+        session = json.loads(post(f"/session?directory={urllib.parse.quote(folder)}", {}))["id"]
+        post(f"/session/{session}/prompt_async?directory={urllib.parse.quote(folder)}", {"parts": [{"type": "text", "text": "hi"}]})
+        assert Silent.asked.wait(30), (tmp_path / "opencode.log").read_text()[-2000:]
+        found = idle.statuses(UPSTREAM, base)
+        assert found == {session: {"type": "busy"}}
+        go, why, _ = idle.decide([], found, time.time(), time.monotonic(), {}, time.time() - 86400, 60)
+        assert not go and "an agent is working" in why
+        post(f"/session/{session}/abort?directory={urllib.parse.quote(folder)}", {})
+        wait_for(lambda: idle.statuses(UPSTREAM, base).get(session, {"type": "idle"})["type"] == "idle", 30, "the abort")
+        assert idle.decide([], idle.statuses(UPSTREAM, base), time.time(), time.monotonic(), {}, time.time() - 86400, 60)[0]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        model.shutdown()

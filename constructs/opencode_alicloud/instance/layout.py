@@ -39,5 +39,9 @@ UPSTREAM_ENV_FILE = "/etc/opencode/upstream.env"
 UPSTREAM_AUTH_ENV = "OPENCODE_UPSTREAM_AUTH"  # base64("opencode:<upstream password>") for Caddy's header_up
 MANAGED_CONFIG = "/etc/opencode/opencode.json"  # OpenCode's managed config path on Linux, host and container
 CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/opencode-upstream.conf"
+LIB_DIR = "/usr/local/lib/opencode"  # opencode_aliyun.py: the one module for every on-instance API call
+# Caddy's JSON access log (Debian's caddy package owns /var/log/caddy); the idle check reads it.
+ACCESS_LOG = "/var/log/caddy/opencode-access.log"
+ACCESS_LOG_KEEP_HOURS = 720
 # Readable by the container's uid 1000 (no secret inside); everything else the bootstrap writes is root-only.
 WORLD_READABLE = frozenset({MANAGED_CONFIG})
