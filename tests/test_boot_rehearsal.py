@@ -7,7 +7,6 @@ import io
 import json
 import subprocess
 import tarfile
-import urllib.error
 from pathlib import Path
 
 import yaml

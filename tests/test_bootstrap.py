@@ -3,7 +3,6 @@ cloud-init, the upstream cloud-config JSON schema, shellcheck, hadolint, caddy,
 the compose-spec schema, docker-compose, and OpenCode itself."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -44,6 +43,7 @@ COMPATIBLE = {"OPENCODE_ALICLOUD_MODEL__PROVIDER": "openai-compatible",
               "OPENCODE_ALICLOUD_OPENCODE_VERSION": "1.18.32"}
 BOOT_DEADLINE = 25 * 60  # seconds from power-on to a healthy bootstrap (measured under TCG: 16-18 min)
 MARKER = "/data/workspace/rehearsal-marker.txt"
+IDLE_MINUTES = 10  # the setting's least value: the second deployment stops itself when idle this long
 
 
 def say(line: str) -> None:
@@ -155,7 +155,8 @@ class Stage:
     def start_cloud(self, deployment: Deployment) -> tuple[Cloud, dict[str, int]]:
         cloud = Cloud(instance_id=deployment.instance_id, region=deployment.region, role=deployment.role,
                       parameters=deployment.parameters)
-        cert = self.ca.issue([f"oos.{deployment.region}.aliyuncs.com"], self.workdir / "pki" / "oos")
+        cert = self.ca.issue([f"oos.{deployment.region}.aliyuncs.com", f"ecs.{deployment.region}.aliyuncs.com"],
+                             self.workdir / "pki" / "oos")
         metadata, oos = serve(MetadataHandler, cloud), serve(RpcHandler, cloud, tls=cert)
         self.servers += [metadata, oos]
         return cloud, {f"{METADATA}:80": metadata.port, f"{OOS_ADDRESS}:443": oos.port}
@@ -373,6 +374,28 @@ def reboot(checks: Checks, deadline_seconds: int = 15 * 60) -> None:
             f"workspace file {'kept' if after == before else 'LOST'}")
 
 
+def idle_stop(checks: Checks, cloud: Cloud, minutes: int, since: float, deadline_seconds: int = 16 * 60) -> None:
+    """The idle check on the instance stops it through the fake ECS: signed by the role (the fake checks the
+    signature), economical mode, this instance only, not before `minutes` have passed since the last login
+    (made at `since`, monotonic), and said in the bootstrap log and on the serial console first."""
+    r, instance = checks.report, checks.deployment.instance_id
+    while not cloud.stops and time.monotonic() < since + deadline_seconds and checks.machine.running():
+        time.sleep(10)
+    after = time.monotonic() - since
+    stops = list(cloud.stops)
+    ok = len(stops) == 1 and stops[0]["InstanceId"] == instance and stops[0].get("StoppedMode") == "StopCharging"
+    # 30 s of slack: the VM's clock and the host's are not the same clock.
+    r.check(f"idle stop: StopInstance arrives signed by the role after {minutes} idle minutes", ok and after >= minutes * 60 - 30,
+            f"{len(stops)} StopInstance call(s) {after:.0f} s after the last login"
+            + (f": {stops[0]['InstanceId']} {stops[0].get('StoppedMode')}" if stops else ""))
+    log = checks.bootstrap_log()
+    said = [line for line in log.splitlines() if "opencode-idle: idle" in line and "stopping this instance" in line]
+    console = checks.machine.serial.read_text(errors="replace") if checks.machine.serial.exists() else ""
+    r.check("idle stop: said in the bootstrap log and on the serial console before the stop",
+            bool(said) and "opencode-bootstrap: " in console and "opencode-idle: idle" in console
+            and f"StopInstance {instance} accepted" in log, said[-1] if said else log.strip().splitlines()[-1:])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
@@ -410,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER} && sync")
         machine.shutdown(key)
 
-        second = stage.deploy({})
-        say(f"deploy 2 on the stub (defaults): instance {first.instance_id} -> {second.instance_id}, "
+        second = stage.deploy({"OPENCODE_ALICLOUD_IDLE_STOP_MINUTES": str(IDLE_MINUTES)})
+        say(f"deploy 2 on the stub (defaults, idle stop {IDLE_MINUTES} min): instance {first.instance_id} -> {second.instance_id}, "
             f"data disk {second.data_disk_id} ({'kept' if second.data_disk_id == first.data_disk_id else 'REPLACED'})")
         report.check("redeploy replaces the instance and keeps the data disk",
                      second.instance_id != first.instance_id and second.data_disk_id == first.data_disk_id)
@@ -421,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         report.check("a new boot disk with a bumped OpenCode version keeps the workspace files",
                      kept == f"written by {first.instance_id}", f"{MARKER}: {kept or 'missing'}")
         negative_control(checks)
-        reboot(checks)
+        reboot(checks)  # its last step is a login through the proxy: the idle clock runs from there
+        idle_stop(checks, cloud, IDLE_MINUTES, time.monotonic())
     finally:
         if machine:
             machine.stop()

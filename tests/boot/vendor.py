@@ -3,7 +3,7 @@ boots unchanged. cloud-init merges it under the user-data; it uses only keys the
 (bootcmd, ca_certs, ssh keys), and each file it writes is listed here.
 
 TEST-ONLY OVERRIDES, none of which exists on ECS:
-- /etc/hosts: OOS's real host name -> the fake OOS; the ACME server's name -> Pebble on the host.
+- /etc/hosts: OOS's and ECS's real host names -> the fake API (OOS GetSecretParameter, ECS StopInstance); the ACME server's name -> Pebble on the host.
 - the test CA in the trust store (the fake OOS and Pebble present certificates it signed), Pebble's
   root (which signs the site's certificate, as Let's Encrypt's root does on ECS), and the host's own extra CAs (here a TLS-inspecting egress proxy's), so the VM reaches npm as the host does.
 - Docker's registry mirror: the local registry that serves the base image offline.
@@ -70,7 +70,7 @@ def _tarball(files: dict[str, tuple[str, int]]) -> str:
 
 
 def vendor_data(settings: VendorSettings) -> str:
-    hosts = f"{OOS_ADDRESS} oos.{settings.region}.aliyuncs.com\n{GATEWAY} {ACME_HOST}\n"
+    hosts = f"{OOS_ADDRESS} oos.{settings.region}.aliyuncs.com ecs.{settings.region}.aliyuncs.com\n{GATEWAY} {ACME_HOST}\n"
     document = {
         "bootcmd": [
             ["sh", "-c", f"grep -q {ACME_HOST} /etc/hosts || printf '%s' '{hosts}' >>/etc/hosts"],
