@@ -57,14 +57,14 @@ def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> 
         for resource in statement["Resource"]:
             assert resource.rsplit("/", 1)[1] in {
                 f"{name}-instance", f"{name}-model-instance",
-                f"{name}-instance-read-secrets", f"{name}-model-instance-read-secrets",
+                f"{name}-instance-read-secrets", f"{name}-model-instance-read-secrets", f"{name}-instance-stop-self",
             }, resource
     denied = next(s for s in _statements(deployer_policy(name)) if s["Effect"] == "Deny")
     assert {"ram:CreateUser", "ram:CreateAccessKey", "ram:AttachPolicyToUser"} <= set(denied["Action"])
 
 
 def test_the_policy_names_what_the_stack_creates(tmp_path) -> None:
-    document = synth(tmp_path, name="team-a", model_server={"enabled": True})
+    document = synth(tmp_path, name="team-a", model_server={"enabled": True}, idle_stop_minutes=60)
     policy = json.dumps(deployer_policy("team-a"))
     for role in document["resource"]["alicloud_ram_role"].values():
         assert f"role/{role['role_name']}\"" in policy

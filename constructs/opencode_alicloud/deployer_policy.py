@@ -88,6 +88,7 @@ def deployer_policy(name: str) -> dict[str, Any]:
     requested = {"StringEquals": {"acs:RequestTag/workspace": name, "acs:RequestTag/managed-by": MANAGED_BY}}
     roles = [f"acs:ram:*:*:role/{role}" for role in role_names(name)]
     policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in role_names(name)]
+    policies.append(f"acs:ram:*:*:policy/{workspace_role_name(name)}-stop-self")  # idle_stop_minutes
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadForPlanning", "Effect": "Allow", "Action": READ_FOR_PLANNING, "Resource": "*"},
         {"Sid": "CreateOnlyTaggedAsThisWorkspace", "Effect": "Allow", "Action": CREATE_TAGGED, "Resource": "*",
