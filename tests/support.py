@@ -65,6 +65,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"provider": "openai-compatible", "base_url": "https://llm.example.com/v1", "model": "qwen3"},
         "tags": {"team": "platform"},
         "idle_stop_minutes": 60,
+        "schedule": {"enabled": True, "start": "08:30", "stop": "18:30", "time_zone": "Europe/Berlin"},
     },
     "model-server": {"model_server": {"enabled": True}, "ssh_cidrs": ["203.0.113.7/32"], "key_pair_name": "laptop"},
 }

@@ -326,6 +326,6 @@ def test_the_readme_shows_the_default_estimate_the_shipped_table_gives(default_d
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## What it costs"):readme.index("## Deploy to your Alibaba Cloud account")]
     assert f"**{views['always_on']['usd']:.2f}**" in section and f"**{views['subscription']['usd']:.2f}**" in section
-    for name in ("stopped", "idle_stop"):
+    for name in ("stopped", "schedule", "idle_stop"):
         assert f"| {views[name]['usd']:.2f} |" in section, name
     assert f"{views['spot']['usd_low']:.2f} - {views['spot']['usd_high']:.2f}" in section

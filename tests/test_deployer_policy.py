@@ -58,13 +58,15 @@ def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> 
             assert resource.rsplit("/", 1)[1] in {
                 f"{name}-instance", f"{name}-model-instance",
                 f"{name}-instance-read-secrets", f"{name}-model-instance-read-secrets", f"{name}-instance-stop-self",
+                f"{name}-schedule", f"{name}-schedule-start-stop",
             }, resource
     denied = next(s for s in _statements(deployer_policy(name)) if s["Effect"] == "Deny")
     assert {"ram:CreateUser", "ram:CreateAccessKey", "ram:AttachPolicyToUser"} <= set(denied["Action"])
 
 
 def test_the_policy_names_what_the_stack_creates(tmp_path) -> None:
-    document = synth(tmp_path, name="team-a", model_server={"enabled": True}, idle_stop_minutes=60)
+    document = synth(tmp_path, name="team-a", model_server={"enabled": True}, idle_stop_minutes=60,
+                     schedule={"enabled": True})
     policy = json.dumps(deployer_policy("team-a"))
     for role in document["resource"]["alicloud_ram_role"].values():
         assert f"role/{role['role_name']}\"" in policy
@@ -72,6 +74,11 @@ def test_the_policy_names_what_the_stack_creates(tmp_path) -> None:
         assert f"policy/{ram_policy['policy_name']}\"" in policy
     for parameter in document["resource"]["alicloud_oos_secret_parameter"].values():
         assert parameter["secret_parameter_name"].startswith("team-a-")
+    for template in document["resource"]["alicloud_oos_template"].values():
+        assert f"template/{template['template_name']}\"" in policy
+    for execution in document["resource"]["alicloud_oos_execution"].values():
+        name = execution["template_name"]
+        assert name.startswith("${alicloud_oos_template.") or f"template/{name}\"" in policy
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

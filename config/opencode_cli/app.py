@@ -232,7 +232,8 @@ def estimate_of(engine: Engine, values: Settings) -> Any:
         document = engine.document()
     except EngineError:
         raise typer.Exit(EXIT_USAGE) from None  # main.py printed its own lines
-    return estimate({engine.stack: document}, values.cost, **live_or_table(values.region, CTX.api_endpoint))
+    return estimate({engine.stack: document}, values.cost, schedule=values.schedule,
+                    **live_or_table(values.region, CTX.api_endpoint))
 
 
 def cost_summary(engine: Engine, values: Settings) -> dict[str, Any]:

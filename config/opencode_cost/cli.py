@@ -79,7 +79,7 @@ def render(result: Estimate, console: Console) -> None:
     side.add_column("view")
     side.add_column("USD", justify="right")
     side.add_column("what it assumes", overflow="fold")
-    for name in ("always_on", "subscription", "stopped", "idle_stop"):
+    for name in ("always_on", "subscription", "schedule", "idle_stop", "stopped"):
         side.add_row(name.replace("_", " "), _usd(views[name]["usd"]), views[name]["what"])
     side.add_row("spot", f"{_usd(views['spot']['usd_low'])} - {_usd(views['spot']['usd_high'])}", views["spot"]["what"])
     console.print(side)
@@ -110,7 +110,8 @@ def main(
         raise typer.Exit(2) from None
     documents = synthesize()
     region = next((region_of(doc) for doc in documents.values() if region_of(doc)), settings.region)
-    result = estimate(documents, settings.cost, **live_or_table(region, api_endpoint, live, refresh))
+    result = estimate(documents, settings.cost, schedule=settings.schedule,
+                      **live_or_table(region, api_endpoint, live, refresh))
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from opencode_settings import CostSettings
+from opencode_settings import CostSettings, ScheduleSettings
 
 from .live import LivePrices, LiveUnavailable, Quote
 from .resources import Unpriced, Usage, region_of, usages
@@ -48,6 +48,11 @@ class Estimate:
     not_priced: list[Unpriced]
     free: list[tuple[str, str]]
     notes: list[str] = field(default_factory=list)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+
+    def schedule_hours(self) -> float:
+        """Hours a month the schedule runs the instances (weeks of 365 / 7 / 12 a month)."""
+        return min(self.schedule.hours_per_week() * 365 / 7 / 12, self.cost.hours_per_month)
 
     def total(self, running_hours: float, traffic: bool = True) -> float:
         return sum(line.monthly(self.cost, running_hours, traffic) for line in self.lines)
@@ -65,6 +70,11 @@ class Estimate:
                              "what": "1-month subscription where it applies (instances, system disks); the rest pay-as-you-go"},
             "stopped": {"usd": self.total(0, traffic=False),
                         "what": "stopped all month in economical mode: disks, snapshots and the EIP still bill; compute does not"},
+            "schedule": {"usd": self.total(self.schedule_hours()),
+                         "what": f"running {self.schedule.start}-{self.schedule.stop} {self.schedule.weekdays} "
+                                 f"({self.schedule.time_zone}): {self.schedule_hours():.0f} h a month, stopped "
+                                 "(economical mode) otherwise" + ("" if self.schedule.enabled else
+                                                                  "; not enabled (schedule.enabled)")},
             "idle_stop": {"usd": self.total(cost.usage_hours_per_month),
                           "what": f"in use {cost.usage_hours_per_month:g} h a month, stopped (economical mode) when idle"},
             "spot": {"usd_low": spot_low, "usd_high": spot_high,
@@ -152,7 +162,8 @@ class Pricer:
 
 
 def estimate(documents: dict[str, dict[str, Any]], cost: CostSettings, *, table: PriceTable | None = None,
-             live: LivePrices | None = None, live_note: str | None = None) -> Estimate:
+             live: LivePrices | None = None, live_note: str | None = None,
+             schedule: ScheduleSettings | None = None) -> Estimate:
     """Price every billable resource of the synthesized stacks (stack name -> cdk.tf.json)."""
     region = next((region_of(doc) for doc in documents.values() if region_of(doc)), "")
     priced, not_priced, free = usages(documents, cost)
@@ -170,4 +181,4 @@ def estimate(documents: dict[str, dict[str, Any]], cost: CostSettings, *, table:
     if missing:
         notes.append("no price known for " + ", ".join(sorted(set(missing))) +
                      ": these lines are outside the totals; set cost.prices or use live prices")
-    return Estimate(region, cost, lines, not_priced, free, notes)
+    return Estimate(region, cost, lines, not_priced, free, notes, schedule or ScheduleSettings())

@@ -71,6 +71,9 @@ NOT_PRICED: dict[str, str] = {
     "alicloud_ots_instance": "Tablestore CU mode bills what is read, written and stored; the lock table holds "
     "one row touched once per apply (no storage unit price found): negligible",
     "alicloud_ots_table": "see the Tablestore instance",
+    "alicloud_oos_template": "OOS templates and scheduled executions: no OOS price was found in any collected "
+    "source (the start and stop they run are ECS calls)",
+    "alicloud_oos_execution": "see the OOS template",
 }
 
 _REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.id\}$")

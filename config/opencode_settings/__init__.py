@@ -1,11 +1,12 @@
 """Settings of an OpenCode workspace on Alibaba Cloud: `load_settings()` reads every source and
 raises `SettingsError` naming each bad setting. One module per concern: workspace, network,
-model, model_server, state, cost; sources and loading read them, errors reports them."""
+model, model_server, schedule, state, cost; sources and loading read them, errors reports them."""
 from .cost import CostSettings
 from .errors import SettingsError
 from .loading import load_settings
 from .model import ModelSettings
 from .model_server import ModelServerSettings
+from .schedule import ScheduleSettings
 from .settings import Settings
 from .sources import CONFIG_FILE_ENV, ENV_PREFIX
 from .state import BackendSettings, StateStackSettings
@@ -18,6 +19,7 @@ __all__ = [
     "BackendSettings",
     "ModelServerSettings",
     "ModelSettings",
+    "ScheduleSettings",
     "Settings",
     "SettingsError",
     "StateStackSettings",

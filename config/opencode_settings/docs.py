@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from .cost import CostSettings
+from .schedule import ScheduleSettings
 from .fields import Cidr
 from .model import ModelSettings
 from .model_server import ModelServerSettings
@@ -72,6 +73,7 @@ def settings_table() -> str:
         *_rows(ModelServerSettings, "model_server."),
         *_rows(BackendSettings, "backend."),
         *_rows(StateStackSettings, "state."),
+        *_rows(ScheduleSettings, "schedule."),
         *_rows(CostSettings, "cost."),
         END,
     ]

@@ -1,5 +1,5 @@
 """The settings model: everything a user can choose about a workspace, one module per concern
-(workspace, network, model, model_server, state, cost; loading reads and reports them).
+(workspace, network, model, model_server, schedule, state, cost; loading reads and reports them).
 
 Sources, highest priority first:
   1. environment variables prefixed OPENCODE_ALICLOUD_ (nested fields with `__`,
@@ -26,6 +26,7 @@ from .errors import SettingsError, SettingsProblems
 from .model import ModelSettings
 from .model_server import ModelServerSettings, model_server_problems
 from .network import NetworkSettings
+from .schedule import ScheduleSettings, schedule_problems
 from .sources import CONFIG_FILE_ENV, ENV_PREFIX, CommaListDotEnvSource, CommaListEnvSource, read_toml
 from .state import BackendSettings, StateStackSettings, backend_problems
 from .workspace import WorkspaceSettings
@@ -54,6 +55,9 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
     )
     backend: BackendSettings = Field(default_factory=BackendSettings, description="Where the state lives (see below).")
     state: StateStackSettings = Field(default_factory=StateStackSettings, description="The team state stack (see below).")
+    schedule: ScheduleSettings = Field(
+        default_factory=ScheduleSettings, description="Optional working hours, started and stopped by OOS (see below)."
+    )
     cost: CostSettings = Field(default_factory=CostSettings, description="Assumptions of the cost estimate (see below).")
     workspaces: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -67,6 +71,7 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
             *self.network_problems(),
             *self.workspace_problems(),
             *self.power_problems(),
+            *schedule_problems(self.schedule),
             *backend_problems(self.backend, self.region),
             *model_server_problems(self.model_server, self.vpc_id, self.vpc_cidr, self.vswitch_cidr),
         ]

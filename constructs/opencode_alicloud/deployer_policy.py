@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .bootstrap import model_server_role_name, workspace_role_name
+from .schedule import START_TEMPLATE, schedule_role_name
 
 MANAGED_BY = "opencode-alicloud"
 
@@ -36,6 +37,7 @@ READ_FOR_PLANNING = [
     "ram:ListTagResources", "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
     "ecs:DescribePrice", "bss:DescribePrice",  # scripts/cost's live prices (DescribePrice, GetPayAsYouGoPrice)
     "ecs:GetInstanceConsoleOutput", "ecs:DescribeSnapshots",  # the CLI: boot progress, status (no secret is logged there)
+    "oos:GetTemplate", "oos:ListExecutions",  # the schedule's template and executions
 ]
 
 # Calls that create a resource: allowed only when the request tags it as this workspace's.
@@ -68,6 +70,12 @@ SECRET_PARAMETERS = [
 # OOS encrypts and decrypts secret parameters with KMS as the caller, through the OOS service.
 KMS_THROUGH_OOS = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:GetSecretValue"]
 
+# The schedule (schedule.enabled): this workspace's stop template, and executions of it and of the public
+# start template; executions are tagged as this workspace's when started.
+TEMPLATE_ACTIONS = ["oos:CreateTemplate", "oos:UpdateTemplate", "oos:DeleteTemplate", "oos:TagResources",
+                    "oos:UntagResources"]
+EXECUTION_ACTIONS = ["oos:CancelExecution", "oos:DeleteExecutions"]
+
 ROLE_ACTIONS = ["ram:CreateRole", "ram:DeleteRole", "ram:UpdateRole", "ram:PassRole",
                 "ram:TagResources", "ram:UntagResources"]
 POLICY_ACTIONS = ["ram:CreatePolicy", "ram:DeletePolicy", "ram:CreatePolicyVersion", "ram:DeletePolicyVersion"]
@@ -79,7 +87,7 @@ DENIED = ["ram:CreateUser", "ram:CreateAccessKey", "ram:CreateLoginProfile", "ra
 
 
 def role_names(name: str) -> list[str]:
-    return [workspace_role_name(name), model_server_role_name(name)]
+    return [workspace_role_name(name), model_server_role_name(name), schedule_role_name(name)]
 
 
 def deployer_policy(name: str) -> dict[str, Any]:
@@ -87,8 +95,10 @@ def deployer_policy(name: str) -> dict[str, Any]:
     tagged = {"StringEquals": {"acs:ResourceTag/workspace": name, "acs:ResourceTag/managed-by": MANAGED_BY}}
     requested = {"StringEquals": {"acs:RequestTag/workspace": name, "acs:RequestTag/managed-by": MANAGED_BY}}
     roles = [f"acs:ram:*:*:role/{role}" for role in role_names(name)]
-    policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in role_names(name)]
+    policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in role_names(name)[:2]]
     policies.append(f"acs:ram:*:*:policy/{workspace_role_name(name)}-stop-self")  # idle_stop_minutes
+    policies.append(f"acs:ram:*:*:policy/{schedule_role_name(name)}-start-stop")  # schedule.enabled
+    template = f"acs:oos:*:*:template/{name}-schedule-stop"
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadForPlanning", "Effect": "Allow", "Action": READ_FOR_PLANNING, "Resource": "*"},
         {"Sid": "CreateOnlyTaggedAsThisWorkspace", "Effect": "Allow", "Action": CREATE_TAGGED, "Resource": "*",
@@ -100,6 +110,11 @@ def deployer_policy(name: str) -> dict[str, Any]:
         {"Sid": "KmsOnlyThroughOos", "Effect": "Allow", "Action": KMS_THROUGH_OOS, "Resource": "*",
          "Condition": {"StringEquals": {"acs:ViaService": "oos.aliyuncs.com"}}},
         {"Sid": "ThisWorkspacesInstanceRoles", "Effect": "Allow", "Action": ROLE_ACTIONS, "Resource": roles},
+        {"Sid": "ThisWorkspacesScheduleTemplate", "Effect": "Allow", "Action": TEMPLATE_ACTIONS, "Resource": [template]},
+        {"Sid": "ScheduleExecutionsTaggedAsThisWorkspace", "Effect": "Allow", "Action": ["oos:StartExecution"],
+         "Resource": [template, f"acs:oos:*:*:template/{START_TEMPLATE}"], "Condition": requested},
+        {"Sid": "ChangeOnlyThisWorkspacesExecutions", "Effect": "Allow", "Action": EXECUTION_ACTIONS,
+         "Resource": ["acs:oos:*:*:execution/*"], "Condition": tagged},
     ]
     statements.append({"Sid": "ThisWorkspacesRolePolicies", "Effect": "Allow", "Action": POLICY_ACTIONS,
                        "Resource": policies})

@@ -22,6 +22,7 @@ from .firewall import Firewall, FirewallProps
 from .login import Login, LoginProps
 from .model_server import ModelServer, ModelServerProps
 from .policy.aspect import add_policy
+from .schedule import Schedule, ScheduleProps
 from .network import Network, NetworkProps
 from .outputs import OutputsProps, WorkspaceOutputs
 from .secrets import Secrets, SecretsProps, secret_specs
@@ -29,7 +30,7 @@ from .workspace import HostFacts, Workspace, WorkspaceProps, site_host
 
 
 class WorkspaceStack(TerraformStack):
-    """Network -> Firewall -> Login + Secrets -> Workspace -> Access -> (Model server) -> Outputs."""
+    """Network -> Firewall -> Login + Secrets -> Workspace -> Access -> (Schedule) -> (Model server) -> Outputs."""
 
     def __init__(self, scope: Construct, id: str, settings: Settings, state_dir: str) -> None:
         super().__init__(scope, id)
@@ -56,6 +57,9 @@ class WorkspaceStack(TerraformStack):
             parameter_names=list(self.secrets.parameter_names.values()), tags=tags,
             stop_instance_id=self.workspace.instance.id if settings.idle_stop_minutes is not None else None,
         ))
+        self.schedule = Schedule(self, "schedule", ScheduleProps.from_settings(
+            settings, tags, self.workspace.instance.id,
+        )) if settings.schedule.enabled else None
         self.model_server = self._model_server() if settings.model_server.enabled else None
         self.outputs = WorkspaceOutputs(self, "outputs", OutputsProps.from_settings(
             settings, site_host(settings, self.workspace.public_ip), self.workspace.public_ip, self.login.username,

@@ -1,0 +1,118 @@
+"""Schedule: OOS scheduled executions start the workspace at the working day's start (the public
+template ACS-ECS-ScheduleToStartInstances) and stop it in economical mode at its end (a template of
+ours: the public stop template cannot set StopCharging), through a role OOS assumes that may start and
+stop exactly this instance. Each execution waits for its cron in its time zone, for as long as it exists."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from imports.alicloud.oos_execution import OosExecution
+from imports.alicloud.oos_template import OosTemplate
+from imports.alicloud.ram_policy import RamPolicy
+from imports.alicloud.ram_role import RamRole
+from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
+from opencode_settings import Settings
+
+START_TEMPLATE = "ACS-ECS-ScheduleToStartInstances"  # public, kept by Alibaba Cloud (aliyun/oos-templates)
+END_DATE = "2099-12-01T00:00:00Z"  # the timer trigger's required end, as the public start-and-stop template has it
+OOS_TRUST_POLICY = {
+    "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["oos.aliyuncs.com"]}}],
+    "Version": "1",
+}
+
+
+def schedule_role_name(name: str) -> str:
+    return f"{name}-schedule"
+
+
+def schedule_policy(region: str, instance_id: str) -> dict:
+    """Start and stop on this instance's ARN only; OOS reads instances to select the target and to wait
+    for its state (DescribeInstances has no resource-level control: read-only, on "*")."""
+    return {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["ecs:StartInstance", "ecs:StopInstance"],
+             "Resource": [f"acs:ecs:{region}:*:instance/{instance_id}"]},
+            {"Effect": "Allow", "Action": ["ecs:DescribeInstances"], "Resource": ["*"]},
+        ],
+    }
+
+
+def stop_template() -> dict:
+    """The public ACS-ECS-ScheduleToStopInstances, on one instance, with stoppedMode StopCharging (as the
+    public ACS-ECS-ScheduleToStartAndStopInstances passes it to the same ACS::ECS::StopInstance action)."""
+    text = {"Type": "String"}
+    return {
+        "FormatVersion": "OOS-2019-06-01",
+        "Description": "opencode-alicloud: stop the workspace instance in economical mode on a schedule",
+        "Parameters": {"regionId": text, "instanceId": text, "cron": text, "endDate": text,
+                       "timeZone": {"Type": "String", "Default": "UTC"}, "OOSAssumeRole": text},
+        "RamRole": "{{ OOSAssumeRole }}",
+        "Tasks": [
+            {"Name": "timerTrigger", "Action": "ACS::TimerTrigger",
+             "Properties": {"Type": "cron", "Expression": "{{ cron }}", "EndDate": "{{ endDate }}",
+                            "TimeZone": "{{ timeZone }}"}},
+            {"Name": "stopInstance", "Action": "ACS::ECS::StopInstance",
+             "Properties": {"regionId": "{{ regionId }}", "instanceId": "{{ instanceId }}",
+                            "stoppedMode": "StopCharging"}},
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class ScheduleProps:
+    name: str
+    region: str
+    tags: dict[str, str]
+    instance_id: str  # a token: the executions and the policy name the instance
+    start_cron: str
+    stop_cron: str
+    time_zone: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, tags: dict[str, str], instance_id: str) -> ScheduleProps:
+        schedule = settings.schedule
+        return cls(name=settings.name, region=settings.region, tags=tags, instance_id=instance_id,
+                   start_cron=schedule.cron(schedule.start), stop_cron=schedule.cron(schedule.stop),
+                   time_zone=schedule.time_zone)
+
+
+class Schedule(Construct):
+    """Exposes `role`, `policy`, `attachment`, `stop_template`, `start` and `stop` (the two executions)."""
+
+    def __init__(self, scope: Construct, id: str, props: ScheduleProps) -> None:
+        super().__init__(scope, id)
+        self.role = RamRole(
+            self, "role", role_name=schedule_role_name(props.name),
+            assume_role_policy_document=json.dumps(OOS_TRUST_POLICY, sort_keys=True),
+            description="OOS: start and stop this OpenCode workspace on its schedule", tags=props.tags,
+        )
+        self.policy = RamPolicy(
+            self, "policy", policy_name=f"{schedule_role_name(props.name)}-start-stop",
+            description="OpenCode workspace schedule: start and stop this instance only",
+            policy_document=json.dumps(schedule_policy(props.region, props.instance_id), sort_keys=True),
+            tags=props.tags,
+        )
+        self.attachment = RamRolePolicyAttachment(
+            self, "attach", policy_name=self.policy.policy_name, policy_type="Custom", role_name=self.role.role_name,
+        )
+        self.stop_template = OosTemplate(
+            self, "stop-template", template_name=f"{props.name}-schedule-stop",
+            content=json.dumps(stop_template(), sort_keys=True), tags=props.tags,
+        )
+        common = {"regionId": props.region, "endDate": END_DATE, "timeZone": props.time_zone,
+                  "OOSAssumeRole": self.role.role_name}
+        targets = {"Type": "ResourceIds", "ResourceIds": [props.instance_id], "RegionId": props.region}
+        self.start = OosExecution(
+            self, "start", template_name=START_TEMPLATE, description=f"{props.name}: start on schedule",
+            parameters=json.dumps({**common, "cron": props.start_cron, "targets": targets}, sort_keys=True),
+            tags=props.tags, depends_on=[self.attachment],
+        )
+        self.stop = OosExecution(
+            self, "stop", template_name=self.stop_template.template_name, description=f"{props.name}: stop on schedule",
+            parameters=json.dumps({**common, "cron": props.stop_cron, "instanceId": props.instance_id}, sort_keys=True),
+            tags=props.tags, depends_on=[self.attachment],
+        )
