@@ -3,7 +3,8 @@
 broken: one line per problem on stderr, exit 2. The stacks:
   "opencode"        WorkspaceStack: Network, Firewall, Login, Secrets, Workspace, Access, Outputs
                     (with team workspaces, `[workspaces.<name>]`: one WorkspaceStack "<name>" each)
-  "opencode-state"  StateStack (when state.bucket is set): the team's OSS bucket and lock table"""
+  "opencode-state"  StateStack (when state.bucket is set): the team's OSS bucket and lock table
+  "opencode-audit"  AuditStack (when audit.enabled, without audit.existing_trail): the ActionTrail trail"""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from cdktf import App  # noqa: E402
 
+from opencode_alicloud.audit_stack import AUDIT_STACK_ID, AuditStack  # noqa: E402
 from opencode_alicloud.policy.aspect import synth_checked  # noqa: E402
 from opencode_alicloud.stack import WorkspaceStack  # noqa: E402
 from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps  # noqa: E402
@@ -34,6 +36,8 @@ def main() -> int:
         WorkspaceStack(app, stack_id, workspace, state_dir=str(state_dir))
     if settings.state.bucket:
         StateStack(app, STATE_STACK_ID, StateStackProps.from_settings(settings, state_dir))
+    if settings.audit.enabled and not settings.audit.existing_trail:
+        AuditStack(app, AUDIT_STACK_ID, settings, state_dir)
     problems = synth_checked(app)  # the project's policy rules run during the synth
     return print("Policy:", *problems, sep="\n  ", file=sys.stderr) or 2 if problems else 0
 

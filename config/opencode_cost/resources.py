@@ -60,6 +60,8 @@ FREE: dict[str, str] = {
     "alicloud_oss_bucket_versioning": "billed as the bucket (old versions count as storage)",
     "alicloud_oss_bucket_server_side_encryption": "billed as the bucket (OSS-managed keys)",
     "alicloud_oss_bucket_public_access_block": "billed as the bucket",
+    "alicloud_oss_bucket_policy": "billed as the bucket",
+    "alicloud_log_project": "billed as its logstores",
     "random_password": "made by Terraform, not a cloud resource",
     "terraform_data": "made by Terraform, not a cloud resource",
 }
@@ -74,6 +76,9 @@ NOT_PRICED: dict[str, str] = {
     "alicloud_oos_template": "OOS templates and scheduled executions: no OOS price was found in any collected "
     "source (the start and stop they run are ECS calls)",
     "alicloud_oos_execution": "see the OOS template",
+    "alicloud_actiontrail_trail": "ActionTrail's own charge for a trail is in no collected source; its logs are "
+    "priced as the audit bucket's storage",
+    "alicloud_log_store": "SLS bills data written, indexed and stored; no SLS price is in the collected sources",
 }
 
 _REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.id\}$")
@@ -142,6 +147,11 @@ def _eip(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], c
 
 
 def _bucket(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], cost: CostSettings) -> Iterator[Usage]:
+    if (body.get("tags") or {}).get("purpose") == "audit-trail":
+        yield Usage(address, stack, _part(body, address), f"audit bucket {body.get('bucket', '')}, {cost.audit_bucket_gb:g} GB",
+                    "oss-storage", cost.audit_bucket_gb, "monthly", None, {},
+                    f"{cost.audit_bucket_gb:g} GB of trail logs (cost.audit_bucket_gb)")
+        return
     yield Usage(address, stack, _part(body, address), f"state bucket {body.get('bucket', '')}, {cost.state_bucket_gb:g} GB", "oss-storage",
                 cost.state_bucket_gb, "monthly", None, {}, f"{cost.state_bucket_gb:g} GB of state and its versions")
 

@@ -1,6 +1,7 @@
 """Settings of an OpenCode workspace on Alibaba Cloud: `load_settings()` reads every source and
 raises `SettingsError` naming each bad setting. One module per concern: workspace, network,
-model, model_server, schedule, state, cost; sources and loading read them, errors reports them."""
+model, model_server, schedule, audit, state, cost; sources and loading read them, errors reports them."""
+from .audit import AUDIT_MIN_DAYS, AuditSettings
 from .cost import CostSettings
 from .errors import SettingsError
 from .loading import load_settings
@@ -13,6 +14,8 @@ from .state import BackendSettings, StateStackSettings
 from .team import team_settings
 
 __all__ = [
+    "AUDIT_MIN_DAYS",
+    "AuditSettings",
     "CONFIG_FILE_ENV",
     "CostSettings",
     "ENV_PREFIX",

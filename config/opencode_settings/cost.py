@@ -42,6 +42,7 @@ class CostSettings(BaseModel):
         2, ge=0, le=100, description="Share of the used data that changes a day (each later snapshot's size)."
     )
     state_bucket_gb: float = Field(1, ge=0, le=1_000_000, description="GB kept in the state bucket (state and its old versions).")
+    audit_bucket_gb: float = Field(5, ge=0, le=1_000_000, description="GB kept in the audit trail's bucket (its retention's worth).")
     cny_per_usd: float = Field(
         7.2, gt=0, le=100, description="Exchange rate used for CNY prices (an assumption; shown wherever it is used)."
     )

@@ -8,6 +8,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from .audit import AuditSettings
 from .cost import CostSettings
 from .schedule import ScheduleSettings
 from .fields import Cidr
@@ -74,6 +75,7 @@ def settings_table() -> str:
         *_rows(BackendSettings, "backend."),
         *_rows(StateStackSettings, "state."),
         *_rows(ScheduleSettings, "schedule."),
+        *_rows(AuditSettings, "audit."),
         *_rows(CostSettings, "cost."),
         END,
     ]

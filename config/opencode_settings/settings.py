@@ -1,5 +1,5 @@
 """The settings model: everything a user can choose about a workspace, one module per concern
-(workspace, network, model, model_server, schedule, state, cost; loading reads and reports them).
+(workspace, network, model, model_server, schedule, audit, state, cost; loading reads and reports them).
 
 Sources, highest priority first:
   1. environment variables prefixed OPENCODE_ALICLOUD_ (nested fields with `__`,
@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from .audit import AuditSettings, audit_problems
 from .cost import CostSettings
 from .errors import SettingsError, SettingsProblems
 from .model import ModelSettings
@@ -58,6 +59,7 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
     schedule: ScheduleSettings = Field(
         default_factory=ScheduleSettings, description="Optional working hours, started and stopped by OOS (see below)."
     )
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail and access log (see below).")
     cost: CostSettings = Field(default_factory=CostSettings, description="Assumptions of the cost estimate (see below).")
     workspaces: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -72,6 +74,7 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
             *self.workspace_problems(),
             *self.power_problems(),
             *schedule_problems(self.schedule),
+            *audit_problems(self.audit),
             *backend_problems(self.backend, self.region),
             *model_server_problems(self.model_server, self.vpc_id, self.vpc_cidr, self.vswitch_cidr),
         ]

@@ -40,7 +40,6 @@ from .instance.layout import (  # noqa: F401  (re-exported: the rest of the pack
     WORLD_READABLE,
     LIB_DIR,
     ACCESS_LOG,
-    ACCESS_LOG_KEEP_HOURS,
 )
 from .instance.documents import (  # noqa: F401
     compose_document,
@@ -80,6 +79,7 @@ class BootstrapSettings:
     model_server_url: str | None = None  # http://<private ip>:8000/v1 when the private model server is on
     model_server_model: str | None = None  # its served model name
     idle_stop_minutes: int | None = None  # the idle check's threshold; None: no idle check
+    access_log_days: int = 30  # how long Caddy keeps its rolled access logs
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BootstrapSettings:
@@ -99,6 +99,7 @@ class BootstrapSettings:
             model_server_url=f"http://{server.address()}:{MODEL_SERVER_PORT}/v1" if server.enabled else None,
             model_server_model=server.served_model_name if server.enabled else None,
             idle_stop_minutes=settings.idle_stop_minutes,
+            access_log_days=settings.audit.access_log_days,
         )
 
 
@@ -147,7 +148,7 @@ def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host:
         upstream=f"127.0.0.1:{OPENCODE_PORT}",
         upstream_auth_env=UPSTREAM_AUTH_ENV,
         access_log=ACCESS_LOG,
-        access_log_keep_hours=ACCESS_LOG_KEEP_HOURS,
+        access_log_keep_hours=settings.access_log_days * 24,
     )
 
 

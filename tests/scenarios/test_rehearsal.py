@@ -60,6 +60,25 @@ def test_the_default_stack_plans_with_every_provider_rule_and_no_warning(tmp_pat
     assert plan is not None and len(plan["resource_changes"]) == 19
 
 
+def test_the_audit_stack_plans_applies_and_destroys_only_when_unprotected(tmp_path: Path, sim_env: dict[str, str]) -> None:
+    """opencode-audit against every provider rule, with SLS: planned clean, applied; protected, a destroy is
+    refused by Terraform (prevent_destroy); unprotected, it goes."""
+    from test_audit import synth_audit
+
+    rehearsal = Rehearsal(tmp_path / "tf", sim_env)
+    rehearsal.load(synth_audit(tmp_path / "protected", sls=True))
+    code, plan, output = rehearsal.plan()
+    assert code == 0 and warnings_in(output) == [], output[-3000:]
+    assert plan is not None and len(plan["resource_changes"]) == 9
+    rehearsal.apply()
+    refused = rehearsal._run("destroy", "-auto-approve", "-input=false", "-no-color")
+    assert refused.returncode != 0 and "prevent_destroy" in refused.stderr
+    rehearsal.load(synth_audit(tmp_path / "unprotected", sls=True, protect=False))
+    rehearsal.apply()
+    assert "Destroy complete! Resources: 9 destroyed" in rehearsal._run(
+        "destroy", "-auto-approve", "-input=false", "-no-color").stdout
+
+
 def test_the_stub_rejects_what_the_provider_rejects(tmp_path: Path, sim_env: dict[str, str]) -> None:
     """The defect this rehearsal once missed: alicloud_zones' disk filter knows no cloud_essd_entry."""
     document = synth(tmp_path)

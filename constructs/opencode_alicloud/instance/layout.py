@@ -42,6 +42,5 @@ CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/opencode-upstream.conf"
 LIB_DIR = "/usr/local/lib/opencode"  # opencode_aliyun.py: the one module for every on-instance API call
 # Caddy's JSON access log (Debian's caddy package owns /var/log/caddy); the idle check reads it.
 ACCESS_LOG = "/var/log/caddy/opencode-access.log"
-ACCESS_LOG_KEEP_HOURS = 720
 # Readable by the container's uid 1000 (no secret inside); everything else the bootstrap writes is root-only.
 WORLD_READABLE = frozenset({MANAGED_CONFIG})

@@ -15,6 +15,7 @@ CATEGORIES = {
     "CKV_OCA_3": CheckCategories.IAM,
     "CKV_OCA_4": CheckCategories.ENCRYPTION,
     "CKV_OCA_5": CheckCategories.SECRETS,
+    "CKV_OCA_6": CheckCategories.LOGGING,
 }
 
 

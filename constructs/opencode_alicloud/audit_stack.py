@@ -1,0 +1,119 @@
+"""The audit stack (opencode-audit): an ActionTrail trail of every cloud API call in the account, delivered
+to an OSS bucket of its own (versioned, KMS-encrypted, private, no public access, kept `retention_days`,
+nobody may delete its objects) and optionally an SLS logstore with the same retention. Deployed once by an
+administrator, like the state stack; a workspace's destroy never touches it, and the workspace's instance
+role has no permission on it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdktf import TerraformOutput, TerraformResourceLifecycle, TerraformStack
+from constructs import Construct
+
+from imports.alicloud.actiontrail_trail import ActiontrailTrail
+from imports.alicloud.data_alicloud_caller_identity import DataAlicloudCallerIdentity
+from imports.alicloud.log_project import LogProject
+from imports.alicloud.log_store import LogStore
+from imports.alicloud.oss_bucket import (
+    OssBucket,
+    OssBucketLifecycleRule,
+    OssBucketLifecycleRuleExpiration,
+    OssBucketLifecycleRuleNoncurrentVersionExpiration,
+)
+from imports.alicloud.oss_bucket_acl import OssBucketAcl
+from imports.alicloud.oss_bucket_policy import OssBucketPolicy
+from imports.alicloud.oss_bucket_public_access_block import OssBucketPublicAccessBlock
+from imports.alicloud.oss_bucket_server_side_encryption import OssBucketServerSideEncryption
+from imports.alicloud.oss_bucket_versioning import OssBucketVersioningA as OssBucketVersioning
+from imports.alicloud.provider import AlicloudProvider
+from opencode_settings import Settings
+
+from .backend import state_backend
+from .bootstrap import literal_tags
+from .policy.aspect import add_policy
+from .policy.rules.oca_6_audit_retention import AUDIT_LOGSTORE, AUDIT_PURPOSE  # CKV_OCA_6 finds them by these
+
+AUDIT_STACK_ID = "opencode-audit"
+KEY_PREFIX = "actiontrail"
+
+
+@dataclass(frozen=True)
+class AuditStackProps:
+    name: str
+    region: str
+    bucket: str
+    retention_days: int
+    event_rw: str
+    sls: bool
+    protect: bool
+    tags: dict[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuditStackProps:
+        audit = settings.audit
+        assert audit.bucket is not None
+        return cls(name=settings.name, region=settings.region, bucket=audit.bucket, retention_days=audit.retention_days,
+                   event_rw=audit.event_rw, sls=audit.sls, protect=audit.protect,
+                   tags=literal_tags(settings.tags) | {"managed-by": "opencode-alicloud", "purpose": AUDIT_PURPOSE})
+
+
+def no_delete_policy(account_id: str, bucket: str) -> dict:
+    """Nobody deletes a log: not the workspace, not an administrator's key (who must first remove this policy,
+    a call the trail records). Expiry is OSS's own lifecycle, which a bucket policy does not govern."""
+    return {
+        "Version": "1",
+        "Statement": [{"Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion"],
+                       "Resource": [f"acs:oss:*:{account_id}:{bucket}/*"]}],
+    }
+
+
+class AuditStack(TerraformStack):
+    """Exposes `caller`, `bucket`, `acl`, `public_access_block`, `versioning`, `encryption`, `bucket_policy`,
+    `log_project` and `log_store` (or None), and `trail`."""
+
+    def __init__(self, scope: Construct, id: str, settings: Settings, state_dir: Path) -> None:
+        super().__init__(scope, id)
+        props = AuditStackProps.from_settings(settings)
+        self.backend = state_backend(self, settings, id, state_dir)
+        add_policy(self)
+        AlicloudProvider(self, "alicloud", region=props.region)
+        keep = TerraformResourceLifecycle(prevent_destroy=props.protect)
+        self.caller = DataAlicloudCallerIdentity(self, "caller")
+        days = props.retention_days
+        self.bucket = OssBucket(
+            self, "bucket", bucket=props.bucket, force_destroy=False, storage_class="Standard",
+            lifecycle_rule=[OssBucketLifecycleRule(
+                id="expire-after-retention", enabled=True, prefix="",
+                expiration=[OssBucketLifecycleRuleExpiration(days=days)],
+                noncurrent_version_expiration=[OssBucketLifecycleRuleNoncurrentVersionExpiration(days=days)],
+            )],
+            tags=props.tags, lifecycle=keep,
+        )
+        self.acl = OssBucketAcl(self, "acl", bucket=self.bucket.bucket, acl="private")
+        self.public_access_block = OssBucketPublicAccessBlock(
+            self, "public-access-block", bucket=self.bucket.bucket, block_public_access=True)
+        self.versioning = OssBucketVersioning(self, "versioning", bucket=self.bucket.bucket, status="Enabled")
+        self.encryption = OssBucketServerSideEncryption(self, "encryption", bucket=self.bucket.bucket, sse_algorithm="KMS")
+        self.bucket_policy = OssBucketPolicy(
+            self, "no-delete", bucket=self.bucket.bucket,
+            policy=json.dumps(no_delete_policy(self.caller.account_id, props.bucket), sort_keys=True),
+        )
+        self.log_project: LogProject | None = None
+        self.log_store: LogStore | None = None
+        sls_arn = None
+        if props.sls:
+            self.log_project = LogProject(self, "log-project", project_name=f"{props.name}-audit",
+                                          description="OpenCode: the ActionTrail trail", tags=props.tags)
+            self.log_store = LogStore(self, "log-store", project_name=self.log_project.project_name,
+                                      logstore_name=AUDIT_LOGSTORE, retention_period=days, lifecycle=keep)
+            sls_arn = f"acs:log:{props.region}:{self.caller.account_id}:project/{self.log_project.project_name}"
+        self.trail = ActiontrailTrail(
+            self, "trail", trail_name=f"{props.name}-audit", event_rw=props.event_rw, trail_region="All",
+            oss_bucket_name=self.bucket.bucket, oss_key_prefix=KEY_PREFIX, sls_project_arn=sls_arn,
+            status="Enable", depends_on=[self.bucket_policy], lifecycle=keep,
+        )
+        output = TerraformOutput(self, "audit_bucket", value=self.bucket.bucket,
+                                 description=f"Where the trail's logs are (under {KEY_PREFIX}/), kept {days} days")
+        output.override_logical_id("audit_bucket")
