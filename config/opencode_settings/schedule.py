@@ -7,6 +7,8 @@ import zoneinfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .fields import matching
+
 _TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _DAY = r"(MON|TUE|WED|THU|FRI|SAT|SUN)"
 _WEEKDAYS_RE = re.compile(rf"^(\*|{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*)$")
@@ -24,19 +26,8 @@ class ScheduleSettings(BaseModel):
     weekdays: str = Field("MON-FRI", description="Days, as a cron day-of-week field: MON-FRI, MON,WED,FRI, or * (every day).")
     time_zone: str = Field("UTC", description="IANA time zone of start and stop, e.g. Europe/Berlin (OOS applies its DST).")
 
-    @field_validator("start", "stop")
-    @classmethod
-    def _time(cls, value: str) -> str:
-        if not _TIME_RE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a time such as 09:00 (HH:MM, 24 h)")
-        return value
-
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, value: str) -> str:
-        if not _WEEKDAYS_RE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a day list such as MON-FRI, MON,WED,FRI or *")
-        return value
+    _times = field_validator("start", "stop")(matching(_TIME_RE.pattern, "{value!r} is not a time such as 09:00 (HH:MM, 24 h)"))
+    _days = field_validator("weekdays")(matching(_WEEKDAYS_RE.pattern, "{value!r} is not a day list such as MON-FRI, MON,WED,FRI or *"))
 
     @field_validator("time_zone")
     @classmethod

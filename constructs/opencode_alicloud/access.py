@@ -2,13 +2,14 @@
 stop on, stop exactly this instance; nothing else."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from constructs import Construct
 
 from imports.alicloud.ram_policy import RamPolicy
 from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
+
+from .host import role_policy
 
 
 @dataclass(frozen=True)
@@ -57,33 +58,16 @@ class Access(Construct):
 
     def __init__(self, scope: Construct, id: str, props: AccessProps) -> None:
         super().__init__(scope, id)
-        self.policy = RamPolicy(
-            self,
-            "read-secrets",
-            policy_name=f"{props.name}-instance-read-secrets",
-            description="OpenCode workspace instance: read its own secret parameters only",
-            policy_document=json.dumps(read_secrets_policy(props.region, props.parameter_names), sort_keys=True),
-            tags=props.tags,
-        )
-        self.attachment = RamRolePolicyAttachment(
-            self,
-            "attach",
-            policy_name=self.policy.policy_name,
-            policy_type="Custom",
-            role_name=props.role_name,
+        self.policy, self.attachment = role_policy(
+            self, ("read-secrets", "attach"), props.role_name, f"{props.name}-instance-read-secrets",
+            "OpenCode workspace instance: read its own secret parameters only",
+            read_secrets_policy(props.region, props.parameter_names), props.tags,
         )
         self.stop_policy: RamPolicy | None = None
         self.stop_attachment: RamRolePolicyAttachment | None = None
         if props.stop_instance_id:
-            self.stop_policy = RamPolicy(
-                self,
-                "stop-self",
-                policy_name=f"{props.name}-instance-stop-self",
-                description="OpenCode workspace instance: stop itself when idle, nothing else",
-                policy_document=json.dumps(stop_self_policy(props.region, props.stop_instance_id), sort_keys=True),
-                tags=props.tags,
-            )
-            self.stop_attachment = RamRolePolicyAttachment(
-                self, "attach-stop-self", policy_name=self.stop_policy.policy_name, policy_type="Custom",
-                role_name=props.role_name,
+            self.stop_policy, self.stop_attachment = role_policy(
+                self, ("stop-self", "attach-stop-self"), props.role_name, f"{props.name}-instance-stop-self",
+                "OpenCode workspace instance: stop itself when idle, nothing else",
+                stop_self_policy(props.region, props.stop_instance_id), props.tags,
             )

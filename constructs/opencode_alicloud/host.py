@@ -12,7 +12,9 @@ from imports.alicloud.data_alicloud_images import DataAlicloudImages
 from imports.alicloud.data_alicloud_instance_types import DataAlicloudInstanceTypes
 from imports.alicloud.ecs_ram_role_attachment import EcsRamRoleAttachment
 from imports.alicloud.instance import Instance
+from imports.alicloud.ram_policy import RamPolicy
 from imports.alicloud.ram_role import RamRole
+from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
 from imports.alicloud.security_group import SecurityGroup
 from imports.alicloud.security_group_rule import SecurityGroupRule
 
@@ -90,6 +92,18 @@ def instance_role(scope: Construct, id: str, role_name: str, description: str, t
         description=description,
         tags=tags,
     )
+
+
+def role_policy(
+    scope: Construct, ids: tuple[str, str], role_name: str, policy_name: str, description: str, document: dict,
+    tags: dict[str, str],
+) -> tuple[RamPolicy, RamRolePolicyAttachment]:
+    """A custom RAM policy (`document`) and its attachment to `role_name`; `ids` are their construct ids."""
+    policy = RamPolicy(scope, ids[0], policy_name=policy_name, description=description,
+                       policy_document=json.dumps(document, sort_keys=True), tags=tags)
+    attachment = RamRolePolicyAttachment(scope, ids[1], policy_name=policy.policy_name, policy_type="Custom",
+                                         role_name=role_name)
+    return policy, attachment
 
 
 def private_security_group(

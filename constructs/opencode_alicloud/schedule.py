@@ -11,10 +11,10 @@ from constructs import Construct
 
 from imports.alicloud.oos_execution import OosExecution
 from imports.alicloud.oos_template import OosTemplate
-from imports.alicloud.ram_policy import RamPolicy
 from imports.alicloud.ram_role import RamRole
-from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
 from opencode_settings import Settings
+
+from .host import role_policy
 
 START_TEMPLATE = "ACS-ECS-ScheduleToStartInstances"  # public, kept by Alibaba Cloud (aliyun/oos-templates)
 END_DATE = "2099-12-01T00:00:00Z"  # the timer trigger's required end, as the public start-and-stop template has it
@@ -90,14 +90,10 @@ class Schedule(Construct):
             assume_role_policy_document=json.dumps(OOS_TRUST_POLICY, sort_keys=True),
             description="OOS: start and stop this OpenCode workspace on its schedule", tags=props.tags,
         )
-        self.policy = RamPolicy(
-            self, "policy", policy_name=f"{schedule_role_name(props.name)}-start-stop",
-            description="OpenCode workspace schedule: start and stop this instance only",
-            policy_document=json.dumps(schedule_policy(props.region, props.instance_id), sort_keys=True),
-            tags=props.tags,
-        )
-        self.attachment = RamRolePolicyAttachment(
-            self, "attach", policy_name=self.policy.policy_name, policy_type="Custom", role_name=self.role.role_name,
+        self.policy, self.attachment = role_policy(
+            self, ("policy", "attach"), self.role.role_name, f"{schedule_role_name(props.name)}-start-stop",
+            "OpenCode workspace schedule: start and stop this instance only",
+            schedule_policy(props.region, props.instance_id), props.tags,
         )
         self.stop_template = OosTemplate(
             self, "stop-template", template_name=f"{props.name}-schedule-stop",
