@@ -52,7 +52,7 @@ EARLIER = {"wall": NOW - 60, "mono": MONO - 60, "since": BOOTED}  # the check a 
          "idle 180 min"),
         ("a clock jump", [access(NOW - 5 * 3600)], IDLE_SESSIONS, {**EARLIER, "wall": NOW - 3600}, False,
          "the clock jumped +3540 s: the idle clock starts over"),
-        ("a missing log", None, IDLE_SESSIONS, EARLIER, False, "no access log at /var/log/caddy/opencode-access.log"),
+        ("a missing log", None, IDLE_SESSIONS, EARLIER, False, "no access log at /data/logs/caddy/opencode-access.log"),
         ("the API down", [access(NOW - 5 * 3600)], None, EARLIER, False, "OpenCode's session status did not answer"),
         ("a request in the future", [access(NOW + 3600)], IDLE_SESSIONS, EARLIER, False, "logged in the future"),
         ("a line that is not JSON", ["{not json", access(NOW - 10 * 60)], IDLE_SESSIONS, EARLIER, False, "idle 10 of 60"),
@@ -63,6 +63,15 @@ def test_the_idle_decision(idle: Any, case: str, lines: list[str] | None, status
     go, reason, state = idle.decide(lines, statuses, NOW, MONO, previous, BOOTED, 60)
     assert (go, why in reason) == (stop, True), (case, reason)
     assert state["wall"] == NOW and state["mono"] == MONO
+
+
+def test_the_caddy_unit_waits_for_the_data_disk_that_holds_its_log() -> None:
+    files = rendered_bootstrap("default")[1]
+    assert "[Unit]\nRequiresMountsFor=/data\n" in files["/etc/systemd/system/caddy.service.d/opencode-upstream.conf"]
+    assert "output file /data/logs/caddy/opencode-access.log {" in files["/etc/opencode/Caddyfile"]
+    script = files["/usr/local/sbin/opencode-bootstrap"]
+    assert script.index("mount /data") < script.index("install -d -o caddy -g caddy -m 0750 /data/logs/caddy")
+    assert "/data/logs" not in str(rendered_bootstrap("default")[1]["/etc/opencode/compose.yaml"])  # not the agent's
 
 
 def test_the_idle_clock_starts_over_after_a_busy_agent_a_jump_and_a_boot(idle: Any) -> None:
@@ -176,3 +185,40 @@ def test_idle_stop_settings_are_checked() -> None:
     assert_rejected({"idle_stop_minutes": 5}, "idle_stop_minutes", "greater than or equal to 10")
     assert_rejected({"idle_stop_minutes": 60, "tls_mode": "tunnel-only", "ssh_cidrs": ["203.0.113.7/32"],
                      "key_pair_name": "laptop"}, "idle_stop_minutes", "tls_mode = tunnel-only has none")
+
+
+def test_only_folders_of_recent_sessions_are_asked(idle: Any) -> None:
+    """Asking OpenCode for a folder's statuses loads that folder's project: only folders with a session
+    updated in the last day are asked (and /workspace), each once."""
+    import http.server
+    import threading
+
+    day_ms = 86_400_000
+    now_ms = NOW * 1000
+    sessions = [{"id": "a", "directory": "/workspace/app", "time": {"updated": now_ms - 3_600_000}},
+                {"id": "b", "directory": "/workspace/old", "time": {"updated": now_ms - 3 * day_ms}},
+                {"id": "c", "directory": "/workspace/app", "time": {"updated": now_ms - 60_000}}]
+    asked: list[str] = []
+
+    class OpenCode(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            asked.append(self.path)
+            body = json.dumps(sessions if self.path == "/experimental/session" else
+                              ({"a": {"type": "busy"}} if "app" in self.path else {})).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OpenCode)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        found = idle.statuses("pw", f"http://127.0.0.1:{server.server_address[1]}", now=NOW)
+    finally:
+        server.shutdown()
+    assert found == {"a": {"type": "busy"}}
+    assert asked == ["/experimental/session", "/session/status?directory=%2Fworkspace",
+                     "/session/status?directory=%2Fworkspace%2Fapp"]

@@ -40,6 +40,7 @@ from .instance.layout import (  # noqa: F401  (re-exported: the rest of the pack
     WORLD_READABLE,
     LIB_DIR,
     ACCESS_LOG,
+    ACCESS_LOG_DIR,
 )
 from .instance.documents import (  # noqa: F401
     compose_document,
@@ -181,7 +182,7 @@ def idle_files(settings: BootstrapSettings) -> dict[str, str]:
 def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str, str]:
     """Every file the bootstrap writes, by its path on the host."""
     common = dict(data=DATA_MOUNT, port=OPENCODE_PORT, version=settings.opencode_version, password_env=PASSWORD_ENV,
-                  upstream_env=UPSTREAM_ENV_FILE, upstream_auth_env=UPSTREAM_AUTH_ENV)
+                  upstream_env=UPSTREAM_ENV_FILE, upstream_auth_env=UPSTREAM_AUTH_ENV, access_log_dir=ACCESS_LOG_DIR)
     files = {
         "/etc/opencode/bootstrap.env": render(
             "bootstrap.env.j2",
@@ -206,7 +207,7 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
     }
     if settings.tls_mode != "tunnel-only":
         files["/etc/opencode/Caddyfile"] = render_caddyfile(settings, facts.password_hash, facts.site_host)
-        files[CADDY_DROP_IN] = render("caddy-upstream.conf.j2", env_file=UPSTREAM_ENV_FILE)
+        files[CADDY_DROP_IN] = render("caddy-upstream.conf.j2", env_file=UPSTREAM_ENV_FILE, data=DATA_MOUNT)
     return files
 
 

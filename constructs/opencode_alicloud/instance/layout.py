@@ -40,7 +40,8 @@ UPSTREAM_AUTH_ENV = "OPENCODE_UPSTREAM_AUTH"  # base64("opencode:<upstream passw
 MANAGED_CONFIG = "/etc/opencode/opencode.json"  # OpenCode's managed config path on Linux, host and container
 CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/opencode-upstream.conf"
 LIB_DIR = "/usr/local/lib/opencode"  # opencode_aliyun.py: the one module for every on-instance API call
-# Caddy's JSON access log (Debian's caddy package owns /var/log/caddy); the idle check reads it.
-ACCESS_LOG = "/var/log/caddy/opencode-access.log"
+# Caddy's JSON access log, on the data disk (Caddy's unit waits for its mount); the idle check reads it.
+ACCESS_LOG_DIR = f"{DATA_MOUNT}/logs/caddy"
+ACCESS_LOG = f"{ACCESS_LOG_DIR}/opencode-access.log"
 # Readable by the container's uid 1000 (no secret inside); everything else the bootstrap writes is root-only.
 WORLD_READABLE = frozenset({MANAGED_CONFIG})
