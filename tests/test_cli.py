@@ -270,3 +270,13 @@ def test_an_ecs_error_is_one_line_with_the_apis_code(account: Any) -> None:
     with pytest.raises(Exception, match=r"^ECS DescribeInstances: Forbidden.RAM: .*User not authorized") as caught:
         ecs.instance("alice")
     assert "\n" not in str(caught.value)
+
+
+def test_status_says_how_the_workspace_is_kept_running() -> None:
+    from opencode_cli.app import power_summary
+    from opencode_settings import load_settings
+
+    assert power_summary(load_settings()) == "running; no idle stop"
+    assert power_summary(load_settings(power="stopped", spot=True, idle_stop_minutes=60, schedule={
+        "enabled": True, "start": "08:30", "stop": "18:00", "time_zone": "Europe/Berlin"})) == (
+        "stopped (spot); stops after 60 idle minutes; schedule 08:30-18:00 MON-FRI (Europe/Berlin)")

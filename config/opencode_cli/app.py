@@ -242,13 +242,23 @@ def cost_summary(engine: Engine, values: Settings) -> dict[str, Any]:
     return {"always_on": views["always_on"]["usd"], "stopped": views["stopped"]["usd"], "prices": result.sources()}
 
 
+def power_summary(values: Settings) -> str:
+    """How the workspace is kept running: the power setting, the idle stop and the schedule."""
+    parts = [values.power + (" (spot)" if values.spot else "")]
+    parts.append(f"stops after {values.idle_stop_minutes} idle minutes" if values.idle_stop_minutes else "no idle stop")
+    schedule = values.schedule
+    if schedule.enabled:
+        parts.append(f"schedule {schedule.start}-{schedule.stop} {schedule.weekdays} ({schedule.time_zone})")
+    return "; ".join(parts)
+
+
 def report(stack: str, values: Settings, health_url: str | None = None, deployed_only: bool = True) -> dict[str, Any]:
     """What `status` and `list` show of one workspace."""
     engine = Engine(stack=stack)
     found = outputs(engine, values.name, required=deployed_only)
     if "url" not in found:
         return {"name": values.name, "region": values.region, "deployed": False, "url": None, "instance": None,
-                "cost_usd_month": cost_summary(engine, values)}
+                "power": power_summary(values), "cost_usd_month": cost_summary(engine, values)}
     cloud = ecs(values.region)
     try:
         instance = cloud.instance(values.name)
@@ -267,6 +277,7 @@ def report(stack: str, values: Settings, health_url: str | None = None, deployed
         "disk": {"id": disk.disk_id, "size_gib": disk.size, "category": disk.category} if disk else None,
         "last_snapshot": {"id": snapshots[0]["SnapshotId"], "time": snapshots[0].get("CreationTime"),
                           "status": snapshots[0].get("Status")} if snapshots else None,
+        "power": power_summary(values),
         "cost_usd_month": cost_summary(engine, values),
     }
 
@@ -304,6 +315,7 @@ def status(
             table.add_row("OpenCode", f"{item['opencode_version']} ({item['opencode_version_source']})")
             table.add_row("data disk", f"{disk['id']}, {disk['size_gib']} GiB {disk['category']}" if disk else "not found")
             table.add_row("last snapshot", f"{snapshot['id']} at {snapshot['time']}" if snapshot else "none yet")
+        table.add_row("power", item["power"])
         table.add_row("cost", f"{cost['always_on']:,.2f} USD a month always on, {cost['stopped']:,.2f} stopped "
                               "(scripts/cost for the details)")
         out.print(table)

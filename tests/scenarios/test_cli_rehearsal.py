@@ -120,6 +120,7 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     assert report["opencode_version_source"] == "running"
     assert report["disk"] == {"id": "d-t4nfake01", "size_gib": 40, "category": "cloud_essd_entry"}
     assert report["last_snapshot"] is None and report["cost_usd_month"]["always_on"] > report["cost_usd_month"]["stopped"] > 0
+    assert report["power"] == "running; no idle stop"
 
     logs = cli(world, "logs")
     assert logs.returncode == 0 and logs.stdout.splitlines()[-1] == "opencode-bootstrap: ready 96s after boot"
