@@ -222,3 +222,10 @@ def test_only_folders_of_recent_sessions_are_asked(idle: Any) -> None:
     assert found == {"a": {"type": "busy"}}
     assert asked == ["/experimental/session", "/session/status?directory=%2Fworkspace",
                      "/session/status?directory=%2Fworkspace%2Fapp"]
+
+
+def test_an_accepted_stop_is_not_asked_for_again_while_it_happens(idle: Any) -> None:
+    assert not idle.stop_pending({}, NOW)
+    assert idle.stop_pending({"stopped_at": NOW - 60}, NOW)
+    assert not idle.stop_pending({"stopped_at": NOW - idle.SETTLE}, NOW)  # it did not happen: ask again
+    assert not idle.stop_pending({"stopped_at": NOW + 60}, NOW)  # a clock gone back: judge afresh
