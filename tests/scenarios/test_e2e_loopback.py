@@ -250,11 +250,12 @@ def test_the_idle_check_sees_a_busy_agent_through_opencodes_own_session_status(t
         assert Silent.asked.wait(30), (tmp_path / "opencode.log").read_text()[-2000:]
         found = idle.statuses(UPSTREAM, base)
         assert found == {session: {"type": "busy"}}
-        go, why, _ = idle.decide([], found, time.time(), time.monotonic(), {}, time.time() - 86400, 60)
+        a_day = {"wall": time.time() - 60, "mono": time.monotonic() - 60, "since": time.time() - 86400}  # idle a day
+        go, why, _ = idle.decide([], found, time.time(), time.monotonic(), a_day, 60)
         assert not go and "an agent is working" in why
         post(f"/session/{session}/abort?directory={urllib.parse.quote(folder)}", {})
         wait_for(lambda: idle.statuses(UPSTREAM, base).get(session, {"type": "idle"})["type"] == "idle", 30, "the abort")
-        assert idle.decide([], idle.statuses(UPSTREAM, base), time.time(), time.monotonic(), {}, time.time() - 86400, 60)[0]
+        assert idle.decide([], idle.statuses(UPSTREAM, base), time.time(), time.monotonic(), a_day, 60)[0]
     finally:
         server.terminate()
         try:
