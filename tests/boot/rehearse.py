@@ -238,7 +238,7 @@ class Checks:
 
     def all(self, log: str) -> None:
         r, d = self.report, self.deployment
-        last = log.strip().splitlines()[-1] if log.strip() else "(no bootstrap log)"
+        last = bootstrap_verdict(log)
         r.check("bootstrap log ends healthy", bool(re.search(r"ready \S+s after boot$", last)), last)
         with_password, without = self.login(d.password), self.login(None)
         r.check("HTTPS login: 200 with the password, 401 without", (with_password, without) == ("200", "401"),
@@ -293,6 +293,14 @@ class Checks:
         self.report.check("no secret in user-data.txt, the cloud-init logs or the bootstrap log",
                           found.stdout.strip() == "" and present == "4",
                           found.stdout.strip().replace("\n", ", ") or f"{len(values)} secret values, 4 files searched")
+
+
+def bootstrap_verdict(log: str) -> str:
+    """The bootstrap's last verdict line (ready, not healthy, a failure), as the CLI's verdict reads it:
+    lines after it (the idle check's, which shares the log) do not change how the bootstrap ended."""
+    lines = [line for line in log.strip().splitlines() if "opencode-idle:" not in line]
+    verdicts = [line for line in lines if re.search(r"ready \S+s after boot$|not healthy|failed|Traceback", line)]
+    return verdicts[-1] if verdicts else (lines[-1] if lines else "(no bootstrap log)")
 
 
 def phases(log: str) -> list[tuple[str, float]]:
