@@ -107,6 +107,7 @@ def test_the_policy_covers_every_service_the_stack_uses(tmp_path) -> None:
         "alicloud_ram_role": "ram", "alicloud_ram_policy": "ram", "alicloud_ram_role_policy_attachment": "ram",
         "alicloud_ecs_ram_role_attachment": "ecs",
         "alicloud_oos_secret_parameter": "oos", "random_password": None, "terraform_data": None,
+        "alicloud_oos_template": "oos", "alicloud_oos_execution": "oos",  # the schedule
     }
     for type_name in document["resource"]:
         assert type_name in needed, f"{type_name}: add its actions to deployer_policy.py"

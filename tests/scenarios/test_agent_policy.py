@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from conftest import BOOTSTRAP_VARIANTS, ROOT, rendered_bootstrap
+from support import written_files
 from opencode_alicloud.bootstrap import MANAGED_CONFIG, PROVIDER_KEY_ENV
 
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
@@ -40,7 +41,7 @@ def tmp_path() -> Iterator[Path]:
 
 
 def _written(variant: str) -> dict[str, dict[str, Any]]:
-    return {item["path"]: item for item in yaml.safe_load(rendered_bootstrap(variant)[2])["write_files"]}
+    return written_files(rendered_bootstrap(variant)[2])  # as cloud-init writes them (gz+b64 decoded)
 
 
 def _container_env(variant: str) -> dict[str, str]:
