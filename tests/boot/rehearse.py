@@ -452,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         report.check("a new boot disk with a bumped OpenCode version keeps the workspace files",
                      kept == f"written by {first.instance_id}", f"{MARKER}: {kept or 'missing'}")
         negative_control(checks)
+        checks.login(second.password)  # a use of the workspace: the idle check's clock restarts before the reboot
         reboot(checks)  # its last step is a login through the proxy: the idle clock runs from there
         idle_stop(checks, cloud, IDLE_MINUTES, time.monotonic())
     finally:
