@@ -160,6 +160,14 @@ opencode-bootstrap: ready 212s after boot
 """
 
 
+STAMPED = """opencode-bootstrap: 2026-12-02T00:54:22Z [300.54s] start
+opencode-bootstrap: 2026-12-02T00:54:22Z [300.67s] metadata firewall
+opencode-bootstrap: 2026-12-02T01:09:48Z [933.63s] ready 933.52s after boot
+opencode-bootstrap: 2026-12-02T01:09:52Z [937.77s] idle stop: after 10 idle minutes (opencode-idle.timer)
+opencode-bootstrap: 2026-12-02T01:29:25Z opencode-idle: idle 10 min: no signed-in request, no session busy: stopping
+"""
+
+
 @pytest.mark.parametrize("console, expected", [
     ("", None),
     ("opencode-bootstrap: start\nopencode-bootstrap: secrets\n", None),
@@ -169,6 +177,11 @@ opencode-bootstrap: ready 212s after boot
     # a reboot starts over: the last boot's phases count, not an earlier boot's
     (CONSOLE + "opencode-bootstrap: start\nopencode-bootstrap: secrets\n", None),
     ("opencode-bootstrap: start\nopencode-bootstrap: not healthy after 300s\n" + CONSOLE, "ready"),
+    # as the bootstrap really writes them (time and uptime first), and the idle check after ready
+    # (lines of the boot rehearsal's serial log, 2026-12-02)
+    (STAMPED, "ready"),
+    (STAMPED + "opencode-bootstrap: 2026-12-02T01:30:00Z [12.02s] start\n", None),
+    (STAMPED.replace("ready 933.52s after boot", "not healthy after 300s: docker compose logs"), "failed"),
 ])
 def test_the_verdict_comes_from_the_last_boots_phases(console: str, expected: str | None) -> None:
     assert verdict(phases(console)) == expected

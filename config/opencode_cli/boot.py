@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import ssl
 import time
 import urllib.error
@@ -28,8 +29,18 @@ def phases(console: str) -> list[str]:
     return found
 
 
+# The bootstrap stamps each line `<UTC time> [<uptime>s] `; other writers (the idle check) the time only.
+_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (?:\[[\d.]+s\] )?")
+
+
+def unstamped(phase: str) -> str:
+    """A phase without the time and uptime the bootstrap writes before it."""
+    return _STAMP.sub("", phase)
+
+
 def verdict(seen: list[str]) -> Verdict | None:
     """What the last boot's phases say: ready, failed, or nothing yet. A boot starts at `start`."""
+    seen = [unstamped(phase) for phase in seen]
     since = seen[len(seen) - 1 - seen[::-1].index("start"):] if "start" in seen else seen
     for phase in reversed(since):
         if phase.startswith("ready"):
