@@ -52,23 +52,6 @@ def test_phases_come_from_the_bootstraps_log_lines() -> None:
     assert phases(log) == [("start", 70.12), ("data disk d-abc", 70.5), ("ready 250.00s after boot", 250.0)]
 
 
-def test_the_bootstraps_verdict_is_its_last_verdict_line_whatever_the_idle_check_adds() -> None:
-    from rehearse import bootstrap_verdict
-
-    # As the second boot of the rehearsal logged it (2026-12-02): the bootstrap enables the idle check
-    # after `ready`, and the idle check writes to the same log.
-    ready = ("2026-12-02T01:09:48Z [933.52s] ready 933.52s after boot\n"
-             "2026-12-02T01:09:52Z [937.77s] idle stop: after 10 idle minutes (opencode-idle.timer)\n")
-    assert bootstrap_verdict(ready) == "2026-12-02T01:09:48Z [933.52s] ready 933.52s after boot"
-    stopped = ready + ("2026-12-02T01:40:00Z opencode-idle: idle 10 min: no signed-in request, no session busy: stopping\n"
-                       "2026-12-02T01:40:01Z opencode-idle: could not stop: ECS StopInstance in x failed: ...\n")
-    assert bootstrap_verdict(stopped).endswith("ready 933.52s after boot")
-    failed = ready.splitlines()[0] + "\n2026-12-02T02:00:00Z [10s] start\n2026-12-02T02:05:00Z [300s] not healthy after 300s\n"
-    assert bootstrap_verdict(failed).endswith("not healthy after 300s")
-    assert bootstrap_verdict("2026-12-02T02:00:00Z [10s] start\n") == "2026-12-02T02:00:00Z [10s] start"
-    assert bootstrap_verdict("") == "(no bootstrap log)"
-
-
 def test_the_test_ca_satisfies_strict_verification_as_debian_13s_python_does(tmp_path: Path) -> None:
     """Python 3.13 (Debian 13) verifies with VERIFY_X509_STRICT: the fake OOS's certificate must pass it."""
     import ssl
