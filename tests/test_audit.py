@@ -6,15 +6,13 @@ access log keeps `audit.access_log_days`. The stub plans the stack against the p
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import ROOT, assert_rejected, resources, synth
+from conftest import assert_rejected, resources, run_main, synth
 from opencode_alicloud.policy.rules.oca_6_audit_retention import RULE, violations
 from opencode_cost.estimate import estimate
 from opencode_settings import CostSettings, load_settings
@@ -90,23 +88,20 @@ def test_bad_audit_settings_name_the_setting(audit: dict, field: str, fix: str) 
     assert_rejected({"audit": audit}, field, fix)
 
 
-def run_main(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
-    return subprocess.run([sys.executable, str(ROOT / "main.py")], capture_output=True, text=True, timeout=300,
-                          env={**clean, "CDKTF_OUTDIR": str(tmp_path / "out"), "OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path / "s"),
-                               **env})
+def main_in(folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_main({"OPENCODE_ALICLOUD_STATE_DIR": str(folder / "s"), **env}, folder / "out")
 
 
 def test_main_synthesizes_the_audit_stack_and_the_policy_refuses_a_short_retention(tmp_path: Path) -> None:
     base = {"OPENCODE_ALICLOUD_AUDIT__ENABLED": "true", "OPENCODE_ALICLOUD_AUDIT__BUCKET": "acme-opencode-audit"}
-    good = run_main(tmp_path / "good", **base)
+    good = main_in(tmp_path / "good", **base)
     assert good.returncode == 0, good.stderr
     assert sorted(p.name for p in (tmp_path / "good" / "out" / "stacks").iterdir()) == ["opencode", "opencode-audit"]
-    short = run_main(tmp_path / "short", **base, OPENCODE_ALICLOUD_AUDIT__RETENTION_DAYS="90")
+    short = main_in(tmp_path / "short", **base, OPENCODE_ALICLOUD_AUDIT__RETENTION_DAYS="90")
     assert short.returncode == 2 and "Traceback" not in short.stderr
     assert "CKV_OCA_6 alicloud_oss_bucket.bucket: lifecycle rule 'expire-after-retention' expiration after 90 days" in short.stderr
     assert "set audit.retention_days to 180 or more" in short.stderr
-    existing = run_main(tmp_path / "existing", OPENCODE_ALICLOUD_AUDIT__ENABLED="true",
+    existing = main_in(tmp_path / "existing", OPENCODE_ALICLOUD_AUDIT__ENABLED="true",
                         OPENCODE_ALICLOUD_AUDIT__EXISTING_TRAIL="company-trail")
     assert existing.returncode == 0 and sorted(p.name for p in (tmp_path / "existing" / "out" / "stacks").iterdir()) == ["opencode"]
 
