@@ -95,7 +95,7 @@ def deployer_policy(name: str) -> dict[str, Any]:
     tagged = {"StringEquals": {"acs:ResourceTag/workspace": name, "acs:ResourceTag/managed-by": MANAGED_BY}}
     requested = {"StringEquals": {"acs:RequestTag/workspace": name, "acs:RequestTag/managed-by": MANAGED_BY}}
     roles = [f"acs:ram:*:*:role/{role}" for role in role_names(name)]
-    policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in role_names(name)[:2]]
+    policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in (workspace_role_name(name), model_server_role_name(name))]
     policies.append(f"acs:ram:*:*:policy/{workspace_role_name(name)}-stop-self")  # idle_stop_minutes
     policies.append(f"acs:ram:*:*:policy/{schedule_role_name(name)}-start-stop")  # schedule.enabled
     template = f"acs:oos:*:*:template/{name}-schedule-stop"
