@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from opencode_settings import CostSettings
+from opencode_settings import AUDIT_PURPOSE, CostSettings
 
 # How the monthly amount of a usage follows from its price:
 #   running:  price per hour × hours the instance runs (stops with the instance, economical mode)
@@ -147,7 +147,7 @@ def _eip(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], c
 
 
 def _bucket(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], cost: CostSettings) -> Iterator[Usage]:
-    if (body.get("tags") or {}).get("purpose") == "audit-trail":
+    if (body.get("tags") or {}).get("purpose") == AUDIT_PURPOSE:
         yield Usage(address, stack, _part(body, address), f"audit bucket {body.get('bucket', '')}, {cost.audit_bucket_gb:g} GB",
                     "oss-storage", cost.audit_bucket_gb, "monthly", None, {},
                     f"{cost.audit_bucket_gb:g} GB of trail logs (cost.audit_bucket_gb)")

@@ -1,7 +1,7 @@
 """Settings of an OpenCode workspace on Alibaba Cloud: `load_settings()` reads every source and
 raises `SettingsError` naming each bad setting. One module per concern: workspace, network,
 model, model_server, schedule, audit, state, cost; sources and loading read them, errors reports them."""
-from .audit import AUDIT_MIN_DAYS, AuditSettings
+from .audit import AUDIT_MIN_DAYS, AUDIT_PURPOSE, AuditSettings
 from .cost import CostSettings
 from .errors import SettingsError
 from .loading import load_settings
@@ -15,6 +15,7 @@ from .team import team_settings
 
 __all__ = [
     "AUDIT_MIN_DAYS",
+    "AUDIT_PURPOSE",
     "AuditSettings",
     "CONFIG_FILE_ENV",
     "CostSettings",

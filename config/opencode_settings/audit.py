@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .state import _bucket_name
 
 AUDIT_MIN_DAYS = 180  # what the policy check asks of a trail's retention (CKV_OCA_6)
+AUDIT_PURPOSE = "audit-trail"  # the audit bucket's `purpose` tag: the policy check and the estimate find it by it
 
 
 class AuditSettings(BaseModel):

@@ -28,12 +28,12 @@ from imports.alicloud.oss_bucket_public_access_block import OssBucketPublicAcces
 from imports.alicloud.oss_bucket_server_side_encryption import OssBucketServerSideEncryption
 from imports.alicloud.oss_bucket_versioning import OssBucketVersioningA as OssBucketVersioning
 from imports.alicloud.provider import AlicloudProvider
-from opencode_settings import Settings
+from opencode_settings import AUDIT_PURPOSE, Settings
 
 from .backend import state_backend
 from .bootstrap import literal_tags
 from .policy.aspect import add_policy
-from .policy.rules.oca_6_audit_retention import AUDIT_LOGSTORE, AUDIT_PURPOSE  # CKV_OCA_6 finds them by these
+from .policy.rules.oca_6_audit_retention import AUDIT_LOGSTORE  # CKV_OCA_6 finds the logstore by its name
 
 AUDIT_STACK_ID = "opencode-audit"
 KEY_PREFIX = "actiontrail"

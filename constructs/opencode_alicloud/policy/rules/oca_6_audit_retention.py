@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from opencode_settings import AUDIT_MIN_DAYS
+from opencode_settings import AUDIT_MIN_DAYS, AUDIT_PURPOSE
 
 from . import Rule
 
-AUDIT_PURPOSE = "audit-trail"  # the audit bucket's `purpose` tag (audit_stack.AUDIT_PURPOSE)
 AUDIT_LOGSTORE = "actiontrail"
 
 
