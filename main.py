@@ -32,8 +32,11 @@ def main() -> int:
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state_dir.chmod(0o700)  # the local state holds the password and the keys
     app = App(outdir=os.environ.get("CDKTF_OUTDIR", str(ROOT / "cdktf.out")))
-    for stack_id, workspace in (team_settings(settings) or {"opencode": settings}).items():
-        WorkspaceStack(app, stack_id, workspace, state_dir=str(state_dir))
+    try:  # the rendered user-data is checked against ECS's limit as the stacks are built
+        for stack_id, workspace in (team_settings(settings) or {"opencode": settings}).items():
+            WorkspaceStack(app, stack_id, workspace, state_dir=str(state_dir))
+    except SettingsError as error:
+        return print(error.render(), file=sys.stderr) or 2
     if settings.state.bucket:
         StateStack(app, STATE_STACK_ID, StateStackProps.from_settings(settings, state_dir))
     if settings.audit.enabled and not settings.audit.existing_trail:

@@ -1,8 +1,9 @@
 """Settings of an OpenCode workspace on Alibaba Cloud: `load_settings()` reads every source and
 raises `SettingsError` naming each bad setting. One module per concern: workspace, network,
-model, model_server, schedule, audit, state, cost; sources and loading read them, errors reports them."""
+model, model_server, schedule, audit, egress, state, cost; sources and loading read them, errors reports them."""
 from .audit import AUDIT_MIN_DAYS, AUDIT_PURPOSE, AuditSettings
 from .cost import CostSettings
+from .egress import EgressSettings
 from .errors import SettingsError
 from .loading import load_settings
 from .model import ModelSettings
@@ -19,6 +20,7 @@ __all__ = [
     "AuditSettings",
     "CONFIG_FILE_ENV",
     "CostSettings",
+    "EgressSettings",
     "ENV_PREFIX",
     "BackendSettings",
     "ModelServerSettings",

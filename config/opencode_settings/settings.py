@@ -1,5 +1,5 @@
 """The settings model: everything a user can choose about a workspace, one module per concern
-(workspace, network, model, model_server, schedule, audit, state, cost; loading reads and reports them).
+(workspace, network, model, model_server, schedule, audit, egress, state, cost; loading reads and reports them).
 
 Sources, highest priority first:
   1. environment variables prefixed OPENCODE_ALICLOUD_ (nested fields with `__`,
@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .audit import AuditSettings, audit_problems
 from .cost import CostSettings
+from .egress import EgressSettings, egress_problems
 from .errors import SettingsError, SettingsProblems
 from .model import ModelSettings
 from .model_server import ModelServerSettings, model_server_problems
@@ -60,6 +61,9 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
         default_factory=ScheduleSettings, description="Optional working hours, started and stopped by OOS (see below)."
     )
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail and access log (see below).")
+    egress: EgressSettings = Field(
+        default_factory=EgressSettings, description="Where the agent may connect: open, allowlist or none (see below)."
+    )
     cost: CostSettings = Field(default_factory=CostSettings, description="Assumptions of the cost estimate (see below).")
     workspaces: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -75,6 +79,7 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
             *self.power_problems(),
             *schedule_problems(self.schedule),
             *audit_problems(self.audit),
+            *egress_problems(self),
             *backend_problems(self.backend, self.region),
             *model_server_problems(self.model_server, self.vpc_id, self.vpc_cidr, self.vswitch_cidr),
         ]

@@ -12,8 +12,10 @@ import base64
 import gzip
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from opencode_settings import Settings
+from opencode_settings import Settings, SettingsError
+from opencode_settings.egress import allowed_names
 
 from .instance import render
 
@@ -41,11 +43,16 @@ from .instance.layout import (  # noqa: F401  (re-exported: the rest of the pack
     LIB_DIR,
     ACCESS_LOG,
     ACCESS_LOG_DIR,
+    AGENT_ADDRESS,
+    AGENT_BRIDGE,
+    AGENT_SUBNET,
+    PROXY_PORT,
 )
 from .instance.documents import (  # noqa: F401
     compose_document,
     model_compose_document,
     model_ref,
+    opencode_address,
     opencode_config,
     render_compose,
     render_opencode_json,
@@ -81,6 +88,9 @@ class BootstrapSettings:
     model_server_model: str | None = None  # its served model name
     idle_stop_minutes: int | None = None  # the idle check's threshold; None: no idle check
     access_log_days: int = 30  # how long Caddy keeps its rolled access logs
+    egress_mode: str = "open"  # open | allowlist | none (egress.mode)
+    egress_allow: tuple[str, ...] = ()  # the proxy's allowlist (allowlist mode)
+    workspace_image: str | None = None  # egress none: the image at the registry's VPC endpoint
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BootstrapSettings:
@@ -101,6 +111,9 @@ class BootstrapSettings:
             model_server_model=server.served_model_name if server.enabled else None,
             idle_stop_minutes=settings.idle_stop_minutes,
             access_log_days=settings.audit.access_log_days,
+            egress_mode=settings.egress.mode,
+            egress_allow=tuple(allowed_names(settings)),
+            workspace_image=settings.egress.workspace_image,
         )
 
 
@@ -115,13 +128,15 @@ class ModelServerBootstrap:
     max_model_len: int
     vllm_image: str
     use_modelscope: bool
+    vpc_endpoints: bool = False  # egress none: the cloud APIs through their VPC endpoints
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelServerBootstrap:
         server = settings.model_server
         return cls(name=settings.name, region=settings.region, model=server.model,
                    served_model_name=server.served_model_name, max_model_len=server.max_model_len,
-                   vllm_image=server.vllm_image, use_modelscope=server.use_modelscope)
+                   vllm_image=server.vllm_image, use_modelscope=server.use_modelscope,
+                   vpc_endpoints=settings.egress.mode == "none")
 
 
 @dataclass(frozen=True)
@@ -146,7 +161,7 @@ def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host:
         site=site_host,
         tls_internal=settings.tls_mode == "internal",
         password_hash=password_hash,
-        upstream=f"127.0.0.1:{OPENCODE_PORT}",
+        upstream=f"{opencode_address(settings)}:{OPENCODE_PORT}",
         upstream_auth_env=UPSTREAM_AUTH_ENV,
         access_log=ACCESS_LOG,
         access_log_keep_hours=settings.access_log_days * 24,
@@ -157,10 +172,58 @@ EXECUTABLES = frozenset({"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/op
 API_MODULE = f"{LIB_DIR}/opencode_aliyun.py"
 
 
-def api_files() -> dict[str, str]:
-    """The on-instance API module and the secret reader that uses it (workspace and model server)."""
+# The agent's forward proxy and its network's firewall (egress allowlist/none).
+SQUID_CONF = "/etc/opencode/squid.conf"  # installed as /etc/squid/squid.conf by the bootstrap
+SQUID_PATHS = {"access_log": "/var/log/squid/access.log", "cache_log": "/var/log/squid/cache.log",
+               "pid_file": "/run/squid.pid", "hosts_file": "/etc/hosts"}
+# Never through the proxy, whatever a name resolves to: this host, link-local, the metadata service and
+# Alibaba Cloud's in-region services (100.64.0.0/10), and every private range (the VPC's among them).
+INSIDE = ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+          "192.168.0.0/16", "::1", "fc00::/7", "fe80::/10")
+AGENT_CHAIN = "OPENCODE-AGENT"
+
+
+def render_squid_conf(settings: BootstrapSettings, paths: dict[str, str] = SQUID_PATHS, port: int = PROXY_PORT) -> str:
+    """The proxy's configuration: data only (names, ranges, paths); `paths` and `port` let a test run it."""
+    return render(
+        "squid.conf.j2", port=port, agent_subnet=AGENT_SUBNET, inside=INSIDE, allowed=list(settings.egress_allow),
+        model_server=_model_server_ip(settings), model_port=MODEL_SERVER_PORT, **paths,
+    )
+
+
+def agent_firewall(chain: str = AGENT_CHAIN, bridge: str = AGENT_BRIDGE, port: int = PROXY_PORT) -> list[str]:
+    """The host's rules for the agent's network, as systemd ExecStart lines: into the host, only the proxy
+    (and replies to what the host opened, e.g. the HTTPS proxy's requests to OpenCode); nothing forwarded."""
+    ipt = "/usr/sbin/iptables -w"
+    return [
+        f"-{ipt} -N {chain}",  # "-": it may exist already (a restart)
+        f"{ipt} -F {chain}",
+        f"{ipt} -A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        f"{ipt} -A {chain} -p tcp --dport {port} -j ACCEPT",
+        f"{ipt} -A {chain} -j REJECT",
+        f"/bin/sh -c '{ipt} -C INPUT -i {bridge} -j {chain} 2>/dev/null || {ipt} -I INPUT -i {bridge} -j {chain}'",
+        f"/bin/sh -c '{ipt} -C DOCKER-USER -i {bridge} -j REJECT 2>/dev/null || {ipt} -I DOCKER-USER -i {bridge} -j REJECT'",
+    ]
+
+
+def egress_files(settings: BootstrapSettings) -> dict[str, str]:
+    if settings.egress_mode == "open":
+        return {}
     return {
-        API_MODULE: render("opencode_aliyun.py.j2"),
+        SQUID_CONF: render_squid_conf(settings),
+        "/etc/systemd/system/opencode-egress.service": render("opencode-egress.service.j2", commands=agent_firewall()),
+    }
+
+
+def _model_server_ip(settings: BootstrapSettings) -> str | None:
+    return urlsplit(settings.model_server_url).hostname if settings.model_server_url else None
+
+
+def api_files(vpc_endpoints: bool = False) -> dict[str, str]:
+    """The on-instance API module and the secret reader that uses it (workspace and model server);
+    `vpc_endpoints`: the APIs at <service>-vpc.<region>.aliyuncs.com (egress none: no public endpoint)."""
+    return {
+        API_MODULE: render("opencode_aliyun.py.j2", endpoint_suffix="-vpc" if vpc_endpoints else ""),
         "/usr/local/sbin/opencode-secrets": render("opencode-secrets.py.j2", lib=LIB_DIR),
     }
 
@@ -171,7 +234,7 @@ def idle_files(settings: BootstrapSettings) -> dict[str, str]:
         return {}
     return {
         "/usr/local/sbin/opencode-idle": render(
-            "opencode-idle.py.j2", lib=LIB_DIR, access_log=ACCESS_LOG, port=OPENCODE_PORT,
+            "opencode-idle.py.j2", lib=LIB_DIR, access_log=ACCESS_LOG, opencode_url=_opencode_url(settings),
             upstream_env=UPSTREAM_ENV_FILE, password_env=PASSWORD_ENV,
         ),
         "/etc/systemd/system/opencode-idle.service": render("opencode-idle.service.j2", minutes=settings.idle_stop_minutes),
@@ -194,13 +257,17 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             model_health=_model_health_url(settings) or "",
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
             idle_stop_minutes=settings.idle_stop_minutes or "",
+            egress_mode=settings.egress_mode,
+            workspace_image=settings.workspace_image or "",
+            opencode_url=_opencode_url(settings),
         ),
         "/etc/opencode/compose.yaml": render_compose(compose_document(settings)),
         "/etc/opencode/image/Dockerfile": render("Dockerfile.j2", npm_version=NPM_VERSION, npm_sha512=NPM_SHA512, **common),
         MANAGED_CONFIG: render_opencode_json(settings),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
-        **api_files(),
+        **api_files(settings.egress_mode == "none"),
         **idle_files(settings),
+        **egress_files(settings),
         "/usr/local/sbin/opencode-bootstrap": render(
             "bootstrap.sh.j2", **common
         ),
@@ -225,6 +292,10 @@ def literal_tags(tags: dict[str, str]) -> dict[str, str]:
     return {escape_for_terraform(key): escape_for_terraform(value) for key, value in tags.items()}
 
 
+def _opencode_url(settings: BootstrapSettings) -> str:
+    return f"http://{opencode_address(settings)}:{OPENCODE_PORT}"
+
+
 def _model_health_url(settings: BootstrapSettings) -> str | None:
     if not settings.model_server_url:
         return None
@@ -244,13 +315,16 @@ def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFa
             model_health="",
             parameters=[f"{env}={name}" for env, name in facts.secret_parameters.items()],
             idle_stop_minutes="",
+            egress_mode="open",  # the model server has no agent: its security group limits it
+            workspace_image="",
+            opencode_url="",
         ),
         "/etc/opencode/compose.yaml": render_compose(model_compose_document(server)),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         "/etc/systemd/system/opencode-bootstrap.service": render(
             "opencode-bootstrap.service.j2", script="/usr/local/sbin/opencode-bootstrap"
         ),
-        **api_files(),
+        **api_files(server.vpc_endpoints),
         "/usr/local/sbin/opencode-bootstrap": render(
             "model-bootstrap.sh.j2", served=server.served_model_name, **common
         ),
@@ -296,7 +370,28 @@ def _mode(path: str) -> str:
     return "0644" if path.startswith("/etc/systemd/") or path in WORLD_READABLE else "0600"
 
 
+USER_DATA_LIMIT = 16 * 1024  # ECS's limit on an instance's user-data
+TOKEN_ALLOWANCE = 64  # what one Terraform value may grow to at apply (a bcrypt hash is 60 characters)
+
+
+def user_data_size(user_data: str, domain: str | None = None) -> int:
+    """The user-data's size as ECS receives it, at most: each Terraform value counted at TOKEN_ALLOWANCE
+    characters (a domain at its own length)."""
+    tokens = user_data.count("${TfToken[")
+    return len(user_data.encode()) + tokens * max(TOKEN_ALLOWANCE, len(domain or ""))
+
+
 def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:
-    """The cloud-config user-data for the workspace instance, ready for Terraform."""
-    packages = WORKSPACE_PACKAGES[settings.image_family] + (["caddy"] if settings.tls_mode != "tunnel-only" else [])
-    return _cloud_config(settings.name, render_files(settings, facts), packages, ["/usr/local/sbin/opencode-bootstrap"])
+    """The cloud-config user-data for the workspace instance, ready for Terraform. Refused (a settings
+    error, before any resource exists) when it would exceed ECS's limit."""
+    packages = (WORKSPACE_PACKAGES[settings.image_family] + (["caddy"] if settings.tls_mode != "tunnel-only" else [])
+                + (["squid"] if settings.egress_mode != "open" else []))
+    user_data = _cloud_config(settings.name, render_files(settings, facts), packages, ["/usr/local/sbin/opencode-bootstrap"])
+    size = user_data_size(user_data, settings.domain)
+    if size > USER_DATA_LIMIT:
+        on = [name for name, value in (("idle_stop_minutes", settings.idle_stop_minutes),
+                                       ("egress.mode", settings.egress_mode != "open"),
+                                       ("use_github_token", settings.use_github_token)) if value]
+        raise SettingsError([(", ".join(on) or "name", f"together make the workspace's user-data about {size} bytes, "
+                              f"over ECS's {USER_DATA_LIMIT}: turn one of them off")])
+    return user_data

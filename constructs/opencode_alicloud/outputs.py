@@ -8,7 +8,7 @@ from constructs import Construct
 
 from opencode_settings import Settings
 
-from .bootstrap import OPENCODE_PORT
+from .bootstrap import AGENT_ADDRESS, OPENCODE_PORT
 
 MODEL_SERVER_COST_NOTE = (
     "The GPU instance is billed per second while it runs (pay-as-you-go), plus its disks and public "
@@ -27,6 +27,7 @@ class OutputsProps:
     ssh_user: str = "root"
     model_endpoint: str | None = None
     model_name: str | None = None
+    opencode_host: str = "127.0.0.1"  # where the host reaches OpenCode (its agent-network address with egress control)
 
     @classmethod
     def from_settings(cls, settings: Settings, site: str, public_ip: str, username: str, password: str,
@@ -35,16 +36,17 @@ class OutputsProps:
                else Fn.join("", ["https://", site]))
         return cls(url=url, public_ip=public_ip, username=username, password=password, ssh_open=settings.ssh_open,
                    model_endpoint=model_endpoint,
-                   model_name=settings.model_server.served_model_name if model_endpoint else None)
+                   model_name=settings.model_server.served_model_name if model_endpoint else None,
+                   opencode_host="127.0.0.1" if settings.egress.mode == "open" else AGENT_ADDRESS)
 
 
-def ssh_commands(public_ip: str, ssh_user: str) -> dict[str, str]:
+def ssh_commands(public_ip: str, ssh_user: str, opencode_host: str = "127.0.0.1") -> dict[str, str]:
     """The SSH and tunnel commands shown to the user (tokens allowed in `public_ip`)."""
     target = f"{ssh_user}@{public_ip}"
     return {
         "ssh_command": f"ssh {target}",
         "ssh_tunnel_command": (
-            f"ssh -N -L {OPENCODE_PORT}:127.0.0.1:{OPENCODE_PORT} {target}  "
+            f"ssh -N -L {OPENCODE_PORT}:{opencode_host}:{OPENCODE_PORT} {target}  "
             f"# then open http://localhost:{OPENCODE_PORT}"
         ),
     }
@@ -62,7 +64,7 @@ class WorkspaceOutputs(Construct):
             "password": (props.password, "Login password: cdktf output --outputs-file ... or terraform output", True),
         }
         if props.ssh_open:
-            for name, command in ssh_commands(props.public_ip, props.ssh_user).items():
+            for name, command in ssh_commands(props.public_ip, props.ssh_user, props.opencode_host).items():
                 values[name] = (command, name.replace("_", " "), False)
         if props.model_endpoint:
             values["model_endpoint"] = (props.model_endpoint, "Private vLLM endpoint (reachable only from the workspace)", False)

@@ -8,6 +8,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .layout import (
+    AGENT_ADDRESS,
+    AGENT_BRIDGE,
+    AGENT_GATEWAY,
+    AGENT_SUBNET,
+    PROXY_PORT,
     COMPATIBLE_PROVIDER_ID,
     DATA_MOUNT,
     MANAGED_CONFIG,
@@ -72,19 +77,47 @@ def render_opencode_json(settings: BootstrapSettings) -> str:
     return json.dumps(opencode_config(settings), indent=2) + "\n"
 
 
+def opencode_address(settings: BootstrapSettings) -> str:
+    """Where the host reaches OpenCode: loopback (a published port), or its address on the agent's
+    internal network when egress is controlled (an internal network publishes no ports)."""
+    return "127.0.0.1" if settings.egress_mode == "open" else AGENT_ADDRESS
+
+
+def agent_network(settings: BootstrapSettings) -> dict[str, Any]:
+    """egress allowlist/none: the internal network (no route out) and the proxy settings every tool
+    in the container reads (Bun's fetch, git, curl, npm, pip); OpenCode's model catalogue is not
+    fetched (it keeps the one it ships)."""
+    proxy = f"http://{AGENT_GATEWAY}:{PROXY_PORT}"
+    environment = {name: proxy for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
+    environment.update({"NO_PROXY": "localhost,127.0.0.1", "no_proxy": "localhost,127.0.0.1",
+                        "OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_LSP_DOWNLOAD": "1"})
+    return {
+        "environment": environment,
+        "networks": {"agent": {"ipv4_address": AGENT_ADDRESS}},
+        "definition": {"agent": {"internal": True, "driver_opts": {"com.docker.network.bridge.name": AGENT_BRIDGE},
+                                 "ipam": {"config": [{"subnet": AGENT_SUBNET, "gateway": AGENT_GATEWAY}]}}},
+    }
+
+
 def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
     """The OpenCode service, as data (serialized, never templated: settings reach it)."""
     serve = ["serve", "--hostname", "0.0.0.0", "--port", str(OPENCODE_PORT)]
-    service: dict[str, Any] = {"build": "/etc/opencode/image", "image": f"opencode-workspace:{settings.opencode_version}"}
+    service: dict[str, Any] = (
+        {"image": settings.workspace_image, "pull_policy": "missing"} if settings.workspace_image
+        else {"build": "/etc/opencode/image", "image": f"opencode-workspace:{settings.opencode_version}"}
+    )
     if settings.use_github_token:
         service["entrypoint"] = ["/bin/sh", "-c", "gh auth setup-git && exec opencode " + " ".join(serve)]
     else:
         service["command"] = serve
+    controlled = agent_network(settings) if settings.egress_mode != "open" else None
+    if not controlled:
+        service["ports"] = [f"127.0.0.1:{OPENCODE_PORT}:{OPENCODE_PORT}"]
     service.update({
-        "ports": [f"127.0.0.1:{OPENCODE_PORT}:{OPENCODE_PORT}"],
         "env_file": ["/etc/opencode/secrets.env", UPSTREAM_ENV_FILE],
         # The operator's config wins: no project config (opencode.json, .opencode/ in a repository).
-        "environment": {"OPENCODE_DISABLE_PROJECT_CONFIG": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"},
+        "environment": {"OPENCODE_DISABLE_PROJECT_CONFIG": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1",
+                        **(controlled["environment"] if controlled else {})},
         "volumes": [
             f"{MANAGED_CONFIG}:{MANAGED_CONFIG}:ro",  # OpenCode's managed config: the highest precedence
             # Root-owned 0755 and empty: uid 1000 without capabilities cannot write into it. Not `:ro`:
@@ -104,7 +137,10 @@ def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
             "interval": "30s", "timeout": "5s", "retries": 3,
         },
     })
-    return {"name": "opencode", "services": {"opencode": service}}
+    if not controlled:
+        return {"name": "opencode", "services": {"opencode": service}}
+    service["networks"] = controlled["networks"]
+    return {"name": "opencode", "services": {"opencode": service}, "networks": controlled["definition"]}
 
 
 def render_compose(document: dict[str, Any]) -> str:

@@ -2,8 +2,18 @@
 the documents and the constructs agree on."""
 from __future__ import annotations
 
+import ipaddress
+
+from opencode_settings.egress import AGENT_SUBNET  # noqa: F401  (the documents take it from here)
+
 DATA_MOUNT = "/data"
 OPENCODE_PORT = 4096  # loopback only on the host; reached through the proxy or an SSH tunnel
+# egress.mode allowlist/none: OpenCode sits on an internal Docker network (no route out, no published
+# port): the host reaches it at AGENT_ADDRESS, and it reaches only the forward proxy at AGENT_GATEWAY.
+AGENT_BRIDGE = "oc-agent"
+_AGENT_HOSTS = ipaddress.ip_network(AGENT_SUBNET).hosts()
+AGENT_GATEWAY, AGENT_ADDRESS = str(next(_AGENT_HOSTS)), str(next(_AGENT_HOSTS))
+PROXY_PORT = 3128  # Squid, the agent's only way out
 
 # Environment variable per model provider (OpenCode reads these via {env:...}).
 PROVIDER_KEY_ENV = {
