@@ -1,4 +1,5 @@
-"""Firewall: one security group, one ingress rule per need. Port 4096 is never published."""
+"""Firewall: one security group, one ingress rule per need. Port 4096 is never published. With
+egress.mode allowlist or none, outbound is limited too: one accepted rule per need, then a drop of the rest."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from opencode_settings import Settings
 
 from imports.alicloud.security_group_rule import SecurityGroupRule
 
-from .host import private_security_group, tcp_ingress
+from .host import ALIBABA_SERVICES, EgressNeed, egress_rules, host_egress_needs, private_security_group, tcp_ingress
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,16 @@ class FirewallProps:
     web_cidrs: list[str]
     ssh_cidrs: list[str]
     web_public: bool = True
+    egress_mode: str = "open"
+    vpc_cidr: str = "10.42.0.0/16"
+    model_server_ip: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, tags: dict[str, str], vpc_id: str) -> FirewallProps:
         return cls(name=settings.name, tags=tags, vpc_id=vpc_id, web_cidrs=settings.web_cidrs,
-                   ssh_cidrs=settings.ssh_cidrs, web_public=settings.web_public)
+                   ssh_cidrs=settings.ssh_cidrs, web_public=settings.web_public, egress_mode=settings.egress.mode,
+                   vpc_cidr=settings.vpc_cidr,
+                   model_server_ip=settings.model_server.address() if settings.model_server.enabled else None)
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,29 @@ def ingress_needs(props: FirewallProps) -> list[IngressNeed]:
     return needs
 
 
+def egress_needs(props: FirewallProps) -> list[EgressNeed]:
+    """What the workspace host itself needs outbound (the agent's own traffic is the proxy's business).
+    Empty with egress.mode = open: the security group's default, all outbound."""
+    if props.egress_mode == "open":
+        return []
+    needs = host_egress_needs(props.model_server_ip)
+    if props.egress_mode == "allowlist":
+        return needs + [
+            EgressNeed("https", "tcp", 443, "0.0.0.0/0", "HTTPS from the host: the image build (Docker Hub, npm), "
+                       "Let's Encrypt, the cloud APIs, and the agent's allowlisted names through the proxy"),
+            EgressNeed("http", "tcp", 80, "0.0.0.0/0", "HTTP from the host: Debian packages (signed) for the image build"),
+        ]
+    return needs + [  # none: nothing outside Alibaba Cloud's region and this VPC
+        EgressNeed("cloud-https", "tcp", 443, ALIBABA_SERVICES, "HTTPS to Alibaba Cloud in the region: OOS and ECS "
+                   "VPC endpoints, ACR Personal Edition's VPC endpoint"),
+        EgressNeed("cloud-http", "tcp", 80, ALIBABA_SERVICES, "HTTP to the distribution mirror in the region "
+                   "(mirrors.cloud.aliyuncs.com)"),
+        EgressNeed("vpc-https", "tcp", 443, props.vpc_cidr, "HTTPS inside the VPC: ACR Enterprise's VPC endpoint"),
+    ]
+
+
 class Firewall(Construct):
-    """Exposes `security_group` and `rules` (one per IngressNeed)."""
+    """Exposes `security_group`, `rules` (one per IngressNeed) and `egress` (one per EgressNeed, then the drop)."""
 
     def __init__(self, scope: Construct, id: str, props: FirewallProps) -> None:
         super().__init__(scope, id)
@@ -59,3 +86,7 @@ class Firewall(Construct):
             tcp_ingress(self, need.key, self.security_group.id, need.port, need.why, cidr=need.cidr)
             for need in ingress_needs(props)
         ]
+        needs = egress_needs(props)
+        self.egress: list[SecurityGroupRule] = (
+            egress_rules(self, self.security_group.id, needs, f"egress={props.egress_mode}") if needs else []
+        )

@@ -3,6 +3,7 @@ can assume, a closed security group, and the hardening arguments of the instance
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf import DataResource, Fn, TerraformResourceLifecycle
@@ -142,3 +143,52 @@ def tcp_ingress(
         security_group_id=security_group_id,
         description=description,
     )
+
+
+# Alibaba Cloud's in-region services (the resolvers, NTP, the distribution mirror, the VPC endpoints of
+# the APIs and of ACR Personal Edition) answer from this range inside a VPC.
+ALIBABA_SERVICES = "100.64.0.0/10"
+DNS_RESOLVERS = ("100.100.2.136/32", "100.100.2.138/32")  # Alibaba Cloud's DNS in every VPC
+
+
+@dataclass(frozen=True)
+class EgressNeed:
+    """One outbound rule: `protocol` tcp/udp/all, `ports` like 443 or None (all), to `cidr`, and why."""
+
+    key: str
+    protocol: str
+    ports: int | None
+    cidr: str
+    why: str
+
+
+def host_egress_needs(model_server_ip: str | None) -> list[EgressNeed]:
+    """What every controlled host needs outbound whatever it runs: names, time, the private model."""
+    needs = [EgressNeed(f"dns-{index}", "udp", 53, cidr, "DNS: Alibaba Cloud's resolvers in the VPC")
+             for index, cidr in enumerate(DNS_RESOLVERS)]
+    needs.append(EgressNeed("ntp", "udp", 123, ALIBABA_SERVICES, "time: Alibaba Cloud's NTP servers in the region"))
+    if model_server_ip:
+        needs.append(EgressNeed("model-server", "tcp", 8000, f"{model_server_ip}/32", "the private model server (vLLM)"))
+    return needs
+
+
+def egress_rules(scope: Construct, security_group_id: str, needs: list[EgressNeed], label: str) -> list[SecurityGroupRule]:
+    """The accepted outbound rules (priority 1) and, last, a drop of everything else (priority 100, the
+    lowest: a basic security group allows all outbound until told otherwise). Each description starts with
+    `<label>:`; the workspace's label is `egress=<mode>`, which the policy check CKV_OCA_7 reads."""
+    rules = [
+        SecurityGroupRule(
+            scope, f"egress-{need.key}", type="egress", ip_protocol=need.protocol, nic_type="intranet",
+            policy="accept", priority=1, port_range=f"{need.ports}/{need.ports}" if need.ports else "-1/-1",
+            cidr_ip=need.cidr, security_group_id=security_group_id, description=f"{label}: {need.why}",
+        )
+        for need in needs
+    ]
+    for key, cidr in (("drop-rest", "0.0.0.0/0"), ("drop-rest-ipv6", "::/0")):
+        rules.append(SecurityGroupRule(
+            scope, f"egress-{key}", type="egress", ip_protocol="all", nic_type="intranet", policy="drop",
+            priority=100, port_range="-1/-1", cidr_ip=None if ":" in cidr else cidr,
+            ipv6_cidr_ip=cidr if ":" in cidr else None, security_group_id=security_group_id,
+            description=f"{label}: everything else",
+        ))
+    return rules

@@ -15,6 +15,7 @@ from imports.alicloud.data_alicloud_instance_types import DataAlicloudInstanceTy
 from imports.alicloud.ecs_disk import EcsDisk
 from imports.alicloud.ecs_disk_attachment import EcsDiskAttachment
 from imports.alicloud.instance import Instance
+from imports.alicloud.security_group_rule import SecurityGroupRule
 from imports.alicloud.vswitch import Vswitch
 
 from opencode_settings import Settings
@@ -23,6 +24,9 @@ from opencode_settings.workspace import IMAGE_NAME_REGEX
 from .bootstrap import MODEL_SERVER_IMAGE_FAMILY, MODEL_SERVER_PORT, escape_for_terraform, model_server_role_name
 from .host import (
     HARDENED_INSTANCE,
+    EgressNeed,
+    egress_rules,
+    host_egress_needs,
     attach_role,
     replaced_when_changed,
     first_zone,
@@ -49,6 +53,7 @@ class ModelServerProps:
     vswitch_cidr: str | None = None  # a new vSwitch in a zone that offers the GPU type
     vswitch_id: str | None = None  # or an existing one
     disk_category: str = "cloud_essd"
+    egress_mode: str = "open"
 
     @classmethod
     def from_settings(cls, settings: Settings, tags: dict[str, str], vpc_id: str, workspace_security_group_id: str,
@@ -60,6 +65,7 @@ class ModelServerProps:
             private_ip=server.address(), port=MODEL_SERVER_PORT, weights_disk_size=server.weights_disk_size,
             vswitch_cidr=None if server.vswitch_id else server.vswitch_cidr, vswitch_id=server.vswitch_id,
             user_data=user_data,
+            egress_mode=settings.egress.mode,
         )
 
 
@@ -86,6 +92,13 @@ class ModelServer(Construct):
             "vLLM API from the OpenCode workspace only",
             source_security_group_id=props.workspace_security_group_id,
         )
+        # With egress control the model server may reach out only for its downloads (the vLLM image, the
+        # weights, Ubuntu's GPU driver packages) and the cloud APIs: HTTPS and HTTP, DNS, NTP.
+        self.egress: list[SecurityGroupRule] = [] if props.egress_mode == "open" else egress_rules(
+            self, self.security_group.id, host_egress_needs(None) + [
+                EgressNeed("downloads-https", "tcp", 443, "0.0.0.0/0", "HTTPS: the vLLM image, the weights, the cloud APIs"),
+                EgressNeed("downloads-http", "tcp", 80, "0.0.0.0/0", "HTTP: Ubuntu's packages and GPU driver (signed)"),
+            ], f"model server, egress={props.egress_mode}")
         self.image = system_image(self, "image", props.image_name_regex, props.instance_type)
         self.role = instance_role(
             self,

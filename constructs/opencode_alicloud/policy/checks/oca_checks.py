@@ -16,6 +16,7 @@ CATEGORIES = {
     "CKV_OCA_4": CheckCategories.ENCRYPTION,
     "CKV_OCA_5": CheckCategories.SECRETS,
     "CKV_OCA_6": CheckCategories.LOGGING,
+    "CKV_OCA_7": CheckCategories.NETWORKING,
 }
 
 

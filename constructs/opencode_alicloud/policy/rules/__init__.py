@@ -53,6 +53,7 @@ def sources(conf: dict[str, Any]) -> list[str]:
 
 def all_rules() -> list[Rule]:
     from . import (oca_1_no_open_ssh, oca_2_opencode_port, oca_3_metadata_tokens, oca_4_disks_encrypted,
-                   oca_5_no_secret_in_user_data, oca_6_audit_retention)
+                   oca_5_no_secret_in_user_data, oca_6_audit_retention, oca_7_egress_none)
     return [module.RULE for module in (oca_1_no_open_ssh, oca_2_opencode_port, oca_3_metadata_tokens,
-                                       oca_4_disks_encrypted, oca_5_no_secret_in_user_data, oca_6_audit_retention)]
+                                       oca_4_disks_encrypted, oca_5_no_secret_in_user_data, oca_6_audit_retention,
+                                       oca_7_egress_none)]

@@ -1,0 +1,167 @@
+"""Egress allowlist, proved the way a reviewer would: in two network namespaces this test makes itself.
+"host" runs the real Squid with the rendered squid.conf and the rendered firewall rules of the agent's
+network (the ExecStart lines of opencode-egress.service, run as they are); "agent" is joined to it the way
+Docker's internal network joins the container (a link to the host's `oc-agent` at 192.168.254.1, no
+route out). Test servers on addresses of the host namespace's loopback stand for the world;
+names reach them through the proxy's own hosts file. Needs root, ip, iptables, squid and curl."""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opencode_alicloud.bootstrap import BootstrapSettings, agent_firewall, render_files, render_squid_conf
+from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY, PROXY_PORT
+from opencode_settings import load_settings
+from conftest import rendered_bootstrap  # noqa: F401  (the session's settings environment)
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("ip", "iptables", "squid", "curl")),
+    reason="needs root, ip, iptables, squid and curl (scripts/install-test-tools installs them)",
+)
+
+ALLOWED, DENIED, SNEAKY = "allowed.example.org", "denied.example.org", "sneaky.example.org"
+WORLD, OTHER, METADATA = "198.51.100.10", "198.51.100.20", "100.100.100.200"
+SETTINGS = {"egress": {"mode": "allowlist", "allow": [ALLOWED, SNEAKY]}, "model_server": {"enabled": True}}
+
+
+def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, check=check)
+
+
+@pytest.fixture(scope="module")
+def namespaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    tag = str(os.getpid())
+    host, agent = f"oc-host-{tag}", f"oc-agent-{tag}"
+    processes: list[subprocess.Popen[bytes]] = []
+    run: Path | None = None
+    try:
+        sh("ip", "netns", "add", host)
+        sh("ip", "netns", "add", agent)
+        sh("ip", "link", "add", f"ocv{tag}", "type", "veth", "peer", "name", f"oca{tag}")
+        sh("ip", "link", "set", f"ocv{tag}", "netns", host)
+        sh("ip", "link", "set", f"oca{tag}", "netns", agent)
+        inh = ("ip", "netns", "exec", host)
+        ina = ("ip", "netns", "exec", agent)
+        sh(*inh, "ip", "link", "set", f"ocv{tag}", "name", AGENT_BRIDGE)
+        sh(*inh, "ip", "addr", "add", f"{AGENT_GATEWAY}/24", "dev", AGENT_BRIDGE)
+        sh(*ina, "ip", "addr", "add", f"{AGENT_ADDRESS}/24", "dev", f"oca{tag}")
+        for ns, link in ((inh, AGENT_BRIDGE), (ina, f"oca{tag}")):
+            sh(*ns, "ip", "link", "set", "lo", "up")
+            sh(*ns, "ip", "link", "set", link, "up")
+        # The world, the metadata service and the model server, on the host namespace's loopback.
+        settings = load_settings(**SETTINGS)
+        model_server = settings.model_server.address()
+        for address in (WORLD, OTHER, METADATA, model_server):
+            sh(*inh, "ip", "addr", "add", f"{address}/32", "dev", "lo")
+        www = tmp_path_factory.mktemp("www")
+        (www / "index.html").write_text("reached\n")
+        for address, port in ((WORLD, 443), (WORLD, 22), (OTHER, 443), (METADATA, 443), (model_server, 8000),
+                              (model_server, 8001), (AGENT_GATEWAY, 8080)):
+            processes.append(subprocess.Popen([*inh, "python3", "-m", "http.server", "-b", address, str(port), "-d", str(www)],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        # The real Squid with the rendered configuration (paths in this test's folder).
+        run = Path(tempfile.mkdtemp(prefix="oc-squid-", dir="/tmp"))  # Squid drops to its own user: a folder it can reach
+        run.chmod(0o777)
+        (run / "hosts").write_text(f"{WORLD} {ALLOWED}\n{OTHER} {DENIED}\n{METADATA} {SNEAKY}\n")
+        boot = BootstrapSettings.from_settings(settings)
+        conf = render_squid_conf(boot, paths={"access_log": str(run / "access.log"), "cache_log": str(run / "cache.log"),
+                                              "pid_file": str(run / "squid.pid"), "hosts_file": str(run / "hosts")})
+        (run / "squid.conf").write_text(conf)
+        parsed = sh("squid", "-k", "parse", "-f", str(run / "squid.conf"), check=False)
+        assert parsed.returncode == 0, parsed.stderr
+        processes.append(subprocess.Popen([*inh, "squid", "-N", "-f", str(run / "squid.conf")],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for _ in range(100):
+            if sh(*inh, "sh", "-c", f"exec 3<>/dev/tcp/{AGENT_GATEWAY}/{PROXY_PORT}", check=False).returncode == 0:
+                break
+            time.sleep(0.2)
+        before = curl(agent, f"http://{AGENT_GATEWAY}:8080/")
+        sh(*inh, "iptables", "-w", "-N", "DOCKER-USER")  # Docker makes it; the unit inserts into it
+        for command in agent_firewall():
+            sh(*inh, *shlex.split(command.removeprefix("-")), check=not command.startswith("-"))
+        yield {"host": host, "agent": agent, "log": str(run / "access.log"), "before": before,
+               "model_server": model_server, "files": render_files(boot, _facts())}  # type: ignore[dict-item]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sh("ip", "netns", "del", host, check=False)
+        sh("ip", "netns", "del", agent, check=False)
+        if run:
+            shutil.rmtree(run, ignore_errors=True)
+
+
+def _facts():  # type: ignore[no-untyped-def]
+    from opencode_alicloud.bootstrap import BootstrapFacts
+    return BootstrapFacts(data_disk_id="d-t4n0123456789abcdefg", password_hash="$2a$10$x", site_host="example.org")
+
+
+def curl(agent: str, url: str, proxy: bool = False, tunnel: bool = False) -> str:
+    """What the agent gets: the HTTP status, the proxy's answer to CONNECT, or curl's exit code."""
+    args = ["ip", "netns", "exec", agent, "curl", "-s", "-o", "/dev/null", "-m", "10",
+            "-w", "%{http_code} %{http_connect}"]
+    if proxy:
+        args += ["-x", f"http://{AGENT_GATEWAY}:{PROXY_PORT}"] + (["-p"] if tunnel else [])
+    result = subprocess.run([*args, url], capture_output=True, text=True, timeout=60)
+    code, connect = result.stdout.split() if result.stdout.strip() else ("000", "000")
+    if tunnel:
+        return f"connect {connect}" if connect != "200" else f"http {code}"
+    return f"http {code}" if result.returncode == 0 else f"curl exit {result.returncode}"
+
+
+def test_an_allowed_name_passes_through_the_proxy(namespaces: dict[str, str]) -> None:
+    assert curl(namespaces["agent"], f"http://{ALLOWED}:443/", proxy=True, tunnel=True) == "http 200"
+
+
+@pytest.mark.parametrize("url, why", [
+    (f"http://{DENIED}:443/", "a name not on the list"),
+    (f"http://{WORLD}:443/", "a raw IP address, even the allowed name's"),
+    (f"http://{ALLOWED}:22/", "port 22 of an allowed name"),
+    (f"http://{SNEAKY}:443/", "a listed name that resolves to the metadata service"),
+])
+def test_the_proxy_refuses(namespaces: dict[str, str], url: str, why: str) -> None:
+    assert curl(namespaces["agent"], url, proxy=True, tunnel=True) == "connect 403", why
+
+
+def test_plain_http_goes_only_to_the_private_model_server(namespaces: dict[str, str]) -> None:
+    agent, model = namespaces["agent"], namespaces["model_server"]
+    assert curl(agent, f"http://{model}:8000/", proxy=True) == "http 200"
+    assert curl(agent, f"http://{model}:8001/", proxy=True) == "http 403"  # another port of it
+    assert curl(agent, f"http://{ALLOWED}:443/", proxy=True) == "http 403"  # plain HTTP to an allowed name
+    assert curl(agent, f"http://{model}:8000/", proxy=True, tunnel=True) == "connect 403"  # CONNECT to it
+
+
+def test_the_agent_reaches_the_proxy_and_nothing_else(namespaces: dict[str, str]) -> None:
+    agent = namespaces["agent"]
+    # No route: the world, the metadata service and the model server directly.
+    for url in (f"http://{WORLD}:443/", f"http://{METADATA}:443/", f"http://{namespaces['model_server']}:8000/"):
+        assert curl(agent, url) == "curl exit 7", url
+    # The host's own other services: reachable before the rendered firewall rules, refused after.
+    assert namespaces["before"] == "http 200"
+    assert curl(agent, f"http://{AGENT_GATEWAY}:8080/") == "curl exit 7"
+
+
+def test_each_decision_is_in_the_access_log(namespaces: dict[str, str]) -> None:
+    curl(namespaces["agent"], f"http://{ALLOWED}:443/", proxy=True, tunnel=True)
+    curl(namespaces["agent"], f"http://{DENIED}:443/", proxy=True, tunnel=True)
+    for _ in range(50):  # Squid writes the line when the connection ends
+        log = Path(namespaces["log"]).read_text() if Path(namespaces["log"]).exists() else ""
+        if f"TCP_DENIED/403" in log and f"CONNECT {DENIED}:443" in log and f"CONNECT {ALLOWED}:443" in log:
+            break
+        time.sleep(0.2)
+    lines = log.splitlines()
+    assert any("TCP_TUNNEL/200" in line and f"CONNECT {ALLOWED}:443" in line for line in lines), log
+    assert any("TCP_DENIED/403" in line and f"CONNECT {DENIED}:443" in line for line in lines), log
+    assert all(AGENT_ADDRESS in line for line in lines)  # who asked
