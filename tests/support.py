@@ -80,7 +80,14 @@ MODEL_VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"provider": "openai-compatible", "base_url": "https://llm.example.com/v1", "model": "qwen3-coder"}
     },
 }
-BOOTSTRAP_VARIANTS = {**VARIANTS, **MODEL_VARIANTS}
+# Egress control: the agent behind the proxy (allowlist), or reaching only the private model (none).
+VPC_IMAGE = "registry-vpc.ap-southeast-1.aliyuncs.com/acme/opencode:1.18.33"
+EGRESS_VARIANTS: dict[str, dict[str, Any]] = {
+    "egress-allowlist": {"egress": {"mode": "allowlist", "allow": [".example.org"]}, "model": {"provider": "openai", "model": "gpt-5"}},
+    "egress-none": {"egress": {"mode": "none", "workspace_image": VPC_IMAGE}, "model_server": {"enabled": True},
+                    "tls_mode": "internal"},
+}
+BOOTSTRAP_VARIANTS = {**VARIANTS, **MODEL_VARIANTS, **EGRESS_VARIANTS}
 
 
 def terraform_literal(text: str) -> str:
