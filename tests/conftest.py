@@ -18,6 +18,8 @@ from support import (  # noqa: F401  (re-exported for the tests)
     MODEL_VARIANTS,
     ROOT,
     VARIANTS,
+    cloud_config,
+    cloud_config_parts,
     data_sources,
     rendered_bootstrap,
     rendered_model_server,

@@ -130,21 +130,37 @@ def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
     return boot, files, terraform_literal(render_user_data(boot, facts))
 
 
-def written_files(user_data: str) -> dict[str, dict[str, str]]:
-    """The files a cloud-config's write_files writes, by path: permissions, encoding, and the content as
-    cloud-init writes it (gz+b64 decoded), so tests read what lands on the disk."""
-    import base64
+def cloud_config_parts(user_data: str) -> list[str]:
+    """The user-data's cloud-configs as cloud-init reads them: its MIME parts in order, the gzip part decompressed."""
+    import email
     import gzip
 
+    parts = []
+    for part in email.message_from_string(user_data).walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        parts.append((gzip.decompress(payload) if part.get_content_type() == "application/gzip" else payload).decode())
+    return parts
+
+
+def cloud_config(user_data: str) -> dict[str, Any]:
+    """The cloud-config cloud-init makes of the user-data: its parts merged with lists appended, as the
+    Terraform part's merge_how asks (test_bootstrap checks this reading against cloud-init's own)."""
     import yaml
 
-    written = {}
-    for item in yaml.safe_load(user_data)["write_files"]:
-        content = item["content"]
-        if item.get("encoding") == "gz+b64":
-            content = gzip.decompress(base64.b64decode(content)).decode()
-        written[item["path"]] = {**item, "content": content}
-    return written
+    merged: dict[str, Any] = {}
+    for text in cloud_config_parts(user_data):
+        document = yaml.safe_load(text)
+        document.pop("merge_how", None)
+        for key, value in document.items():
+            merged[key] = merged[key] + value if isinstance(value, list) and key in merged else merged.get(key, value)
+    return merged
+
+
+def written_files(user_data: str) -> dict[str, dict[str, str]]:
+    """The files the user-data's write_files writes, by path: permissions and content, as they land on the disk."""
+    return {item["path"]: item for item in cloud_config(user_data)["write_files"]}
 
 
 def on_instance_module(tmp_path: Path, path: str, variant: str = "default") -> Any:

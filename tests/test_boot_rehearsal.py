@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import rendered_bootstrap
+from conftest import cloud_config, rendered_bootstrap
 from rehearse import phases
 from vendor import ACME_HOST, VendorSettings, vendor_data
 
@@ -27,7 +27,7 @@ def test_vendor_data_is_valid_cloud_config_that_leaves_the_user_data_alone(tmp_p
                             text=True, timeout=60)
     assert result.returncode == 0 and "Valid cloud-config" in result.stdout, result.stdout + result.stderr
     # cloud-init lets user-data keys replace vendor-data keys: none may be shared, or one side is lost.
-    user_data = yaml.safe_load(rendered_bootstrap("default")[2])
+    user_data = cloud_config(rendered_bootstrap("default")[2])
     assert set(yaml.safe_load(text)) & set(user_data) == set()
 
 

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import assert_rejected, rendered_bootstrap, resources, run_main, synth
-from support import VPC_IMAGE
+from support import VPC_IMAGE, cloud_config
 from opencode_alicloud.bootstrap import API_MODULE, SQUID_CONF, agent_firewall, render_squid_conf
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY
 from opencode_alicloud.policy.rules.oca_7_egress_none import RULE as CKV_OCA_7
@@ -31,7 +31,7 @@ def test_the_default_is_open_and_adds_nothing(tmp_path: Path) -> None:
     assert [r for r in resources(doc, "alicloud_security_group_rule") if r["type"] == "egress"] == []
     files = rendered_bootstrap("default")[1]
     assert SQUID_CONF not in files and "/etc/systemd/system/opencode-egress.service" not in files
-    assert "squid" not in yaml.safe_load(rendered_bootstrap("default")[2])["packages"]
+    assert "squid" not in cloud_config(rendered_bootstrap("default")[2])["packages"]
 
 
 @pytest.mark.parametrize("overrides, field, fix", [
@@ -125,7 +125,7 @@ def test_allowlist_puts_the_agent_on_an_internal_network_behind_the_proxy() -> N
     assert f"reverse_proxy {AGENT_ADDRESS}:4096 {{" in files["/etc/opencode/Caddyfile"]
     assert f"OPENCODE_URL=http://{AGENT_ADDRESS}:4096" in files["/etc/opencode/bootstrap.env"]
     assert "EGRESS_MODE=allowlist" in files["/etc/opencode/bootstrap.env"]
-    assert "squid" in yaml.safe_load(user_data)["packages"]
+    assert "squid" in cloud_config(user_data)["packages"]
     assert 'ENDPOINT_SUFFIX = ""' in files[API_MODULE]  # the public API endpoints (the host may reach them)
 
 

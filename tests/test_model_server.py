@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from cloud_sim import build_mirror, environment, terraform_binary
-from conftest import VARIANTS, rendered_bootstrap, rendered_model_server, resources, synth, assert_rejected
+from conftest import VARIANTS, cloud_config, rendered_bootstrap, rendered_model_server, resources, synth, assert_rejected
 from opencode_alicloud.bootstrap import vllm_serve_args
 from opencode_settings import load_settings
 
@@ -107,12 +107,12 @@ def test_opencode_uses_the_private_model() -> None:
 
 def test_model_server_user_data_passes_cloud_init_and_size(tmp_path: Path) -> None:
     _, files, user_data = rendered_model_server()
+    cloud = cloud_config(user_data)
     path = tmp_path / "user-data.yaml"
-    path.write_text(user_data)
+    path.write_text("#cloud-config\n" + yaml.safe_dump(cloud))
     result = subprocess.run(["cloud-init", "schema", "-c", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "Valid cloud-config" in result.stdout, result.stdout + result.stderr
     assert len(user_data.encode()) <= 9 * 1024
-    cloud = yaml.safe_load(user_data)
     assert cloud["runcmd"] == [["systemctl", "enable", "--now", "--no-block", "opencode-bootstrap.service"]]
     assert "ubuntu-drivers-common" in cloud["packages"]
 

@@ -5,12 +5,11 @@ import json
 import re
 
 import pytest
-import yaml
 from pathlib import Path
 
 
 from conftest import assert_rejected, data_sources, resources, synth
-from support import written_files
+from support import cloud_config, written_files
 
 
 def test_instance_is_hardened(tmp_path: Path) -> None:
@@ -51,7 +50,7 @@ def test_each_image_family_gets_its_image_and_its_package_names(tmp_path: Path, 
     (image,) = data_sources(doc, "alicloud_images")
     assert bool(re.match(image["name_regex"], "ubuntu_24_04_x64_20G_alibase_20250101.vhd")) == (family == "ubuntu-24.04")
     (instance,) = resources(doc, "alicloud_instance")
-    packages = yaml.safe_load(instance["user_data"])["packages"]
+    packages = cloud_config(instance["user_data"])["packages"]
     assert packages == ["docker.io", compose, "docker-buildx", "curl", "python3", "caddy"]
 
 
@@ -103,15 +102,15 @@ def test_names_and_tags_carry_the_workspace_name(tmp_path: Path) -> None:
 def test_user_data_comes_from_the_bootstrap_seam_with_terraform_values(tmp_path: Path) -> None:
     (instance,) = resources(synth(tmp_path), "alicloud_instance")
     user_data = instance["user_data"]
-    assert user_data.startswith("#cloud-config\n")
+    assert user_data.startswith('Content-Type: multipart/mixed; boundary="opencode-alicloud-user-data"\n')
     assert re.search(r'SITE=\$\{join\("", \[replace\(alicloud_eip_address\.\w+\.ip_address, "\.", "-"\), "\.sslip\.io"\]\)\}', user_data)
     assert "DATA_DISK_ID=${alicloud_ecs_disk." in user_data
     assert re.search(r"opencode \$\{random_password\.login_password_\w+\.bcrypt_hash\}", user_data)
     assert '.result' not in user_data  # never the plain password
-    # Files with Terraform values are text; the rest travel gzip+base64 (no Terraform syntax inside).
+    # Files with Terraform values are text; the rest travel in the gzip part (no Terraform syntax inside).
     written = written_files(user_data)
     assert "${DATA_DISK_ID#d-}" in written["/usr/local/sbin/opencode-bootstrap"]["content"]
-    assert written["/usr/local/sbin/opencode-bootstrap"]["encoding"] == "gz+b64"
+    assert "DATA_DISK_ID#d-" not in user_data and "\n    DATA_DISK_ID=${alicloud_ecs_disk." in user_data
     interpolations = re.findall(r"(?<!\$)\$\{([^}]*)\}", user_data)
     assert all(re.match(r"^(alicloud_|random_|base64encode\(|join\()", expr) for expr in interpolations), interpolations
     assert len(user_data.encode()) < 16 * 1024

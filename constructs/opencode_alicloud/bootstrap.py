@@ -342,25 +342,31 @@ def render_model_server_user_data(server: ModelServerBootstrap, facts: ModelServ
     )
 
 
+MIME_BOUNDARY = "opencode-alicloud-user-data"
+# How the Terraform part's lists join the gzip part's (cloud-init's default replaces lists).
+APPEND = [{"name": "list", "settings": ["append"]}, {"name": "dict", "settings": ["no_replace", "recurse_list"]}]
+
+
 def _file_entry(path: str, content: str) -> dict[str, str]:
-    """One write_files entry. A file without Terraform values travels gzip+base64 when that is shorter
-    (cloud-init's gz+b64; ECS allows 16 KB of user-data), byte-stable (mtime 0) so an unchanged file
-    never replaces the instance; a file with Terraform values (tokens) stays text for Terraform."""
-    text = content.rstrip("\n")
-    packed = base64.b64encode(gzip.compress((text + "\n").encode(), compresslevel=9, mtime=0)).decode()
-    if "${TfToken[" in text or len(packed) >= len(escape_for_terraform(text)):
-        return {"path": path, "content": text, "mode": _mode(path), "encoding": ""}
-    return {"path": path, "content": packed, "mode": _mode(path), "encoding": "gz+b64"}
+    return {"path": path, "content": content.rstrip("\n"), "mode": _mode(path)}
 
 
 def _cloud_config(name: str, files: dict[str, str], packages: list[str], runcmd: list[str]) -> str:
-    user_data = render(
-        "cloud-config.yaml.j2",
-        name=name,
-        files=[_file_entry(path, content) for path, content in files.items()],
-        packages=packages,
-        runcmd=runcmd,
-    )
+    """The user-data: a MIME multipart of two cloud-configs, which cloud-init merges. The first holds
+    every file without Terraform values, the packages and the run command, gzip-compressed (cloud-init
+    decompresses an application/gzip part; ECS allows 16 KB of user-data); byte-stable (mtime 0), so an
+    unchanged file never replaces the instance. The second holds, as text, the files with Terraform
+    values (tokens), which Terraform fills in at apply, appended to the first's write_files."""
+    static = {path: content for path, content in files.items() if "${TfToken[" not in content}
+    terraform = {path: content for path, content in files.items() if path not in static}
+    compressed = gzip.compress(render(
+        "cloud-config.yaml.j2", name=name, files=[_file_entry(p, c) for p, c in static.items()],
+        packages=packages, runcmd=runcmd, merge_how=None,
+    ).encode(), compresslevel=9, mtime=0)
+    text = render("cloud-config.yaml.j2", name=name, files=[_file_entry(p, c) for p, c in terraform.items()],
+                  packages=None, runcmd=None, merge_how=APPEND)
+    user_data = render("user-data.mime.j2", boundary=MIME_BOUNDARY, text=text,
+                       compressed=base64.encodebytes(compressed).decode().rstrip("\n"))
     return escape_for_terraform(user_data)
 
 
@@ -389,9 +395,10 @@ def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:
     user_data = _cloud_config(settings.name, render_files(settings, facts), packages, ["/usr/local/sbin/opencode-bootstrap"])
     size = user_data_size(user_data, settings.domain)
     if size > USER_DATA_LIMIT:
-        on = [name for name, value in (("idle_stop_minutes", settings.idle_stop_minutes),
-                                       ("egress.mode", settings.egress_mode != "open"),
+        on = [name for name, value in (("idle_stop_minutes", settings.idle_stop_minutes is not None),
+                                       ("egress.allow", settings.egress_mode == "allowlist"),
                                        ("use_github_token", settings.use_github_token)) if value]
         raise SettingsError([(", ".join(on) or "name", f"together make the workspace's user-data about {size} bytes, "
-                              f"over ECS's {USER_DATA_LIMIT}: turn one of them off")])
+                              f"over ECS's {USER_DATA_LIMIT}: shorten egress.allow (a .parent takes its subdomains) "
+                              "or turn an option off")])
     return user_data

@@ -251,7 +251,8 @@ class Checks:
         r.check("data disk mounted at /data", len(mounted) == 2 and mounted[0] == mounted[1],
                 f"{' '.join(mounted)} ({device})")
         self.agent_config()
-        container = self.ssh("docker exec opencode-opencode-1 curl -sS -m 5 -o /dev/null -w '%{http_code}' -X PUT "
+        # Directly (--noproxy): with egress allowlist the container's proxy would answer 403 itself (see egress()).
+        container = self.ssh("docker exec opencode-opencode-1 curl --noproxy '*' -sS -m 5 -o /dev/null -w '%{http_code}' -X PUT "
                              "-H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' http://100.100.100.200/latest/api/token")
         host = self.ssh("t=$(curl -sS -m 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' "
                         "http://100.100.100.200/latest/api/token) && "
@@ -377,6 +378,29 @@ def reboot(checks: Checks, deadline_seconds: int = 15 * 60) -> None:
             f"workspace file {'kept' if after == before else 'LOST'}")
 
 
+def egress(checks: Checks) -> None:
+    """egress.mode = allowlist, from inside the agent's container: an allowed name (the npm registry, reachable
+    from here) through the proxy; a name not on the list and the metadata service through the proxy refused
+    (403), anything direct refused (no route); Squid's access log holds each decision."""
+    curl = "docker exec opencode-opencode-1 curl -sS -m 30 -o /dev/null -w '%{http_code} %{http_connect}' "
+    allowed = checks.ssh(curl + "https://registry.npmjs.org/opencode-ai").stdout.split()
+    denied = checks.ssh(curl + "https://example.com/").stdout.split()
+    metadata = checks.ssh(curl + "http://100.100.100.200/latest/meta-data/").stdout.split()
+    direct = checks.ssh(curl + "--noproxy '*' https://registry.npmjs.org/opencode-ai")
+    checks.report.check(
+        "egress allowlist: the agent reaches an allowed name through the proxy and nothing else",
+        allowed[:1] == ["200"] and denied[-1:] == ["403"] and metadata[:1] == ["403"] and direct.returncode != 0,
+        f"registry.npmjs.org {' '.join(allowed)}; example.com (CONNECT) {' '.join(denied)}; metadata via the proxy "
+        f"{' '.join(metadata)}; direct: curl exit {direct.returncode}")
+    log = checks.ssh("cat /var/log/squid/access.log").stdout
+    logged = [line for line in log.splitlines() if "registry.npmjs.org:443" in line or "example.com:443" in line]
+    checks.report.check(
+        "egress allowlist: Squid's access log holds each decision",
+        any("TCP_TUNNEL/200" in line and "registry.npmjs.org:443" in line for line in logged)
+        and any("TCP_DENIED/403" in line and "example.com:443" in line for line in logged),
+        " | ".join(" ".join(line.split()[3:7]) for line in logged[-2:]) or "no line")
+
+
 def idle_stop(checks: Checks, cloud: Cloud, minutes: int, since: float, deadline_seconds: int = 16 * 60) -> None:
     """The idle check on the instance stops it through the fake ECS: signed by the role (the fake checks the
     signature), economical mode, this instance only, not before `minutes` have passed since the last login
@@ -436,8 +460,8 @@ def main(argv: list[str] | None = None) -> int:
         checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER} && sync")
         machine.shutdown(key)
 
-        second = stage.deploy({"OPENCODE_ALICLOUD_IDLE_STOP_MINUTES": str(IDLE_MINUTES)})
-        say(f"deploy 2 on the stub (defaults, idle stop {IDLE_MINUTES} min): instance {first.instance_id} -> {second.instance_id}, "
+        second = stage.deploy({"OPENCODE_ALICLOUD_IDLE_STOP_MINUTES": str(IDLE_MINUTES), "OPENCODE_ALICLOUD_EGRESS__MODE": "allowlist"})
+        say(f"deploy 2 on the stub (defaults, idle stop {IDLE_MINUTES} min, egress allowlist): instance {first.instance_id} -> {second.instance_id}, "
             f"data disk {second.data_disk_id} ({'kept' if second.data_disk_id == first.data_disk_id else 'REPLACED'})")
         report.check("redeploy replaces the instance and keeps the data disk",
                      second.instance_id != first.instance_id and second.data_disk_id == first.data_disk_id)
@@ -446,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         kept = checks.ssh(f"cat {MARKER}").stdout.strip()
         report.check("a new boot disk with a bumped OpenCode version keeps the workspace files",
                      kept == f"written by {first.instance_id}", f"{MARKER}: {kept or 'missing'}")
+        egress(checks)
         negative_control(checks)
         checks.login(second.password)  # a use of the workspace: the idle check's clock restarts before the reboot
         reboot(checks)  # its last step is a login through the proxy: the idle clock runs from there

@@ -158,7 +158,7 @@ def test_each_decision_is_in_the_access_log(namespaces: dict[str, str]) -> None:
     curl(namespaces["agent"], f"http://{DENIED}:443/", proxy=True, tunnel=True)
     for _ in range(50):  # Squid writes the line when the connection ends
         log = Path(namespaces["log"]).read_text() if Path(namespaces["log"]).exists() else ""
-        if f"TCP_DENIED/403" in log and f"CONNECT {DENIED}:443" in log and f"CONNECT {ALLOWED}:443" in log:
+        if "TCP_DENIED/403" in log and f"CONNECT {DENIED}:443" in log and f"CONNECT {ALLOWED}:443" in log:
             break
         time.sleep(0.2)
     lines = log.splitlines()

@@ -18,7 +18,7 @@ import yaml
 from cloud_sim import Rehearsal, build_mirror, environment, terraform_binary, warnings_in
 from conftest import ROOT, VARIANTS, synth, terraform_literal
 from opencode_alicloud.bootstrap import BootstrapFacts, BootstrapSettings, render_files, render_user_data
-from support import written_files
+from support import cloud_config, written_files
 from opencode_settings import load_settings
 
 pytestmark = pytest.mark.slow
@@ -243,13 +243,13 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     written = written_files(user_data)
     assert {path: item["content"].rstrip("\n") for path, item in written.items()} == {
         path: content.rstrip("\n") for path, content in render_files(boot, facts).items()}
-    assert not written["/etc/opencode/bootstrap.env"].get("encoding")  # Terraform values: text, filled in
-    ours = yaml.safe_load(terraform_literal(render_user_data(boot, facts)))
-    assert {k: v for k, v in yaml.safe_load(user_data).items() if k != "write_files"} == {
+    assert "\n    DATA_DISK_ID=d-" in user_data  # Terraform values: in the text part, filled in
+    ours = cloud_config(terraform_literal(render_user_data(boot, facts)))
+    assert {k: v for k, v in cloud_config(user_data).items() if k != "write_files"} == {
         k: v for k, v in ours.items() if k != "write_files"}
     assert len(user_data.encode()) <= 13 * 1024  # ECS: 16 KB
     resolved = tmp_path / "resolved-user-data.yaml"
-    resolved.write_text(user_data)
+    resolved.write_text("#cloud-config\n" + yaml.safe_dump(cloud_config(user_data)))
     check = subprocess.run(["cloud-init", "schema", "-c", str(resolved)], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and "Valid cloud-config" in check.stdout, check.stdout + check.stderr
     site = outputs["url"].removeprefix("https://")
