@@ -54,7 +54,9 @@ MANAGE_TAGGED = [
     "ecs:ModifyInstanceAttribute", "ecs:ModifyInstanceMetadataOptions", "ecs:ModifyInstanceChargeType",
     "ecs:ModifyInstanceSpec", "ecs:DeleteSecurityGroup", "ecs:ModifySecurityGroupPolicy",
     "ecs:ModifySecurityGroupAttribute", "ecs:AuthorizeSecurityGroup", "ecs:RevokeSecurityGroup",
-    "ecs:ModifySecurityGroupRule", "ecs:DeleteDisk", "ecs:AttachDisk", "ecs:DetachDisk", "ecs:ModifyDiskAttribute",
+    "ecs:ModifySecurityGroupRule",
+    "ecs:AuthorizeSecurityGroupEgress", "ecs:RevokeSecurityGroupEgress", "ecs:ModifySecurityGroupEgressRule",  # egress
+    "ecs:DeleteDisk", "ecs:AttachDisk", "ecs:DetachDisk", "ecs:ModifyDiskAttribute",
     "ecs:DeleteAutoSnapshotPolicy", "ecs:ModifyAutoSnapshotPolicyEx", "ecs:ApplyAutoSnapshotPolicy",
     "ecs:CancelAutoSnapshotPolicy", "ecs:DeleteKeyPairs", "ecs:AttachKeyPair", "ecs:DetachKeyPair",
     "ecs:AttachInstanceRamRole", "ecs:DetachInstanceRamRole", "ecs:UntagResources",

@@ -6,6 +6,7 @@ route out). Test servers on addresses of the host namespace's loopback stand for
 names reach them through the proxy's own hosts file. Needs root, ip, iptables, squid and curl."""
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from opencode_alicloud.bootstrap import BootstrapSettings, agent_firewall, render_files, render_squid_conf
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY, PROXY_PORT
@@ -165,3 +167,82 @@ def test_each_decision_is_in_the_access_log(namespaces: dict[str, str]) -> None:
     assert any("TCP_TUNNEL/200" in line and f"CONNECT {ALLOWED}:443" in line for line in lines), log
     assert any("TCP_DENIED/403" in line and f"CONNECT {DENIED}:443" in line for line in lines), log
     assert all(AGENT_ADDRESS in line for line in lines)  # who asked
+
+
+OPENCODE = Path(__file__).resolve().parents[2] / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
+
+
+@pytest.mark.skipif(not OPENCODE.exists(), reason="the real OpenCode is not installed (scripts/install-test-tools)")
+def test_none_mode_opencode_works_with_no_internet_and_reaches_the_model_only_through_the_proxy() -> None:
+    """egress.mode = none, in a namespace with no route anywhere: the real OpenCode 1.18.33 with the rendered
+    opencode.json and the compose file's environment starts (no npm, no models.dev) and its model request
+    reaches the private model server through the real Squid with the rendered config, which logs it."""
+    from conftest import rendered_bootstrap as rendered
+    from opencode_alicloud.bootstrap import MANAGED_CONFIG
+
+    boot, files, _ = rendered("egress-none")
+    model_server = boot.model_server_url.split("//")[1].split(":")[0]
+    environment = yaml.safe_load(files["/etc/opencode/compose.yaml"])["services"]["opencode"]["environment"]
+    tag, run = f"oc-none-{os.getpid()}", Path(tempfile.mkdtemp(prefix="oc-none-", dir="/tmp"))
+    run.chmod(0o777)
+    inside = ("ip", "netns", "exec", tag)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        sh("ip", "netns", "add", tag)
+        sh(*inside, "ip", "link", "set", "lo", "up")
+        for address in (model_server, AGENT_GATEWAY):  # the model server, and the host's end of the agent network
+            sh(*inside, "ip", "addr", "add", f"{address}/32", "dev", "lo")
+        (run / "asked").write_text("")
+        model = run / "model.py"
+        model.write_text(
+            "import http.server, sys\n"
+            "class H(http.server.BaseHTTPRequestHandler):\n"
+            "    def do_POST(self):\n"
+            "        open(sys.argv[2], 'a').write(self.path + '\\n')\n"
+            "        self.send_response(500); self.end_headers()\n"
+            "    def log_message(self, *a): pass\n"
+            f"http.server.HTTPServer(('{model_server}', int(sys.argv[1])), H).serve_forever()\n")
+        processes.append(subprocess.Popen([*inside, "python3", str(model), "8000", str(run / "asked")]))
+        conf = render_squid_conf(boot, paths={"access_log": str(run / "access.log"), "cache_log": str(run / "cache.log"),
+                                              "pid_file": str(run / "squid.pid"), "hosts_file": "/etc/hosts"})
+        (run / "squid.conf").write_text(conf)
+        processes.append(subprocess.Popen([*inside, "squid", "-N", "-f", str(run / "squid.conf")],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        managed = run / "managed"
+        managed.mkdir()
+        (managed / "opencode.json").write_text(files[MANAGED_CONFIG])
+        (run / "workspace").mkdir()
+        env = {"PATH": os.environ["PATH"], "HOME": str(run / "home"), "OPENCODE_SERVER_PASSWORD": "pw",
+               "OPENCODE_TEST_MANAGED_CONFIG_DIR": str(managed), "MODEL_SERVER_API_KEY": "k",
+               **{key: str(value) for key, value in environment.items()}}
+        server = subprocess.Popen([*inside, "env", *(f"{k}={v}" for k, v in env.items()), str(OPENCODE), "serve",
+                                   "--hostname", "127.0.0.1", "--port", "4096"], cwd=run / "workspace",
+                                  stdout=(run / "opencode.log").open("w"), stderr=subprocess.STDOUT)
+        processes.append(server)
+        ask = ("curl", "-s", "-m", "10", "-u", "opencode:pw", "-H", "Content-Type: application/json")
+        for _ in range(120):
+            if '"healthy":true' in sh(*inside, *ask, "http://127.0.0.1:4096/global/health", check=False).stdout:
+                break
+            time.sleep(1)
+        else:
+            pytest.fail("OpenCode did not become healthy with no network: " + (run / "opencode.log").read_text()[-2000:])
+        session = json.loads(sh(*inside, *ask, "-d", "{}", "http://127.0.0.1:4096/session").stdout)["id"]
+        sh(*inside, *ask, "-d", json.dumps({"parts": [{"type": "text", "text": "hi"}]}),
+           f"http://127.0.0.1:4096/session/{session}/prompt_async")
+        for _ in range(60):
+            if (run / "asked").read_text():
+                break
+            time.sleep(1)
+        assert (run / "asked").read_text().startswith("/v1/chat/completions"), (run / "opencode.log").read_text()[-2000:]
+        log = (run / "access.log").read_text()
+        assert f"POST http://{model_server}:8000/v1/chat/completions" in log, log
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sh("ip", "netns", "del", tag, check=False)
+        shutil.rmtree(run, ignore_errors=True)
