@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import assert_rejected, rendered_bootstrap, resources, run_main, synth
-from support import VPC_IMAGE, cloud_config
+from support import VPC_IMAGE, cloud_config, written_files
 from opencode_alicloud.bootstrap import API_MODULE, SQUID_CONF, agent_firewall, render_squid_conf
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY
 from opencode_alicloud.policy.rules.oca_7_egress_none import RULE as CKV_OCA_7
@@ -232,3 +232,38 @@ def test_ckv_oca_7_passes_the_none_stack_and_fails_an_open_rule(tmp_path: Path) 
     bad = [r for r in resources(doc, "alicloud_security_group_rule") if r["description"].startswith("egress=none: ")
            and r["port_range"] == "443/443" and r["cidr_ip"] == "100.64.0.0/10"]
     assert bad and CKV_OCA_7.violations("alicloud_security_group_rule", {**bad[0], "cidr_ip": "0.0.0.0/0"})
+
+
+def test_the_workspace_image_script_prints_the_dockerfile_the_instance_builds() -> None:
+    import os
+
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
+    result = subprocess.run([str(ROOT / "scripts" / "workspace-image")], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == rendered_bootstrap("default")[1]["/etc/opencode/image/Dockerfile"]
+
+
+def test_closing_the_model_servers_downloads_changes_only_its_rules(tmp_path: Path) -> None:
+    """model_server.downloads = false (once the weights are on disk) drops its internet rules and nothing else:
+    the same user-data, so the instance (driver, image) is kept; its API calls use the VPC endpoints either way."""
+    def model_rules(doc: dict) -> list[tuple]:
+        return sorted((r["ip_protocol"], r["port_range"], r.get("cidr_ip") or r.get("ipv6_cidr_ip"), r["policy"])
+                      for r in resources(doc, "alicloud_security_group_rule")
+                      if r["type"] == "egress" and r["description"].startswith("model server, egress=allowlist: "))
+
+    opened = synth(tmp_path / "open", egress={"mode": "allowlist"}, model_server={"enabled": True})
+    closed = synth(tmp_path / "closed", egress={"mode": "allowlist"}, model_server={"enabled": True, "downloads": False})
+    downloads = {("tcp", "443/443", "0.0.0.0/0", "accept"), ("tcp", "80/80", "0.0.0.0/0", "accept")}
+    assert set(model_rules(opened)) - set(model_rules(closed)) == downloads
+    assert set(model_rules(closed)) == {
+        ("all", "-1/-1", "0.0.0.0/0", "drop"), ("all", "-1/-1", "::/0", "drop"),
+        ("tcp", "443/443", "100.64.0.0/10", "accept"), ("tcp", "80/80", "100.64.0.0/10", "accept"),
+        ("udp", "123/123", "100.64.0.0/10", "accept"), ("udp", "53/53", "100.100.2.136/32", "accept"),
+        ("udp", "53/53", "100.100.2.138/32", "accept")}
+    gpu = lambda doc: [i for i in resources(doc, "alicloud_instance") if i["instance_name"].endswith("-model")][0]  # noqa: E731
+    assert gpu(opened)["user_data"] == gpu(closed)["user_data"]
+    assert 'ENDPOINT_SUFFIX = "-vpc"' in written_files(gpu(closed)["user_data"])[API_MODULE]["content"]
+    assert_rejected({"model_server": {"enabled": True, "downloads": False}}, "model_server.downloads",
+                    "only applies with egress.mode allowlist or none")

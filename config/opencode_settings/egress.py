@@ -110,6 +110,9 @@ def egress_problems(settings: Settings) -> list[tuple[str, str]]:
                              "names only (use the API's name, or the private model server)"))
         except ValueError:
             pass
+    if egress.mode == "open" and not settings.model_server.downloads:
+        problems.append(("model_server.downloads", "only applies with egress.mode allowlist or none: with open "
+                         "the model server's outbound is not limited at all"))
     if egress.mode != "open" and ipaddress.ip_network(settings.vpc_cidr).overlaps(ipaddress.ip_network(AGENT_SUBNET)):
         problems.append(("vpc_cidr", f"{settings.vpc_cidr} overlaps {AGENT_SUBNET}, the agent's network with "
                          f"egress.mode = {egress.mode}: choose another VPC range"))

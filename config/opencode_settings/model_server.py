@@ -30,6 +30,9 @@ class ModelServerSettings(BaseModel):
     vswitch_cidr: Cidr = Field("10.42.2.0/24", description="CIDR of the model server's vSwitch (its own zone with GPUs).")
     vswitch_id: str | None = Field(None, description="Existing vSwitch for the model server (required with vpc_id).")
     private_ip: str | None = Field(None, description="Private IP of the model server; unset: the 10th address of vswitch_cidr.")
+    downloads: bool = Field(True, description="With egress.mode allowlist or none: let the model server reach the internet "
+                            "(HTTPS, HTTP) for its image, weights and GPU driver; false, once they are on disk, closes "
+                            "even that (its security group keeps DNS, time and Alibaba Cloud's in-region endpoints).")
 
     def address(self) -> str:
         """The model server's private IP (fixed, so the workspace needs no dependency on it)."""

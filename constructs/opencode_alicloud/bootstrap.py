@@ -128,7 +128,7 @@ class ModelServerBootstrap:
     max_model_len: int
     vllm_image: str
     use_modelscope: bool
-    vpc_endpoints: bool = False  # egress none: the cloud APIs through their VPC endpoints
+    vpc_endpoints: bool = False  # egress allowlist/none: the cloud APIs through their VPC endpoints
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelServerBootstrap:
@@ -136,7 +136,8 @@ class ModelServerBootstrap:
         return cls(name=settings.name, region=settings.region, model=server.model,
                    served_model_name=server.served_model_name, max_model_len=server.max_model_len,
                    vllm_image=server.vllm_image, use_modelscope=server.use_modelscope,
-                   vpc_endpoints=settings.egress.mode == "none")
+                   # the same whether its downloads are open or closed: closing them changes no user-data
+                   vpc_endpoints=settings.egress.mode != "open")
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,11 @@ def idle_files(settings: BootstrapSettings) -> dict[str, str]:
     }
 
 
+def workspace_dockerfile(settings: BootstrapSettings) -> str:
+    """The workspace image's Dockerfile (built on the host; with egress none, by the operator: scripts/workspace-image)."""
+    return render("Dockerfile.j2", npm_version=NPM_VERSION, npm_sha512=NPM_SHA512, version=settings.opencode_version)
+
+
 def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str, str]:
     """Every file the bootstrap writes, by its path on the host."""
     common = dict(data=DATA_MOUNT, port=OPENCODE_PORT, version=settings.opencode_version, password_env=PASSWORD_ENV,
@@ -262,7 +268,7 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             opencode_url=_opencode_url(settings),
         ),
         "/etc/opencode/compose.yaml": render_compose(compose_document(settings)),
-        "/etc/opencode/image/Dockerfile": render("Dockerfile.j2", npm_version=NPM_VERSION, npm_sha512=NPM_SHA512, **common),
+        "/etc/opencode/image/Dockerfile": workspace_dockerfile(settings),
         MANAGED_CONFIG: render_opencode_json(settings),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         **api_files(settings.egress_mode == "none"),

@@ -23,6 +23,7 @@ from opencode_settings.workspace import IMAGE_NAME_REGEX
 
 from .bootstrap import MODEL_SERVER_IMAGE_FAMILY, MODEL_SERVER_PORT, escape_for_terraform, model_server_role_name
 from .host import (
+    ALIBABA_SERVICES,
     HARDENED_INSTANCE,
     EgressNeed,
     egress_rules,
@@ -54,6 +55,7 @@ class ModelServerProps:
     vswitch_id: str | None = None  # or an existing one
     disk_category: str = "cloud_essd"
     egress_mode: str = "open"
+    downloads: bool = True  # with egress control: HTTPS and HTTP out for the image, weights and driver
 
     @classmethod
     def from_settings(cls, settings: Settings, tags: dict[str, str], vpc_id: str, workspace_security_group_id: str,
@@ -66,7 +68,21 @@ class ModelServerProps:
             vswitch_cidr=None if server.vswitch_id else server.vswitch_cidr, vswitch_id=server.vswitch_id,
             user_data=user_data,
             egress_mode=settings.egress.mode,
+            downloads=server.downloads,
         )
+
+
+def model_server_egress_needs(downloads: bool) -> list[EgressNeed]:
+    needs = host_egress_needs(None) + [
+        EgressNeed("cloud-https", "tcp", 443, ALIBABA_SERVICES, "HTTPS to Alibaba Cloud in the region: the OOS VPC endpoint"),
+        EgressNeed("cloud-http", "tcp", 80, ALIBABA_SERVICES, "HTTP to the distribution mirror in the region"),
+    ]
+    if downloads:
+        needs += [
+            EgressNeed("downloads-https", "tcp", 443, "0.0.0.0/0", "HTTPS: the vLLM image, the weights, the NVIDIA toolkit"),
+            EgressNeed("downloads-http", "tcp", 80, "0.0.0.0/0", "HTTP: Ubuntu's packages and GPU driver (signed)"),
+        ]
+    return needs
 
 
 class ModelServer(Construct):
@@ -92,13 +108,11 @@ class ModelServer(Construct):
             "vLLM API from the OpenCode workspace only",
             source_security_group_id=props.workspace_security_group_id,
         )
-        # With egress control the model server may reach out only for its downloads (the vLLM image, the
-        # weights, Ubuntu's GPU driver packages) and the cloud APIs: HTTPS and HTTP, DNS, NTP.
+        # With egress control the model server reaches Alibaba Cloud in the region (its APIs' VPC endpoints,
+        # the distribution mirror) and, while `downloads`, the internet for the vLLM image, the weights and the
+        # GPU driver; closing the downloads changes only these rules (the instance is kept).
         self.egress: list[SecurityGroupRule] = [] if props.egress_mode == "open" else egress_rules(
-            self, self.security_group.id, host_egress_needs(None) + [
-                EgressNeed("downloads-https", "tcp", 443, "0.0.0.0/0", "HTTPS: the vLLM image, the weights, the cloud APIs"),
-                EgressNeed("downloads-http", "tcp", 80, "0.0.0.0/0", "HTTP: Ubuntu's packages and GPU driver (signed)"),
-            ], f"model server, egress={props.egress_mode}")
+            self, self.security_group.id, model_server_egress_needs(props.downloads), f"model server, egress={props.egress_mode}")
         self.image = system_image(self, "image", props.image_name_regex, props.instance_type)
         self.role = instance_role(
             self,
