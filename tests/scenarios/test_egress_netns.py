@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opencode_alicloud.bootstrap import BootstrapSettings, agent_firewall, render_files, render_squid_conf
+from opencode_alicloud.bootstrap import BootstrapSettings, agent_firewall, render_squid_conf
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY, PROXY_PORT
 from opencode_settings import load_settings
 from conftest import rendered_bootstrap  # noqa: F401  (the session's settings environment)
@@ -89,25 +89,24 @@ def namespaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         sh(*inh, "iptables", "-w", "-N", "DOCKER-USER")  # Docker makes it; the unit inserts into it
         for command in agent_firewall():
             sh(*inh, *shlex.split(command.removeprefix("-")), check=not command.startswith("-"))
-        yield {"host": host, "agent": agent, "log": str(run / "access.log"), "before": before,
-               "model_server": model_server, "files": render_files(boot, _facts())}  # type: ignore[dict-item]
+        yield {"host": host, "agent": agent, "log": str(run / "access.log"), "before": before, "model_server": model_server}
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        sh("ip", "netns", "del", host, check=False)
-        sh("ip", "netns", "del", agent, check=False)
-        if run:
-            shutil.rmtree(run, ignore_errors=True)
+        clean_up(processes, [host, agent], run)
 
 
-def _facts():  # type: ignore[no-untyped-def]
-    from opencode_alicloud.bootstrap import BootstrapFacts
-    return BootstrapFacts(data_disk_id="d-t4n0123456789abcdefg", password_hash="$2a$10$x", site_host="example.org")
+def clean_up(processes: list[subprocess.Popen[bytes]], namespaces: list[str], folder: Path | None) -> None:
+    """Stop the test's processes, delete its namespaces and its folder."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    for namespace in namespaces:
+        sh("ip", "netns", "del", namespace, check=False)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def curl(agent: str, url: str, proxy: bool = False, tunnel: bool = False) -> str:
@@ -237,12 +236,4 @@ def test_none_mode_opencode_works_with_no_internet_and_reaches_the_model_only_th
         log = (run / "access.log").read_text()
         assert f"POST http://{model_server}:8000/v1/chat/completions" in log, log
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        sh("ip", "netns", "del", tag, check=False)
-        shutil.rmtree(run, ignore_errors=True)
+        clean_up(processes, [tag], run)
