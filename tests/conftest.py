@@ -18,13 +18,14 @@ from support import (  # noqa: F401  (re-exported for the tests)
     MODEL_VARIANTS,
     ROOT,
     VARIANTS,
+    applied_user_data,
     cloud_config,
-    cloud_config_parts,
     data_sources,
     rendered_bootstrap,
     rendered_model_server,
     resources,
     synth,
+    synthesized_user_data,
     terraform_literal,
 )
 

@@ -130,32 +130,29 @@ def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
     return boot, files, terraform_literal(render_user_data(boot, facts))
 
 
-def cloud_config_parts(user_data: str) -> list[str]:
-    """The user-data's cloud-configs as cloud-init reads them: its MIME parts in order, the gzip part decompressed."""
-    import email
-    import gzip
-
-    parts = []
-    for part in email.message_from_string(user_data).walk():
-        if part.is_multipart():
-            continue
-        payload = part.get_payload(decode=True)
-        parts.append((gzip.decompress(payload) if part.get_content_type() == "application/gzip" else payload).decode())
-    return parts
-
-
 def cloud_config(user_data: str) -> dict[str, Any]:
-    """The cloud-config cloud-init makes of the user-data: its parts merged with lists appended, as the
-    Terraform part's merge_how asks (test_bootstrap checks this reading against cloud-init's own)."""
+    """The cloud-config of a rendered user-data (the text Terraform gzips for the instance)."""
     import yaml
 
-    merged: dict[str, Any] = {}
-    for text in cloud_config_parts(user_data):
-        document = yaml.safe_load(text)
-        document.pop("merge_how", None)
-        for key, value in document.items():
-            merged[key] = merged[key] + value if isinstance(value, list) and key in merged else merged.get(key, value)
-    return merged
+    return yaml.safe_load(user_data)
+
+
+def synthesized_user_data(document: dict[str, Any], instance: dict[str, Any]) -> str:
+    """The cloud-config text an instance of a synthesized stack gets: its `user_data` is
+    `${base64gzip(terraform_data.<name>.triggers_replace.user_data)}`; this is that terraform_data's text."""
+    import re
+
+    match = re.fullmatch(r"\$\{base64gzip\(terraform_data\.([^.]+)\.triggers_replace\.user_data\)\}", instance["user_data"])
+    assert match, instance["user_data"][:200]
+    return document["resource"]["terraform_data"][match.group(1)]["triggers_replace"]["user_data"]
+
+
+def applied_user_data(value: str) -> str:
+    """What an applied instance's user_data (base64 of the gzip Terraform made) holds: the cloud-config text."""
+    import base64
+    import gzip
+
+    return gzip.decompress(base64.b64decode(value)).decode()
 
 
 def written_files(user_data: str) -> dict[str, dict[str, str]]:

@@ -58,6 +58,7 @@ def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> 
             assert resource.rsplit("/", 1)[1] in {
                 f"{name}-instance", f"{name}-model-instance",
                 f"{name}-instance-read-secrets", f"{name}-model-instance-read-secrets", f"{name}-instance-stop-self",
+                f"{name}-instance-ship-logs",
                 f"{name}-schedule", f"{name}-schedule-start-stop",
             }, resource
     denied = next(s for s in _statements(deployer_policy(name)) if s["Effect"] == "Deny")
@@ -66,7 +67,8 @@ def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> 
 
 def test_the_policy_names_what_the_stack_creates(tmp_path) -> None:
     document = synth(tmp_path, name="team-a", model_server={"enabled": True}, idle_stop_minutes=60,
-                     schedule={"enabled": True})
+                     schedule={"enabled": True}, egress={"mode": "allowlist"},
+                     audit={"enabled": True, "bucket": "team-a-audit", "ship_access_log": True})
     policy = json.dumps(deployer_policy("team-a"))
     for role in document["resource"]["alicloud_ram_role"].values():
         assert f"role/{role['role_name']}\"" in policy

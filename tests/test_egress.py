@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import assert_rejected, rendered_bootstrap, resources, run_main, synth
-from support import VPC_IMAGE, cloud_config, written_files
+from support import VPC_IMAGE, cloud_config, synthesized_user_data, written_files
 from opencode_alicloud.bootstrap import API_MODULE, SQUID_CONF, agent_firewall, render_squid_conf
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY
 from opencode_alicloud.policy.rules.oca_7_egress_none import RULE as CKV_OCA_7
@@ -262,8 +262,10 @@ def test_closing_the_model_servers_downloads_changes_only_its_rules(tmp_path: Pa
         ("tcp", "443/443", "100.64.0.0/10", "accept"), ("tcp", "80/80", "100.64.0.0/10", "accept"),
         ("udp", "123/123", "100.64.0.0/10", "accept"), ("udp", "53/53", "100.100.2.136/32", "accept"),
         ("udp", "53/53", "100.100.2.138/32", "accept")}
-    gpu = lambda doc: [i for i in resources(doc, "alicloud_instance") if i["instance_name"].endswith("-model")][0]  # noqa: E731
-    assert gpu(opened)["user_data"] == gpu(closed)["user_data"]
-    assert 'ENDPOINT_SUFFIX = "-vpc"' in written_files(gpu(closed)["user_data"])[API_MODULE]["content"]
+    def gpu(doc: dict) -> str:
+        (instance,) = [i for i in resources(doc, "alicloud_instance") if i["instance_name"].endswith("-model")]
+        return synthesized_user_data(doc, instance)
+    assert gpu(opened) == gpu(closed)
+    assert 'ENDPOINT_SUFFIX = "-vpc"' in written_files(gpu(closed))[API_MODULE]["content"]
     assert_rejected({"model_server": {"enabled": True, "downloads": False}}, "model_server.downloads",
                     "only applies with egress.mode allowlist or none")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from conftest import resources, synth
+from conftest import resources, synth, synthesized_user_data
 
 
 def test_secrets_are_sensitive_variables_and_oos_parameters(tmp_path: Path) -> None:
@@ -38,7 +38,7 @@ def test_only_tunnel_only_mode_gives_the_instance_the_web_password(tmp_path: Pat
     parameters = {p["secret_parameter_name"]: p["value"] for p in resources(doc, "alicloud_oos_secret_parameter")}
     assert parameters["opencode-web-password"] == "${random_password.login_password_93B23B06.result}"
     (instance,) = resources(doc, "alicloud_instance")
-    assert "OPENCODE_SERVER_PASSWORD=${alicloud_oos_secret_parameter." in instance["user_data"]
+    assert "OPENCODE_SERVER_PASSWORD=${alicloud_oos_secret_parameter." in synthesized_user_data(doc, instance)
 
 
 def test_existing_secret_parameters_need_no_variables(tmp_path: Path) -> None:
@@ -52,5 +52,5 @@ def test_existing_secret_parameters_need_no_variables(tmp_path: Path) -> None:
     names = [p["secret_parameter_name"] for p in resources(doc, "alicloud_oos_secret_parameter")]
     assert names == []
     (instance,) = resources(doc, "alicloud_instance")
-    assert "ANTHROPIC_API_KEY=team-anthropic-key" in instance["user_data"]
-    assert "GH_TOKEN=team-gh-token" in instance["user_data"]
+    assert "ANTHROPIC_API_KEY=team-anthropic-key" in synthesized_user_data(doc, instance)
+    assert "GH_TOKEN=team-gh-token" in synthesized_user_data(doc, instance)

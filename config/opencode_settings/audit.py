@@ -29,11 +29,17 @@ class AuditSettings(BaseModel):
     sls: bool = Field(False, description="Also deliver the trail to an SLS logstore (search and alerts).")
     protect: bool = Field(True, description="Protect the bucket and the trail against an accidental destroy.")
     access_log_days: int = Field(30, ge=1, le=3650, description="Days the HTTPS proxy's JSON access log is kept on the instance.")
+    ship_access_log: bool = Field(False, description="Also copy the access log to the audit bucket every hour "
+                                  "(access-logs/<name>/), through an instance role that may only add objects there.")
 
     _bucket = field_validator("bucket")(_bucket_name)
 
 
-def audit_problems(audit: AuditSettings) -> list[tuple[str, str]]:
+def audit_problems(audit: AuditSettings, tls_mode: str = "acme") -> list[tuple[str, str]]:
+    if audit.ship_access_log and not (audit.enabled and audit.bucket):
+        return [("audit.ship_access_log", "needs the audit bucket: audit.enabled with audit.bucket")]
+    if audit.ship_access_log and tls_mode == "tunnel-only":
+        return [("audit.ship_access_log", "tls_mode = tunnel-only has no proxy, so no access log to ship")]
     if audit.enabled and not audit.existing_trail and not audit.bucket:
         return [("audit.bucket", "set a globally unique OSS bucket name for the trail, or audit.existing_trail")]
     if audit.existing_trail and audit.bucket:

@@ -78,7 +78,7 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
             *self.workspace_problems(),
             *self.power_problems(),
             *schedule_problems(self.schedule),
-            *audit_problems(self.audit),
+            *audit_problems(self.audit, self.tls_mode),
             *egress_problems(self),
             *backend_problems(self.backend, self.region),
             *model_server_problems(self.model_server, self.vpc_id, self.vpc_cidr, self.vswitch_cidr),

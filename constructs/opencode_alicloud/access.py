@@ -1,5 +1,6 @@
 """Access: the instance role may read exactly this workspace's secret parameters and, with the idle
-stop on, stop exactly this instance; nothing else."""
+stop on, stop exactly this instance, and with audit.ship_access_log add objects under this workspace's
+prefix of the audit bucket; nothing else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from constructs import Construct
 from imports.alicloud.ram_policy import RamPolicy
 from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
 
+from .bootstrap import ACCESS_LOG_PREFIX
 from .host import role_policy
 
 
@@ -20,6 +22,7 @@ class AccessProps:
     parameter_names: list[str]  # tokens or literal names of OOS secret parameters
     tags: dict[str, str]
     stop_instance_id: str | None = None  # the instance the role may stop (a token: known after it exists)
+    ship_bucket: str | None = None  # the audit bucket the access log is copied to
 
 
 def read_secrets_policy(region: str, parameter_names: list[str]) -> dict:
@@ -52,9 +55,21 @@ def stop_self_policy(region: str, instance_id: str) -> dict:
     }
 
 
+def ship_logs_policy(bucket: str, prefix: str) -> dict:
+    """PutObject under `prefix` of the audit bucket only: no read, no list, no delete. The bucket keeps every
+    version and refuses deletes, so a write can add but never take away."""
+    return {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": [f"acs:oss:*:*:{bucket}/{prefix}/*"]}
+        ],
+    }
+
+
 class Access(Construct):
-    """Exposes `policy` and `attachment`, and with `stop_instance_id` `stop_policy` and `stop_attachment`
-    (the policy names the instance, so it exists only after the instance does)."""
+    """Exposes `policy` and `attachment`; with `stop_instance_id` `stop_policy` and `stop_attachment` (the
+    policy names the instance, so it exists only after the instance does); with `ship_bucket` `ship_policy`
+    and `ship_attachment`."""
 
     def __init__(self, scope: Construct, id: str, props: AccessProps) -> None:
         super().__init__(scope, id)
@@ -70,4 +85,12 @@ class Access(Construct):
                 self, ("stop-self", "attach-stop-self"), props.role_name, f"{props.name}-instance-stop-self",
                 "OpenCode workspace instance: stop itself when idle, nothing else",
                 stop_self_policy(props.region, props.stop_instance_id), props.tags,
+            )
+        self.ship_policy: RamPolicy | None = None
+        self.ship_attachment: RamRolePolicyAttachment | None = None
+        if props.ship_bucket:
+            self.ship_policy, self.ship_attachment = role_policy(
+                self, ("ship-logs", "attach-ship-logs"), props.role_name, f"{props.name}-instance-ship-logs",
+                "OpenCode workspace instance: add its access log to the audit bucket, nothing else",
+                ship_logs_policy(props.ship_bucket, f"{ACCESS_LOG_PREFIX}/{props.name}"), props.tags,
             )

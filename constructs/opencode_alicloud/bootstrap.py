@@ -1,4 +1,4 @@
-"""The bootstrap seam: settings and host facts in, cloud-config user-data out.
+"""The bootstrap seam: settings and host facts in, cloud-config user-data out (Terraform sends it gzip-compressed).
 
 Everything the instance runs is a real file under instance/ (its README tells the boot sequence),
 rendered by instance.render; the structured documents (compose files, opencode.json) are data,
@@ -8,7 +8,6 @@ are resolved by Terraform at apply; no secret value is ever part of the user-dat
 """
 from __future__ import annotations
 
-import base64
 import gzip
 import re
 from dataclasses import dataclass, field
@@ -43,6 +42,8 @@ from .instance.layout import (  # noqa: F401  (re-exported: the rest of the pack
     LIB_DIR,
     ACCESS_LOG,
     ACCESS_LOG_DIR,
+    ACCESS_LOG_PREFIX,
+    SHIP_STATE,
     AGENT_ADDRESS,
     AGENT_BRIDGE,
     AGENT_SUBNET,
@@ -91,6 +92,7 @@ class BootstrapSettings:
     egress_mode: str = "open"  # open | allowlist | none (egress.mode)
     egress_allow: tuple[str, ...] = ()  # the proxy's allowlist (allowlist mode)
     workspace_image: str | None = None  # egress none: the image at the registry's VPC endpoint
+    ship_bucket: str | None = None  # audit.ship_access_log: the audit bucket the access log is copied to
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BootstrapSettings:
@@ -114,6 +116,7 @@ class BootstrapSettings:
             egress_mode=settings.egress.mode,
             egress_allow=tuple(allowed_names(settings)),
             workspace_image=settings.egress.workspace_image,
+            ship_bucket=settings.audit.bucket if settings.audit.ship_access_log else None,
         )
 
 
@@ -166,11 +169,27 @@ def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host:
         upstream_auth_env=UPSTREAM_AUTH_ENV,
         access_log=ACCESS_LOG,
         access_log_keep_hours=settings.access_log_days * 24,
+        roll_uncompressed=bool(settings.ship_bucket),  # a rolled file keeps its inode: the shipper finds its rest
     )
 
 
-EXECUTABLES = frozenset({"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/opencode-bootstrap", "/usr/local/sbin/opencode-idle"})
+EXECUTABLES = frozenset({"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/opencode-bootstrap", "/usr/local/sbin/opencode-idle",
+                         "/usr/local/sbin/opencode-ship-logs"})
 API_MODULE = f"{LIB_DIR}/opencode_aliyun.py"
+
+
+def ship_files(settings: BootstrapSettings) -> dict[str, str]:
+    """audit.ship_access_log: the hourly copy of the access log to the audit bucket (enabled once ready)."""
+    if not settings.ship_bucket:
+        return {}
+    return {
+        "/usr/local/sbin/opencode-ship-logs": render(
+            "opencode-ship-logs.py.j2", lib=LIB_DIR, access_log=ACCESS_LOG, state=SHIP_STATE, bucket=settings.ship_bucket,
+            prefix=f"{ACCESS_LOG_PREFIX}/{settings.name}", region=settings.region, role=workspace_role_name(settings.name),
+        ),
+        "/etc/systemd/system/opencode-ship-logs.service": render("opencode-ship-logs.service.j2", data=DATA_MOUNT),
+        "/etc/systemd/system/opencode-ship-logs.timer": render("opencode-ship-logs.timer.j2"),
+    }
 
 
 # The agent's forward proxy and its network's firewall (egress allowlist/none).
@@ -266,6 +285,7 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             egress_mode=settings.egress_mode,
             workspace_image=settings.workspace_image or "",
             opencode_url=_opencode_url(settings),
+            ship_logs="1" if settings.ship_bucket else "",
         ),
         "/etc/opencode/compose.yaml": render_compose(compose_document(settings)),
         "/etc/opencode/image/Dockerfile": workspace_dockerfile(settings),
@@ -274,6 +294,7 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
         **api_files(settings.egress_mode == "none"),
         **idle_files(settings),
         **egress_files(settings),
+        **ship_files(settings),
         "/usr/local/sbin/opencode-bootstrap": render(
             "bootstrap.sh.j2", **common
         ),
@@ -324,6 +345,7 @@ def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFa
             egress_mode="open",  # the model server has no agent: its security group limits it
             workspace_image="",
             opencode_url="",
+            ship_logs="",
         ),
         "/etc/opencode/compose.yaml": render_compose(model_compose_document(server)),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
@@ -348,31 +370,12 @@ def render_model_server_user_data(server: ModelServerBootstrap, facts: ModelServ
     )
 
 
-MIME_BOUNDARY = "opencode-alicloud-user-data"
-# How the Terraform part's lists join the gzip part's (cloud-init's default replaces lists).
-APPEND = [{"name": "list", "settings": ["append"]}, {"name": "dict", "settings": ["no_replace", "recurse_list"]}]
-
-
-def _file_entry(path: str, content: str) -> dict[str, str]:
-    return {"path": path, "content": content.rstrip("\n"), "mode": _mode(path)}
-
-
 def _cloud_config(name: str, files: dict[str, str], packages: list[str], runcmd: list[str]) -> str:
-    """The user-data: a MIME multipart of two cloud-configs, which cloud-init merges. The first holds
-    every file without Terraform values, the packages and the run command, gzip-compressed (cloud-init
-    decompresses an application/gzip part; ECS allows 16 KB of user-data); byte-stable (mtime 0), so an
-    unchanged file never replaces the instance. The second holds, as text, the files with Terraform
-    values (tokens), which Terraform fills in at apply, appended to the first's write_files."""
-    static = {path: content for path, content in files.items() if "${TfToken[" not in content}
-    terraform = {path: content for path, content in files.items() if path not in static}
-    compressed = gzip.compress(render(
-        "cloud-config.yaml.j2", name=name, files=[_file_entry(p, c) for p, c in static.items()],
-        packages=packages, runcmd=runcmd, merge_how=None,
-    ).encode(), compresslevel=9, mtime=0)
-    text = render("cloud-config.yaml.j2", name=name, files=[_file_entry(p, c) for p, c in terraform.items()],
-                  packages=None, runcmd=None, merge_how=APPEND)
-    user_data = render("user-data.mime.j2", boundary=MIME_BOUNDARY, text=text,
-                       compressed=base64.encodebytes(compressed).decode().rstrip("\n"))
+    """The cloud-config, ready for Terraform (which gzips it: host.gzipped_user_data)."""
+    user_data = render(
+        "cloud-config.yaml.j2", name=name, packages=packages, runcmd=runcmd,
+        files=[{"path": path, "content": content.rstrip("\n"), "mode": _mode(path)} for path, content in files.items()],
+    )
     return escape_for_terraform(user_data)
 
 
@@ -382,15 +385,15 @@ def _mode(path: str) -> str:
     return "0644" if path.startswith("/etc/systemd/") or path in WORLD_READABLE else "0600"
 
 
-USER_DATA_LIMIT = 16 * 1024  # ECS's limit on an instance's user-data
+USER_DATA_LIMIT = 16 * 1024  # ECS's limit on an instance's user-data (which is gzip-compressed: host.gzipped_user_data)
 TOKEN_ALLOWANCE = 64  # what one Terraform value may grow to at apply (a bcrypt hash is 60 characters)
 
 
 def user_data_size(user_data: str, domain: str | None = None) -> int:
-    """The user-data's size as ECS receives it, at most: each Terraform value counted at TOKEN_ALLOWANCE
-    characters (a domain at its own length)."""
+    """The gzip-compressed user-data's size as ECS receives it, at most: the text compressed, and each
+    Terraform value counted at TOKEN_ALLOWANCE bytes (a domain at its own length) that do not compress."""
     tokens = user_data.count("${TfToken[")
-    return len(user_data.encode()) + tokens * max(TOKEN_ALLOWANCE, len(domain or ""))
+    return len(gzip.compress(user_data.encode(), compresslevel=6, mtime=0)) + tokens * max(TOKEN_ALLOWANCE, len(domain or ""))
 
 
 def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:
@@ -404,7 +407,7 @@ def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:
         on = [name for name, value in (("idle_stop_minutes", settings.idle_stop_minutes is not None),
                                        ("egress.allow", settings.egress_mode == "allowlist"),
                                        ("use_github_token", settings.use_github_token)) if value]
-        raise SettingsError([(", ".join(on) or "name", f"together make the workspace's user-data about {size} bytes, "
+        raise SettingsError([(", ".join(on) or "name", f"together make the workspace's user-data about {size} bytes gzip-compressed, "
                               f"over ECS's {USER_DATA_LIMIT}: shorten egress.allow (a .parent takes its subdomains) "
                               "or turn an option off")])
     return user_data

@@ -99,6 +99,7 @@ def deployer_policy(name: str) -> dict[str, Any]:
     roles = [f"acs:ram:*:*:role/{role}" for role in role_names(name)]
     policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in (workspace_role_name(name), model_server_role_name(name))]
     policies.append(f"acs:ram:*:*:policy/{workspace_role_name(name)}-stop-self")  # idle_stop_minutes
+    policies.append(f"acs:ram:*:*:policy/{workspace_role_name(name)}-ship-logs")  # audit.ship_access_log
     policies.append(f"acs:ram:*:*:policy/{schedule_role_name(name)}-start-stop")  # schedule.enabled
     template = f"acs:oos:*:*:template/{name}-schedule-stop"
     statements: list[dict[str, Any]] = [

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import DataResource, Fn, TerraformResourceLifecycle
+from cdktf import DataResource, Fn, TerraformResourceLifecycle, Token
 from constructs import Construct
 
 from imports.alicloud.data_alicloud_images import DataAlicloudImages
@@ -66,16 +66,30 @@ def first_zone(lookup: DataAlicloudInstanceTypes) -> str:
     return Fn.element(lookup.instance_types.get(0).availability_zones, 0)
 
 
-def replaced_when_changed(scope: Construct, id: str, user_data: str) -> TerraformResourceLifecycle:
-    """A lifecycle that replaces the instance when its rendered user-data changes.
+@dataclass(frozen=True)
+class UserData:
+    """An instance's user-data: `version`, a `terraform_data` holding the rendered cloud-config (its
+    `triggers_replace.user_data`); `lifecycle`, which replaces the instance when that changes; and `value`
+    for the instance's `user_data`: the same text gzip-compressed and base64-encoded by Terraform."""
 
-    cloud-init runs the bootstrap once per instance, and the provider updates `user_data` in
-    place (a reboot that upgrades nothing). A `terraform_data` holds the rendered user-data
-    (the instance's state holds it already); the instance is `replace_triggered_by` it. Disks
-    and the EIP are separate resources and stay."""
+    version: DataResource
+    lifecycle: TerraformResourceLifecycle
+    value: str
+
+
+def gzipped_user_data(scope: Construct, id: str, user_data: str) -> UserData:
+    """The rendered user-data, kept once in a `terraform_data` and sent gzip-compressed.
+
+    cloud-init runs the bootstrap once per instance, and the provider updates `user_data` in place (a
+    reboot that upgrades nothing): the instance is `replace_triggered_by` the `terraform_data`. Disks and the
+    EIP are separate resources and stay. Terraform's base64gzip makes the value; the provider passes a
+    base64 value through as it is (resource_alicloud_instance.go), ECS hands the instance the gzip, and
+    cloud-init decompresses it: ECS's 16 KB apply to the gzip."""
     version = DataResource(scope, id, triggers_replace={"user_data": user_data})
     # Terraform's JSON syntax wants the bare address here, not a "${...}" template.
-    return TerraformResourceLifecycle(replace_triggered_by=[f"terraform_data.{version.friendly_unique_id}"])
+    lifecycle = TerraformResourceLifecycle(replace_triggered_by=[f"terraform_data.{version.friendly_unique_id}"])
+    value = Fn.base64gzip(Token.as_string(version.interpolation_for_attribute("triggers_replace.user_data")))
+    return UserData(version, lifecycle, value)
 
 
 def attach_role(scope: Construct, id: str, role: RamRole, instance: Instance) -> EcsRamRoleAttachment:

@@ -29,7 +29,7 @@ from .host import (
     egress_rules,
     host_egress_needs,
     attach_role,
-    replaced_when_changed,
+    gzipped_user_data,
     first_zone,
     instance_role,
     instance_zones,
@@ -141,6 +141,7 @@ class ModelServer(Construct):
         self.endpoint = f"http://{props.private_ip}:{props.port}/v1"
 
     def _instance(self, props: ModelServerProps, zone_id: str, vswitch_id: str, user_data: str) -> Instance:
+        gzipped = gzipped_user_data(self, "user-data-version", user_data)
         return Instance(
             self,
             "instance",
@@ -158,10 +159,10 @@ class ModelServer(Construct):
             system_disk_category=props.disk_category,
             system_disk_size=60,
             **HARDENED_INSTANCE,
-            user_data=user_data,
+            user_data=gzipped.value,  # the cloud-config, gzip + base64 (host.gzipped_user_data)
             tags=props.tags,
             volume_tags=props.tags,
-            lifecycle=replaced_when_changed(self, "user-data-version", user_data),
+            lifecycle=gzipped.lifecycle,
         )
 
     def _placement(self, props: ModelServerProps) -> tuple[str, str]:

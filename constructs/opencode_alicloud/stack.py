@@ -56,6 +56,7 @@ class WorkspaceStack(TerraformStack):
             name=settings.name, region=settings.region, role_name=self.workspace.role.role_name,
             parameter_names=list(self.secrets.parameter_names.values()), tags=tags,
             stop_instance_id=self.workspace.instance.id if settings.idle_stop_minutes is not None else None,
+            ship_bucket=settings.audit.bucket if settings.audit.ship_access_log else None,
         ))
         self.schedule = Schedule(self, "schedule", ScheduleProps.from_settings(
             settings, tags, self.workspace.instance.id,

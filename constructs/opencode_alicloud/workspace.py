@@ -22,7 +22,7 @@ from opencode_settings import Settings
 from opencode_settings.provider_bounds import POWER_STATUS
 
 from .bootstrap import escape_for_terraform, workspace_role_name
-from .host import HARDENED_INSTANCE, attach_role, instance_role, replaced_when_changed, system_image
+from .host import HARDENED_INSTANCE, UserData, attach_role, gzipped_user_data, instance_role, system_image
 
 @dataclass(frozen=True)
 class HostFacts:
@@ -80,7 +80,8 @@ def site_host(settings: Settings, public_ip: str) -> str:
 
 class Workspace(Construct):
     """Exposes `image`, `role`, `key_pair`, `eip` (or `existing_eip`), `public_ip`, `data_disk`,
-    `snapshot_policy`, `instance`, `role_attachment`, `disk_attachment`, `eip_association` and `user_data`."""
+    `snapshot_policy`, `instance`, `role_attachment`, `disk_attachment`, `eip_association`, `user_data` (the
+    rendered cloud-config) and `gzipped` (what the instance receives)."""
 
     def __init__(self, scope: Construct, id: str, props: WorkspaceProps) -> None:
         super().__init__(scope, id)
@@ -102,6 +103,7 @@ class Workspace(Construct):
         allocation_id = self._address(props)
         self._data_disk(props)
         self.user_data = props.user_data(HostFacts(public_ip=self.public_ip, data_disk_id=self.data_disk.id))
+        self.gzipped: UserData = gzipped_user_data(self, "user-data-version", self.user_data)
         self.instance = self._instance(props, key_name)
         self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
         self.disk_attachment = EcsDiskAttachment(
@@ -179,8 +181,8 @@ class Workspace(Construct):
             spot_strategy="SpotAsPriceGo" if props.spot else None,
             **HARDENED_INSTANCE,
             key_name=key_name,
-            user_data=self.user_data,  # plain cloud-config; the provider base64-encodes it
+            user_data=self.gzipped.value,  # the cloud-config, gzip + base64 (host.gzipped_user_data)
             tags=props.tags,
             volume_tags=props.tags,
-            lifecycle=replaced_when_changed(self, "user-data-version", self.user_data),
+            lifecycle=self.gzipped.lifecycle,
         )

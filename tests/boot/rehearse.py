@@ -12,6 +12,7 @@ Exit status 0 when every check passed (or QEMU can't run here: one SKIP line), 1
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -34,7 +35,7 @@ from cloud_sim import Rehearsal, build_mirror, environment  # noqa: E402
 from opencode_cli.boot import verdict  # noqa: E402
 from fake_alibaba import Cloud, MetadataHandler, RpcHandler, parameters_from_state, serve  # noqa: E402
 from pki import TestCA  # noqa: E402
-from support import written_files  # noqa: E402
+from support import applied_user_data, written_files  # noqa: E402
 from vm import METADATA, OOS_ADDRESS, Machine, accelerator, free_port, qemu  # noqa: E402
 
 TEST_SECRETS = {"model_api_key": "sk-rehearsal-DO-NOT-LEAK-4d1e", "github_token": "ghp_rehearsalDONOTLEAK42"}
@@ -72,7 +73,7 @@ class Report:
 class Deployment:
     """What Terraform made of one deploy on the stub: the values the VM and the checks need."""
 
-    user_data: str
+    user_data: str  # as Terraform sent it: base64 of the gzip of the cloud-config (host.gzipped_user_data)
     instance_id: str
     data_disk_id: str
     region: str
@@ -88,12 +89,13 @@ class Deployment:
         first = {r["type"]: r["instances"][0]["attributes"] for r in state["resources"] if r["mode"] == "managed"}
         instance = first["alicloud_instance"]
         outputs = state["outputs"]
+        text = applied_user_data(instance["user_data"])
         return cls(user_data=instance["user_data"], instance_id=instance["id"],
                    data_disk_id=first["alicloud_ecs_disk"]["id"],
-                   region=_env_line(instance["user_data"], "REGION"), role=_env_line(instance["user_data"], "ROLE"),
+                   region=_env_line(text, "REGION"), role=_env_line(text, "ROLE"),
                    site=outputs["url"]["value"].removeprefix("https://"), password=outputs["password"]["value"],
                    parameters=parameters_from_state(state), settings=settings,
-                   opencode_version=_env_line(written_files(instance["user_data"])["/etc/opencode/image/Dockerfile"]["content"],
+                   opencode_version=_env_line(written_files(text)["/etc/opencode/image/Dockerfile"]["content"],
                                               "ARG OPENCODE_VERSION"))
 
 
@@ -192,7 +194,8 @@ def _wait_http(url: str, cafile: Path | None = None, into: Path | None = None, s
 def seed(workdir: Path, deployment: Deployment, vendor_settings: vendor.VendorSettings) -> Path:
     folder = workdir / f"seed-{deployment.instance_id}"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "user-data").write_text(deployment.user_data)  # unchanged, as Terraform sends it
+    # As ECS hands it to the instance: Terraform's base64 decoded, i.e. the gzip, which cloud-init decompresses.
+    (folder / "user-data").write_bytes(base64.b64decode(deployment.user_data))
     (folder / "meta-data").write_text(f"instance-id: {deployment.instance_id}\nlocal-hostname: {deployment.instance_id}\n")
     (folder / "vendor-data").write_text(vendor.vendor_data(vendor_settings))
     image = folder / "seed.img"
@@ -290,13 +293,16 @@ class Checks:
     def no_secrets(self) -> None:
         d = self.deployment
         values = [*TEST_SECRETS.values(), d.password]
-        files = "/var/lib/cloud/instance/user-data.txt /var/log/cloud-init.log /var/log/cloud-init-output.log " \
+        # user-data.txt is the gzip ECS hands over; user-data.txt.i is cloud-init's decompressed reading of it.
+        files = "/var/lib/cloud/instance/user-data.txt.i /var/log/cloud-init.log /var/log/cloud-init-output.log " \
                 "/var/log/opencode-bootstrap.log"
-        found = self.ssh(f"grep -l -F -f /dev/stdin {files} || true", stdin="\n".join(values) + "\n")
-        present = self.ssh(f"ls {files} | wc -l").stdout.strip()
-        self.report.check("no secret in user-data.txt, the cloud-init logs or the bootstrap log",
-                          found.stdout.strip() == "" and present == "4",
-                          found.stdout.strip().replace("\n", ", ") or f"{len(values)} secret values, 4 files searched")
+        found = self.ssh(f"{{ zcat /var/lib/cloud/instance/user-data.txt; cat {files}; }} | grep -c -F -f /dev/stdin || true",
+                         stdin="\n".join(values) + "\n")
+        present = self.ssh(f"ls /var/lib/cloud/instance/user-data.txt {files} | wc -l").stdout.strip()
+        self.report.check("no secret in the user-data, the cloud-init logs or the bootstrap log",
+                          found.stdout.strip() == "0" and present == "5",
+                          f"{found.stdout.strip()} line(s) with a secret" if found.stdout.strip() != "0"
+                          else f"{len(values)} secret values, 5 files searched (the user-data decompressed)")
 
 
 def phases(log: str) -> list[tuple[str, float]]:

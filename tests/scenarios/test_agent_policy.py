@@ -41,7 +41,7 @@ def tmp_path() -> Iterator[Path]:
 
 
 def _written(variant: str) -> dict[str, dict[str, Any]]:
-    return written_files(rendered_bootstrap(variant)[2])  # as cloud-init writes them (the gzip part decompressed)
+    return written_files(rendered_bootstrap(variant)[2])  # as cloud-init writes them
 
 
 def _container_env(variant: str) -> dict[str, str]:

@@ -53,5 +53,7 @@ LIB_DIR = "/usr/local/lib/opencode"  # opencode_aliyun.py: the one module for ev
 # Caddy's JSON access log, on the data disk (Caddy's unit waits for its mount); the idle check reads it.
 ACCESS_LOG_DIR = f"{DATA_MOUNT}/logs/caddy"
 ACCESS_LOG = f"{ACCESS_LOG_DIR}/opencode-access.log"
+SHIP_STATE = f"{DATA_MOUNT}/logs/opencode-ship-logs.json"  # how far the access log has been shipped (audit.ship_access_log)
+ACCESS_LOG_PREFIX = "access-logs"  # in the audit bucket: <prefix>/<workspace>/<instance>/...
 # Readable by the container's uid 1000 (no secret inside); everything else the bootstrap writes is root-only.
 WORLD_READABLE = frozenset({MANAGED_CONFIG})

@@ -21,7 +21,14 @@ SECRET_PATTERNS = {
 
 
 def violations(resource_type: str, conf: dict[str, Any]) -> list[str]:
-    user_data = str(conf.get("user_data") or "")
+    """An instance's user_data, or the rendered text a `terraform_data` keeps for it (host.gzipped_user_data:
+    the instance then gets `base64gzip(...)` of it)."""
+    if resource_type == "terraform_data":
+        triggers = conf.get("triggers_replace")
+        triggers = triggers[0] if isinstance(triggers, list) and len(triggers) == 1 else triggers
+        user_data = str((triggers or {}).get("user_data") or "") if isinstance(triggers, dict) else ""
+    else:
+        user_data = str(conf.get("user_data") or "")
     return [f"user_data contains a {what}" for what, pattern in SECRET_PATTERNS.items() if pattern.search(user_data)]
 
 
@@ -30,6 +37,6 @@ RULE = Rule(
     title="No secret in plain user-data",
     reason="User-data is readable by anyone allowed DescribeUserdata and is kept in logs.",
     fix="give the secret as a KMS-encrypted OOS secret parameter that the instance reads at boot",
-    resource_types=("alicloud_instance",),
+    resource_types=("alicloud_instance", "terraform_data"),
     violations=violations,
 )
