@@ -87,7 +87,11 @@ EGRESS_VARIANTS: dict[str, dict[str, Any]] = {
     "egress-none": {"egress": {"mode": "none", "workspace_image": VPC_IMAGE}, "model_server": {"enabled": True},
                     "tls_mode": "internal"},
 }
-BOOTSTRAP_VARIANTS = {**VARIANTS, **MODEL_VARIANTS, **EGRESS_VARIANTS}
+# The access log copied to the audit bucket (audit.ship_access_log).
+AUDIT_VARIANTS: dict[str, dict[str, Any]] = {
+    "ship-logs": {"audit": {"enabled": True, "bucket": "acme-audit-trail", "ship_access_log": True}},
+}
+BOOTSTRAP_VARIANTS = {**VARIANTS, **MODEL_VARIANTS, **EGRESS_VARIANTS, **AUDIT_VARIANTS}
 
 
 def terraform_literal(text: str) -> str:

@@ -57,6 +57,9 @@ class Cloud:
     log: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stops: list[dict[str, str]] = field(default_factory=list)  # the StopInstance requests accepted
+    oss_bucket: str = ""  # the one bucket the fake OSS serves
+    oss_writable: str = ""  # the key prefix the role's policy allows PutObject under
+    objects: dict[str, bytes] = field(default_factory=dict)  # key -> body, as stored
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -207,6 +210,53 @@ class Served:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def oss_v4_authorization(method: str, bucket: str, key: str, headers: dict[str, str], key_id: str, secret: str,
+                         region: str) -> str:
+    """The Authorization OSS expects for a request: the official SDK's V4 signer (alibabacloud-oss-v2) on
+    the request's own headers and time (x-oss-date)."""
+    from alibabacloud_oss_v2 import types
+    from alibabacloud_oss_v2.signer import SignerV4
+
+    request = types.HttpRequest(method, f"https://{bucket}.oss-{region}-internal.aliyuncs.com/{key}",
+                                headers={k: v for k, v in headers.items() if k.lower() != "authorization"})
+    when = datetime.datetime.strptime(headers["x-oss-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    context = types.SigningContext(product="oss", region=region, bucket=bucket, key=key, request=request,
+                                   credentials=types.Credentials(key_id, secret, headers.get("x-oss-security-token")),
+                                   signing_time=when)
+    SignerV4().sign(context)
+    return request.headers["Authorization"]
+
+
+class OssHandler(_Handler):
+    """PutObject on the cloud's bucket: the V4 signature recomputed with the official SDK, the role's STS
+    token, the role policy's prefix (else AccessDenied), x-oss-forbid-overwrite honoured (FileAlreadyExists)."""
+
+    def do_PUT(self) -> None:  # noqa: N802
+        cloud, key = self.cloud, urllib.parse.unquote(self.path.lstrip("/"))
+        headers = {k.lower() if k.lower().startswith("x-oss-") else k: v for k, v in self.headers.items()}
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        creds = cloud.credentials
+        try:
+            expected = oss_v4_authorization("PUT", cloud.oss_bucket, key, headers, creds.access_key_id,
+                                            creds.access_key_secret, cloud.region)
+        except KeyError as missing:
+            return self._reply(403, f"<Code>AccessDenied</Code><Message>missing {missing}</Message>")
+        if self.headers.get("Authorization") != expected:
+            self._note(f"OSS PUT {key} refused: signature")
+            return self._reply(403, "<Code>SignatureDoesNotMatch</Code>")
+        if headers.get("x-oss-security-token") != creds.security_token:
+            return self._reply(403, "<Code>InvalidSecurityToken</Code>")
+        if not key.startswith(cloud.oss_writable + "/"):
+            self._note(f"OSS PUT {key} refused: policy")
+            return self._reply(403, "<Code>AccessDenied</Code><Message>not allowed by the role's policy</Message>")
+        with cloud.lock:
+            if key in cloud.objects and headers.get("x-oss-forbid-overwrite") == "true":
+                return self._reply(409, "<Code>FileAlreadyExists</Code>")
+            cloud.objects[key] = body
+        self._note(f"OSS PUT {key} {len(body)} bytes")
+        self._reply(200, "")
 
 
 def serve(handler: type[_Handler], cloud: Cloud, tls: tuple[Path, Path] | None = None, port: int = 0) -> Served:
