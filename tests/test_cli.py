@@ -293,3 +293,18 @@ def test_status_says_how_the_workspace_is_kept_running() -> None:
     assert power_summary(load_settings(power="stopped", spot=True, idle_stop_minutes=60, schedule={
         "enabled": True, "start": "08:30", "stop": "18:00", "time_zone": "Europe/Berlin"})) == (
         "stopped (spot); stops after 60 idle minutes; schedule 08:30-18:00 MON-FRI (Europe/Berlin)")
+
+
+def test_status_says_which_controls_are_on() -> None:
+    from opencode_cli.app import controls_summary
+    from opencode_settings import load_settings
+
+    assert controls_summary(load_settings()) == "egress open; no audit trail; access log kept 30 days"
+    assert controls_summary(load_settings(egress={"mode": "allowlist", "allow": ["gitlab.example.com"]}, audit={
+        "enabled": True, "bucket": "acme-audit", "ship_access_log": True})) == (
+        "egress allowlist (10 names, through the proxy); audit trail to oss://acme-audit, kept 180 days; "
+        "access log kept 30 days, copied to the audit bucket hourly")
+    assert controls_summary(load_settings(
+        egress={"mode": "none", "workspace_image": "registry-vpc.ap-southeast-1.aliyuncs.com/a/o:1"},
+        model_server={"enabled": True}, tls_mode="internal", audit={"enabled": True, "existing_trail": "org"})) == (
+        "egress none (the private model only); audit trail org (existing); access log kept 30 days")

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from opencode_api import ApiUnavailable, default_credential
 from opencode_settings import CONFIG_FILE_ENV, Settings, SettingsError, load_settings, team_settings
+from opencode_settings.egress import allowed_names
 
 from . import wizard
 from .boot import Health, follow, health
@@ -252,13 +253,32 @@ def power_summary(values: Settings) -> str:
     return "; ".join(parts)
 
 
+def controls_summary(values: Settings) -> str:
+    """The enterprise controls: where the agent may connect, and what is recorded where."""
+    egress = values.egress
+    parts = [{"open": "egress open",
+              "allowlist": f"egress allowlist ({len(allowed_names(values))} names, through the proxy)",
+              "none": "egress none (the private model only)"}[egress.mode]]
+    audit = values.audit
+    if audit.existing_trail:
+        parts.append(f"audit trail {audit.existing_trail} (existing)")
+    elif audit.enabled:
+        parts.append(f"audit trail to oss://{audit.bucket}, kept {audit.retention_days} days")
+    else:
+        parts.append("no audit trail")
+    parts.append(f"access log kept {audit.access_log_days} days" + (", copied to the audit bucket hourly"
+                                                                     if audit.ship_access_log else ""))
+    return "; ".join(parts)
+
+
 def report(stack: str, values: Settings, health_url: str | None = None, deployed_only: bool = True) -> dict[str, Any]:
     """What `status` and `list` show of one workspace."""
     engine = Engine(stack=stack)
     found = outputs(engine, values.name, required=deployed_only)
     if "url" not in found:
         return {"name": values.name, "region": values.region, "deployed": False, "url": None, "instance": None,
-                "power": power_summary(values), "cost_usd_month": cost_summary(engine, values)}
+                "power": power_summary(values), "controls": controls_summary(values),
+                "cost_usd_month": cost_summary(engine, values)}
     cloud = ecs(values.region)
     try:
         instance = cloud.instance(values.name)
@@ -278,6 +298,7 @@ def report(stack: str, values: Settings, health_url: str | None = None, deployed
         "last_snapshot": {"id": snapshots[0]["SnapshotId"], "time": snapshots[0].get("CreationTime"),
                           "status": snapshots[0].get("Status")} if snapshots else None,
         "power": power_summary(values),
+        "controls": controls_summary(values),
         "cost_usd_month": cost_summary(engine, values),
     }
 
@@ -316,6 +337,7 @@ def status(
             table.add_row("data disk", f"{disk['id']}, {disk['size_gib']} GiB {disk['category']}" if disk else "not found")
             table.add_row("last snapshot", f"{snapshot['id']} at {snapshot['time']}" if snapshot else "none yet")
         table.add_row("power", item["power"])
+        table.add_row("controls", item["controls"])
         table.add_row("cost", f"{cost['always_on']:,.2f} USD a month always on, {cost['stopped']:,.2f} stopped "
                               "(scripts/cost for the details)")
         out.print(table)
