@@ -81,6 +81,30 @@ def test_the_audit_stack_plans_applies_and_destroys_only_when_unprotected(tmp_pa
         "destroy", "-auto-approve", "-input=false", "-no-color").stdout
 
 
+@pytest.mark.parametrize("controls", [
+    {"egress": {"mode": "allowlist", "allow": [".example.org"]}, "idle_stop_minutes": 30,
+     "audit": {"enabled": True, "bucket": "acme-audit-trail", "ship_access_log": True}},
+    {"egress": {"mode": "none", "workspace_image": "registry-vpc.ap-southeast-1.aliyuncs.com/acme/opencode:1.18.33"},
+     "model_server": {"enabled": True, "downloads": False}, "tls_mode": "internal"},
+], ids=["allowlist-idle-ship", "none-model-server"])
+def test_the_controls_plan_and_apply_against_every_provider_rule(controls: dict, tmp_path: Path,
+                                                                  sim_env: dict[str, str]) -> None:
+    """The egress rules (drop at priority 100, all protocols, IPv6), the ship policy and the gzip user-data
+    of the model server too: planned with no warning and applied on the stub; a re-plan is clean."""
+    rehearsal = Rehearsal(tmp_path / "tf", {**sim_env, "TF_VAR_model_api_key": "sk-test"})
+    rehearsal.load(synth(tmp_path, **controls))
+    code, plan, output = rehearsal.plan()
+    assert code == 0 and warnings_in(output) == [], output[-3000:]
+    assert plan is not None
+    egress = [c for c in plan["resource_changes"] if c["type"] == "alicloud_security_group_rule"
+              and c["change"]["after"]["type"] == "egress"]
+    assert egress and all(c["change"]["after"]["description"].split(":")[0].endswith(f"egress={controls['egress']['mode']}")
+                          for c in egress)
+    rehearsal.apply()
+    code, _, output = rehearsal.plan()
+    assert code == 0 and "No changes." in output, output[-3000:]
+
+
 def test_the_stub_rejects_what_the_provider_rejects(tmp_path: Path, sim_env: dict[str, str]) -> None:
     """The defect this rehearsal once missed: alicloud_zones' disk filter knows no cloud_essd_entry."""
     document = synth(tmp_path)
