@@ -203,18 +203,18 @@ INSIDE = ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.
 AGENT_CHAIN = "OPENCODE-AGENT"
 
 
-def render_squid_conf(settings: BootstrapSettings, paths: dict[str, str] = SQUID_PATHS, port: int = PROXY_PORT) -> str:
-    """The proxy's configuration: data only (names, ranges, paths); `paths` and `port` let a test run it."""
+def render_squid_conf(settings: BootstrapSettings, paths: dict[str, str] = SQUID_PATHS) -> str:
+    """The proxy's configuration: data only (names, ranges, paths); `paths` let a test run it."""
     return render(
-        "squid.conf.j2", port=port, agent_subnet=AGENT_SUBNET, inside=INSIDE, allowed=list(settings.egress_allow),
+        "squid.conf.j2", port=PROXY_PORT, agent_subnet=AGENT_SUBNET, inside=INSIDE, allowed=list(settings.egress_allow),
         model_server=_model_server_ip(settings), model_port=MODEL_SERVER_PORT, **paths,
     )
 
 
-def agent_firewall(chain: str = AGENT_CHAIN, bridge: str = AGENT_BRIDGE, port: int = PROXY_PORT) -> list[str]:
+def agent_firewall() -> list[str]:
     """The host's rules for the agent's network, as systemd ExecStart lines: into the host, only the proxy
     (and replies to what the host opened, e.g. the HTTPS proxy's requests to OpenCode); nothing forwarded."""
-    ipt = "/usr/sbin/iptables -w"
+    ipt, chain, bridge, port = "/usr/sbin/iptables -w", AGENT_CHAIN, AGENT_BRIDGE, PROXY_PORT
     return [
         f"-{ipt} -N {chain}",  # "-": it may exist already (a restart)
         f"{ipt} -F {chain}",

@@ -10,7 +10,7 @@ from opencode_settings import Settings
 
 from imports.alicloud.security_group_rule import SecurityGroupRule
 
-from .host import ALIBABA_SERVICES, EgressNeed, egress_rules, host_egress_needs, private_security_group, tcp_ingress
+from .host import EgressNeed, egress_rules, host_egress_needs, in_region_needs, private_security_group, tcp_ingress
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,7 @@ def egress_needs(props: FirewallProps) -> list[EgressNeed]:
                        "Let's Encrypt, the cloud APIs, and the agent's allowlisted names through the proxy"),
             EgressNeed("http", "tcp", 80, "0.0.0.0/0", "HTTP from the host: Debian packages (signed) for the image build"),
         ]
-    return needs + [  # none: nothing outside Alibaba Cloud's region and this VPC
-        EgressNeed("cloud-https", "tcp", 443, ALIBABA_SERVICES, "HTTPS to Alibaba Cloud in the region: OOS and ECS "
-                   "VPC endpoints, ACR Personal Edition's VPC endpoint"),
-        EgressNeed("cloud-http", "tcp", 80, ALIBABA_SERVICES, "HTTP to the distribution mirror in the region "
-                   "(mirrors.cloud.aliyuncs.com)"),
+    return needs + in_region_needs() + [  # none: nothing outside Alibaba Cloud's region and this VPC
         EgressNeed("vpc-https", "tcp", 443, props.vpc_cidr, "HTTPS inside the VPC: ACR Enterprise's VPC endpoint"),
     ]
 

@@ -186,6 +186,16 @@ def host_egress_needs(model_server_ip: str | None) -> list[EgressNeed]:
     return needs
 
 
+def in_region_needs() -> list[EgressNeed]:
+    """Alibaba Cloud in the region, for a host kept off the internet: the APIs' and ACR's VPC endpoints, the mirror."""
+    return [
+        EgressNeed("cloud-https", "tcp", 443, ALIBABA_SERVICES, "HTTPS to Alibaba Cloud in the region: the APIs' VPC "
+                   "endpoints (OOS, ECS) and ACR Personal Edition's"),
+        EgressNeed("cloud-http", "tcp", 80, ALIBABA_SERVICES, "HTTP to the distribution mirror in the region "
+                   "(mirrors.cloud.aliyuncs.com)"),
+    ]
+
+
 def egress_rules(scope: Construct, security_group_id: str, needs: list[EgressNeed], label: str) -> list[SecurityGroupRule]:
     """The accepted outbound rules (priority 1) and, last, a drop of everything else (priority 100, the
     lowest: a basic security group allows all outbound until told otherwise). Each description starts with

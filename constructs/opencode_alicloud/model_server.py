@@ -23,11 +23,11 @@ from opencode_settings.workspace import IMAGE_NAME_REGEX
 
 from .bootstrap import MODEL_SERVER_IMAGE_FAMILY, MODEL_SERVER_PORT, escape_for_terraform, model_server_role_name
 from .host import (
-    ALIBABA_SERVICES,
     HARDENED_INSTANCE,
     EgressNeed,
     egress_rules,
     host_egress_needs,
+    in_region_needs,
     attach_role,
     gzipped_user_data,
     first_zone,
@@ -73,10 +73,7 @@ class ModelServerProps:
 
 
 def model_server_egress_needs(downloads: bool) -> list[EgressNeed]:
-    needs = host_egress_needs(None) + [
-        EgressNeed("cloud-https", "tcp", 443, ALIBABA_SERVICES, "HTTPS to Alibaba Cloud in the region: the OOS VPC endpoint"),
-        EgressNeed("cloud-http", "tcp", 80, ALIBABA_SERVICES, "HTTP to the distribution mirror in the region"),
-    ]
+    needs = host_egress_needs(None) + in_region_needs()
     if downloads:
         needs += [
             EgressNeed("downloads-https", "tcp", 443, "0.0.0.0/0", "HTTPS: the vLLM image, the weights, the NVIDIA toolkit"),

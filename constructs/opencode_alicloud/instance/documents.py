@@ -110,14 +110,14 @@ def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
         service["entrypoint"] = ["/bin/sh", "-c", "gh auth setup-git && exec opencode " + " ".join(serve)]
     else:
         service["command"] = serve
-    controlled = agent_network(settings) if settings.egress_mode != "open" else None
-    if not controlled:
+    network = agent_network(settings) if settings.egress_mode != "open" else None
+    if not network:
         service["ports"] = [f"127.0.0.1:{OPENCODE_PORT}:{OPENCODE_PORT}"]
     service.update({
         "env_file": ["/etc/opencode/secrets.env", UPSTREAM_ENV_FILE],
         # The operator's config wins: no project config (opencode.json, .opencode/ in a repository).
         "environment": {"OPENCODE_DISABLE_PROJECT_CONFIG": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1",
-                        **(controlled["environment"] if controlled else {})},
+                        **(network["environment"] if network else {})},
         "volumes": [
             f"{MANAGED_CONFIG}:{MANAGED_CONFIG}:ro",  # OpenCode's managed config: the highest precedence
             # Root-owned 0755 and empty: uid 1000 without capabilities cannot write into it. Not `:ro`:
@@ -137,10 +137,11 @@ def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
             "interval": "30s", "timeout": "5s", "retries": 3,
         },
     })
-    if not controlled:
-        return {"name": "opencode", "services": {"opencode": service}}
-    service["networks"] = controlled["networks"]
-    return {"name": "opencode", "services": {"opencode": service}, "networks": controlled["definition"]}
+    document: dict[str, Any] = {"name": "opencode", "services": {"opencode": service}}
+    if network:
+        service["networks"] = network["networks"]
+        document["networks"] = network["definition"]
+    return document
 
 
 def render_compose(document: dict[str, Any]) -> str:
