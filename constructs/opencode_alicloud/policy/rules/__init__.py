@@ -29,13 +29,19 @@ def port_span(port_range: Any) -> tuple[int, int] | None:
     return low, high
 
 
-def ingress_ports(conf: dict[str, Any]) -> tuple[int, int] | None:
-    """The port span an ingress rule opens (all ports for protocol `all`); None for egress."""
-    if conf.get("type") != "ingress":
+def rule_ports(conf: dict[str, Any], direction: str) -> tuple[int, int] | None:
+    """The port span a security group rule of `direction` (ingress, egress) covers (all ports for protocol
+    `all`); None for a rule of the other direction."""
+    if conf.get("type") != direction:
         return None
     if str(conf.get("ip_protocol", "")).lower() == "all":
         return 1, 65535
     return port_span(conf.get("port_range"))
+
+
+def ingress_ports(conf: dict[str, Any]) -> tuple[int, int] | None:
+    """The port span an ingress rule opens; None for egress."""
+    return rule_ports(conf, "ingress")
 
 
 def is_whole_internet(cidr: Any) -> bool:

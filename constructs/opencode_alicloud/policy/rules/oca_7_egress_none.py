@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Rule, is_whole_internet, port_span, sources
+from . import Rule, is_whole_internet, rule_ports, sources
 
 MARK = "egress=none:"  # how the workspace's rules say egress.mode = none (host.egress_rules' label)
 
 
 def violations(resource_type: str, conf: dict[str, Any]) -> list[str]:
-    if conf.get("type") != "egress" or conf.get("policy", "accept") != "accept":
+    if conf.get("policy", "accept") != "accept" or not str(conf.get("description") or "").startswith(MARK):
         return []
-    if not str(conf.get("description") or "").startswith(MARK):
-        return []
-    span = (1, 65535) if str(conf.get("ip_protocol", "")).lower() == "all" else port_span(conf.get("port_range"))
+    span = rule_ports(conf, "egress")
     if span is None or not span[0] <= 443 <= span[1]:
         return []
     return [f"egress to {cidr} on ports {span[0]}-{span[1]}" for cidr in sources(conf) if is_whole_internet(cidr)]
