@@ -35,7 +35,7 @@ class AuditSettings(BaseModel):
     _bucket = field_validator("bucket")(_bucket_name)
 
 
-def audit_problems(audit: AuditSettings, tls_mode: str = "acme") -> list[tuple[str, str]]:
+def audit_problems(audit: AuditSettings, tls_mode: str) -> list[tuple[str, str]]:
     if audit.ship_access_log and not (audit.enabled and audit.bucket):
         return [("audit.ship_access_log", "needs the audit bucket: audit.enabled with audit.bucket")]
     if audit.ship_access_log and tls_mode == "tunnel-only":
