@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401  (hooks: CI=true fails skips)
 from support import (  # noqa: F401  (re-exported for the tests)
     BOOTSTRAP_VARIANTS,
     KEY,

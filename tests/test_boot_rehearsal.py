@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import subprocess
 import tarfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import cloud_config, rendered_bootstrap
@@ -72,3 +74,61 @@ def test_the_test_ca_satisfies_strict_verification_as_debian_13s_python_does(tmp
         assert json.loads(error.read())["Code"] == "InvalidAccessKeyId.NotFound"
     finally:
         server.close()
+
+
+# --- the secret search: found where it is, never vacuous -------------------------------------------
+
+def test_the_secret_search_finds_each_value_in_each_source_and_nothing_else() -> None:
+    from rehearse import leaks
+
+    sources = {"/var/log/cloud-init-output.log": "ok\nrehearsal positive control: sk-1\n", "the journal": "nothing",
+               "unreadable": None, "user-data": "token ghp_2 and sk-1"}
+    values = {"model_api_key": "sk-1", "github_token": "ghp_2", "web password": "pw-3", "empty": ""}
+    assert leaks(sources, values) == [("cloud-init-output.log", "model_api_key"), ("user-data", "github_token"),
+                                      ("user-data", "model_api_key")]
+    assert leaks({"a": "clean"}, values) == []
+
+
+def test_the_old_pipeline_could_not_find_a_secret_and_a_pattern_file_does(tmp_path: Path) -> None:
+    """Why the search moved to the host: inside `{ cat logs; } | grep -c -F -f /dev/stdin`, /dev/stdin is the
+    pipe, so the logs became the patterns and nothing was searched (0 found, with the secret in the log)."""
+    log = tmp_path / "bootstrap.log"
+    log.write_text("line one\nleaked sk-rehearsal-secret here\n")
+    old = subprocess.run(["bash", "-c", f"{{ cat {log}; }} | grep -c -F -f /dev/stdin || true"], input="sk-rehearsal-secret\n",
+                         capture_output=True, text=True, timeout=30)
+    patterns = tmp_path / "patterns"
+    patterns.write_text("sk-rehearsal-secret\n")
+    honest = subprocess.run(["grep", "-c", "-F", "-f", str(patterns), str(log)], capture_output=True, text=True, timeout=30)
+    assert old.stdout.strip() == "0" and honest.stdout.strip() == "1"
+
+
+# --- what the rehearsal does where it cannot run ---------------------------------------------------
+
+@pytest.mark.parametrize("ci, code, word", [("true", 1, "FAIL"), (None, 0, "SKIP")])
+def test_without_qemu_the_rehearsal_skips_outside_ci_and_fails_under_it(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ci: str | None, code: int, word: str) -> None:
+    import rehearse
+
+    monkeypatch.setattr(rehearse, "qemu", lambda: None)
+    if ci:
+        monkeypatch.setenv("CI", ci)
+    else:
+        monkeypatch.delenv("CI", raising=False)
+    assert rehearse.main([]) == code
+    assert capsys.readouterr().out.startswith(f"{word}  boot rehearsal: qemu-system-x86_64 can't run")
+
+
+def test_a_step_that_times_out_is_an_answer_not_an_exception(tmp_path: Path) -> None:
+    from vm import Machine
+
+    machine = Machine(tmp_path, None, tmp_path / "d", "", tmp_path / "s", "tcg", {}, ssh_port=9)  # type: ignore[arg-type]
+    answer = machine.ssh(tmp_path / "no-key", "true", timeout=0)
+    assert answer.returncode in (124, 255) and answer.stdout == ""
+
+
+def test_the_golden_regeneration_is_refused_by_the_test_command(tmp_path: Path) -> None:
+    from conftest import ROOT
+
+    result = subprocess.run([str(ROOT / "scripts" / "test")], env={**os.environ, "UPDATE_GOLDEN": "1"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "UPDATE_GOLDEN is set" in result.stderr

@@ -3,8 +3,11 @@
 Refactoring must not change what Terraform receives. When a change is meant to change the
 JSON, regenerate the golden copies on purpose and review the diff like code:
 
-    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py   # writes them, and fails: review the diff
     git diff tests/golden/
+
+A regeneration never passes (it would compare the bytes it just wrote), and scripts/test and .ci/run
+refuse UPDATE_GOLDEN.
 """
 from __future__ import annotations
 
@@ -37,4 +40,20 @@ def test_synthesized_json_is_byte_identical_to_the_golden_copy(variant: str, tmp
     produced = synthesized_bytes(tmp_path, variant)
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_bytes(produced)
+        pytest.fail(f"{golden.name} regenerated: review git diff tests/golden/, then run without UPDATE_GOLDEN")
     assert produced == golden.read_bytes(), f"{golden.name} changed: see this file's docstring"
+
+
+def test_a_regeneration_writes_the_copy_and_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """UPDATE_GOLDEN=1 must never pass: it compares the bytes it has just written (on a copy here, so the
+    real golden files are never touched by a test)."""
+    import test_golden
+
+    copy = tmp_path / "golden"
+    copy.mkdir()
+    (copy / "default.cdk.tf.json").write_text("stale")
+    monkeypatch.setattr(test_golden, "GOLDEN", copy)
+    monkeypatch.setenv("UPDATE_GOLDEN", "1")
+    with pytest.raises(pytest.fail.Exception, match="default.cdk.tf.json regenerated: review git diff"):
+        test_golden.test_synthesized_json_is_byte_identical_to_the_golden_copy("default", tmp_path / "out")
+    assert (copy / "default.cdk.tf.json").read_bytes() == (GOLDEN / "default.cdk.tf.json").read_bytes()

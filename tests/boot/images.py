@@ -1,5 +1,4 @@
-"""The rehearsal's images, built offline from Debian's archive and npm and cached under the user's
-cache folder: the VM's boot disk (a Debian 13 cloud-like image) and the container base image the
+"""The rehearsal's images, built here from Debian's archive and cached under the user's cache folder: the VM's boot disk (a Debian 13 cloud-like image) and the container base image the
 workspace Dockerfile names (`debian:trixie-slim`), served by a local registry as Docker Hub's mirror.
 
 A REHEARSAL AID: Alibaba Cloud's public Debian 13 image is not this image; both are Debian 13 with
@@ -16,10 +15,14 @@ from pathlib import Path
 
 SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"
-# What a cloud image of Debian 13 has and the bootstrap relies on; nothing the user-data installs.
+# The least a cloud image of Debian 13 has and the boot relies on before the user-data's packages: a kernel,
+# systemd with networkd and resolved, cloud-init (which brings python3), an SSH server, the trust store, ip and
+# mkfs.ext4. Nothing more: curl and python3, which the bootstrap uses, come from the user-data's `packages:`
+# (WORKSPACE_PACKAGES), so an image that lacks them (Alibaba's is not this one) still boots; sudo and gnupg,
+# which nothing of ours uses, are left out (a fuller image could only hide a missing package, never add a fault).
 VM_PACKAGES = (
     "linux-image-cloud-amd64", "systemd-sysv", "systemd-resolved", "udev", "dbus", "cloud-init",
-    "openssh-server", "curl", "ca-certificates", "python3", "iproute2", "e2fsprogs", "sudo", "gnupg",
+    "openssh-server", "ca-certificates", "iproute2", "e2fsprogs",
 )
 BASE_IMAGE = "library/debian:trixie-slim"  # what the workspace Dockerfile's FROM resolves to on Docker Hub
 

@@ -1,18 +1,28 @@
 """scripts/rehearse-boot: the project's own user-data, exactly as Terraform sends it, boots a Debian 13
-VM under QEMU to an authenticated OpenCode login, offline. See the README's "First boot, rehearsed".
+VM under QEMU to an authenticated OpenCode login. See the README's "First boot, rehearsed".
+
+What the VM reaches: the stub cloud's services on the host's loopback (the metadata service, OOS and ECS,
+the ACME server, a registry serving the container base image), and, through QEMU's user network, whatever
+this host reaches: Debian's archive and the npm registry, which the first boot installs from (as an ECS
+instance reaches them through the internet). Nothing else is simulated or cut off.
 
 Sequence (one Terraform state on the stub provider, as a user's deploys would go):
-  1. deploy settings A (an OpenAI-compatible provider, OpenCode 1.18.32); boot; check.
-  2. redeploy with the default settings (OpenCode 1.18.33): Terraform replaces the instance and keeps
-     the data disk; boot a NEW boot disk on the SAME data disk; check, incl. the workspace files
-     written in step 1; a negative control (a root-only opencode.json must fail the config check);
-     reboot; check again.
-Prints one PASS/FAIL line per check and the bootstrap's phase times; keeps the serial log on failure.
-Exit status 0 when every check passed (or QEMU can't run here: one SKIP line), 1 otherwise."""
+  1. deploy settings A (an OpenAI-compatible provider, OpenCode 1.18.32, use_github_token); boot; check;
+     the GitHub token reaches the agent; the metadata control (the firewall rule out and back).
+  2. redeploy with the default settings (OpenCode 1.18.33, idle stop, egress allowlist): Terraform replaces
+     the instance and keeps the data disk; boot a NEW boot disk on the SAME data disk; check, incl. the
+     workspace files written in step 1; egress; the negative control (a root-only opencode.json must fail
+     the config check for its reason, and pass again once undone); reboot (a new boot id); the idle stop.
+Every check has a control that shows it can fail (the secret search finds a planted secret first).
+Prints one PASS/FAIL line per check, the bootstrap's phase times and each step's time; every step is
+bounded and ends in a FAIL line, and the summary always prints. Keeps the work folder on failure.
+Exit status 0 when every check passed, 1 otherwise; where QEMU can't run, one SKIP line and 0, or under
+CI=true a FAIL line and 1."""
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import re
@@ -32,6 +42,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "tests" / "harness"), str(ROOT / "tests")]
 import images  # noqa: E402
 import vendor  # noqa: E402
 from cloud_sim import Rehearsal, build_mirror, environment  # noqa: E402
+from opencode_alicloud.instance.layout import ACCESS_LOG, GITHUB_TOKEN_ENV, PASSWORD_ENV  # noqa: E402
 from opencode_cli.boot import verdict  # noqa: E402
 from fake_alibaba import Cloud, MetadataHandler, RpcHandler, parameters_from_state, serve  # noqa: E402
 from pki import TestCA  # noqa: E402
@@ -39,13 +50,34 @@ from support import applied_user_data, written_files  # noqa: E402
 from vm import METADATA, OOS_ADDRESS, Machine, accelerator, free_port, qemu  # noqa: E402
 
 TEST_SECRETS = {"model_api_key": "sk-rehearsal-DO-NOT-LEAK-4d1e", "github_token": "ghp_rehearsalDONOTLEAK42"}
+GITHUB_SETTING = "OPENCODE_ALICLOUD_USE_GITHUB_TOKEN"
 COMPATIBLE = {"OPENCODE_ALICLOUD_MODEL__PROVIDER": "openai-compatible",
               "OPENCODE_ALICLOUD_MODEL__BASE_URL": "https://llm.rehearsal.test/v1",
               "OPENCODE_ALICLOUD_MODEL__MODEL": "qwen3-coder",
-              "OPENCODE_ALICLOUD_OPENCODE_VERSION": "1.18.32"}
-BOOT_DEADLINE = 25 * 60  # seconds from power-on to a healthy bootstrap (measured under TCG: 16-18 min)
+              "OPENCODE_ALICLOUD_OPENCODE_VERSION": "1.18.32",
+              GITHUB_SETTING: "true"}
+# A boot's bounds follow its progress (a slower machine is not a failure): it fails after BOOT_STALL seconds in
+# which neither the serial console nor cloud-init's, the bootstrap's or the image build's log grew, or BOOT_CAP
+# seconds after power-on whatever it is doing. (Measured under TCG on 2 cores: 16-19 min to ready.)
+BOOT_STALL = 10 * 60
+BOOT_CAP = 45 * 60
 MARKER = "/data/workspace/rehearsal-marker.txt"
 IDLE_MINUTES = 10  # the setting's least value: the second deployment stops itself when idle this long
+COMPOSE = "/etc/opencode/compose.yaml"
+CONTAINER = "opencode-opencode-1"
+# Where no secret may be: name -> the command that prints it in the VM (each must succeed).
+SECRET_SOURCES = {
+    "user-data (the gzip ECS hands over, decompressed)": "zcat /var/lib/cloud/instance/user-data.txt",
+    "/var/lib/cloud/instance/user-data.txt.i": "cat /var/lib/cloud/instance/user-data.txt.i",
+    "/var/log/cloud-init.log": "cat /var/log/cloud-init.log",
+    "/var/log/cloud-init-output.log": "cat /var/log/cloud-init-output.log",
+    "/var/log/opencode-bootstrap.log": "cat /var/log/opencode-bootstrap.log",
+    "/var/log/opencode-image-build.log": "cat /var/log/opencode-image-build.log",
+    "the journal (every unit, this boot)": "journalctl -b --no-pager",
+    "the container's output (docker logs)": f"docker logs {CONTAINER} 2>&1",
+    f"{ACCESS_LOG} (Caddy's)": f"cat {ACCESS_LOG}",
+}
+SQUID_LOG = {"/var/log/squid/access.log (with egress allowlist)": "cat /var/log/squid/access.log"}
 
 
 def say(line: str) -> None:
@@ -66,7 +98,7 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(ok for ok, _, _ in self.results)
+        return bool(self.results) and all(ok for ok, _, _ in self.results)
 
 
 @dataclass(frozen=True)
@@ -209,35 +241,51 @@ class Checks:
         self.machine, self.key, self.deployment, self.roots, self.report = machine, key, deployment, acme_roots, report
 
     def ssh(self, command: str, stdin: str | None = None, timeout: int = 180) -> subprocess.CompletedProcess[str]:
-        return self.machine.ssh(self.key, command, timeout, stdin)
+        return self.machine.ssh(self.key, command, timeout, stdin)  # bounded: exit 124 when it times out
 
     def bootstrap_log(self) -> str:
         return self.ssh("cat /var/log/opencode-bootstrap.log 2>/dev/null").stdout
 
-    def wait_for_bootstrap(self, deadline: float) -> str:
-        """The bootstrap's log once it ends (ready or not healthy), or what there is at the deadline."""
-        log = ""
-        while time.monotonic() < deadline and self.machine.running():
-            try:
-                log = self.bootstrap_log()
-            except subprocess.TimeoutExpired:
-                pass
-            if re.search(r"ready \S+s after boot|not healthy", log) or "Traceback" in log:
-                return log
+    def wait_for_bootstrap(self, started: float) -> tuple[str, str]:
+        """(the bootstrap's log, why the wait ended without a verdict or ''). The bound follows progress: the
+        wait goes on while the serial console, cloud-init's output, the bootstrap's or the image build's log
+        grows, and ends after BOOT_STALL s without growth or BOOT_CAP s after power-on, whichever comes first."""
+        log, progress, moved = "", -1, time.monotonic()
+        sizes = "cat /var/log/cloud-init-output.log /var/log/opencode-image-build.log 2>/dev/null | wc -c; cloud-init status"
+        while True:
+            now = time.monotonic()
+            if not self.machine.running():
+                return log, "the VM is no longer running"
+            if now - started > BOOT_CAP:
+                return log, f"no verdict {BOOT_CAP} s after power-on (the cap)"
+            if now - moved > BOOT_STALL:
+                return log, f"no progress for {BOOT_STALL} s (console and logs unchanged)"
+            log = self.bootstrap_log() or log
+            if verdict(log.splitlines()) or "Traceback" in log:
+                return log, ""
+            probe = self.ssh(sizes, timeout=60).stdout.split()
+            if "status: error" in " ".join(probe) or "status: done" in " ".join(probe):
+                return self.bootstrap_log() or log, f"cloud-init ended ({' '.join(probe[1:])}) with no verdict in the log"
+            current = self.machine.serial_size() + len(log) + (int(probe[0]) if probe[:1] and probe[0].isdigit() else 0)
+            if current != progress:
+                progress, moved = current, now
             time.sleep(15)
-        return log
 
     def login(self, password: str | None) -> str:
         """The HTTP status of /global/health through the proxy, from outside the VM (TLS verified)."""
         config = self.machine.workdir / "curl.cfg"
         config.write_text(f'user = "opencode:{password}"\n' if password else "")
         config.chmod(0o600)
-        result = subprocess.run(
-            ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-K", str(config),
-             "--cacert", str(self.roots), "--resolve", f"{self.deployment.site}:{self.machine.https_port}:127.0.0.1",
-             f"https://{self.deployment.site}:{self.machine.https_port}/global/health"],
-            capture_output=True, text=True, timeout=60)
-        config.unlink()
+        try:
+            result = subprocess.run(
+                ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-K", str(config),
+                 "--cacert", str(self.roots), "--resolve", f"{self.deployment.site}:{self.machine.https_port}:127.0.0.1",
+                 f"https://{self.deployment.site}:{self.machine.https_port}/global/health"],
+                capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            return "curl timed out"
+        finally:
+            config.unlink()
         return result.stdout.strip() or result.stderr.strip()
 
     def all(self, log: str) -> None:
@@ -254,55 +302,129 @@ class Checks:
         r.check("data disk mounted at /data", len(mounted) == 2 and mounted[0] == mounted[1],
                 f"{' '.join(mounted)} ({device})")
         self.agent_config()
-        # Directly (--noproxy): with egress allowlist the container's proxy would answer 403 itself (see egress()).
-        container = self.ssh("docker exec opencode-opencode-1 curl --noproxy '*' -sS -m 5 -o /dev/null -w '%{http_code}' -X PUT "
-                             "-H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' http://100.100.100.200/latest/api/token")
+        self.metadata()
+        self.no_secrets()
+
+    def agent_findings(self) -> AgentConfig | str:
+        """`opencode debug config` as the container's user: its uid, version and what differs from the
+        managed opencode.json; or what was printed instead when that could not be read."""
+        run = self.ssh(f"docker compose -f {COMPOSE} exec -T opencode sh -c 'id -u; opencode --version; opencode debug config'")
+        lines = run.stdout.splitlines()
+        try:
+            uid, version, config = lines[0], lines[1].strip(), json.loads("\n".join(lines[2:]))
+        except (IndexError, ValueError):
+            return (run.stdout + run.stderr).strip()[-300:] or f"exit {run.returncode}, nothing printed"
+        expected = json.loads(self.ssh("cat /etc/opencode/opencode.json").stdout or "{}")
+        problems = [f"{key} is {config.get(key)!r}, configured {expected.get(key)!r}"
+                    for key in ("model", "permission") if config.get(key) != expected.get(key)]
+        missing = set(expected.get("provider", {})) - set(config.get("provider", {}))
+        problems += [f"provider {', '.join(sorted(missing))} missing"] if missing else []
+        return AgentConfig(uid, version, problems, config)
+
+    def agent_config(self, name: str = "agent config as uid 1000 (opencode debug config)") -> bool:
+        """The configured model, provider and permissions as the agent sees them (what a root-only
+        opencode.json would silently drop), as uid 1000 on the deployed version."""
+        found = self.agent_findings()
+        if isinstance(found, str):
+            return self.report.check(name, False, found)
+        problems = [*([f"uid {found.uid}"] if found.uid != "1000" else []),
+                    *([f"version {found.version}, expected {self.deployment.opencode_version}"]
+                      if found.version != self.deployment.opencode_version else []), *found.problems]
+        config = found.config
+        return self.report.check(name, not problems, "; ".join(problems) or (
+            f"uid 1000, opencode {found.version}, model {config['model']}, "
+            f"providers {', '.join(sorted(config['provider']))}, permission {config['permission']}"))
+
+    def container_to_metadata(self) -> tuple[str, subprocess.CompletedProcess[str]]:
+        """(the container's state, its curl for a metadata token). Directly (--noproxy): with egress allowlist
+        the container's proxy would answer 403 itself (see egress())."""
+        state = self.ssh(f"docker inspect -f '{{{{.State.Status}}}}' {CONTAINER}")
+        curl = self.ssh(f"docker exec {CONTAINER} curl --noproxy '*' -sS -m 5 -o /dev/null -w '%{{http_code}}' -X PUT "
+                        "-H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' http://100.100.100.200/latest/api/token")
+        return (state.stdout.strip() or f"no container ({state.stderr.strip()[:60]})"), curl
+
+    def metadata(self) -> None:
+        """The container is running and its connection to the metadata service is refused (curl's exit 7:
+        the firewall's reject, or no route from the internal network); the host gets the instance id with a token."""
+        state, container = self.container_to_metadata()
         host = self.ssh("t=$(curl -sS -m 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 60' "
                         "http://100.100.100.200/latest/api/token) && "
                         "curl -sS -m 5 -H \"X-aliyun-ecs-metadata-token: $t\" http://100.100.100.200/latest/meta-data/instance-id")
-        r.check("metadata: the container can't reach 100.100.100.200, the host can with a token",
-                container.returncode != 0 and host.stdout.strip() == d.instance_id,
-                f"container: exit {container.returncode} ({container.stdout.strip() or container.stderr.strip()[:80]}); "
-                f"host: {host.stdout.strip()[:40]}")
-        self.no_secrets()
+        self.report.check("metadata: the running container is refused at 100.100.100.200 (curl exit 7), the host gets in with a token",
+                          state == "running" and container.returncode == 7 and host.stdout.strip() == self.deployment.instance_id,
+                          f"container {state}: curl exit {container.returncode} ({container.stdout.strip() or container.stderr.strip()[:80]}); "
+                          f"host: {host.stdout.strip()[:40] or host.stderr.strip()[:80]}")
 
-    def agent_config(self) -> bool:
-        """`opencode debug config` as uid 1000 inside the container: the configured model, provider and
-        permissions (what a root-only opencode.json would silently drop)."""
-        run = self.ssh("docker compose -f /etc/opencode/compose.yaml exec -T opencode sh -c "
-                       "'id -u; opencode --version; opencode debug config'")
-        lines = run.stdout.splitlines()
-        try:
-            uid, version, config = lines[0], lines[1], json.loads("\n".join(lines[2:]))
-        except (IndexError, ValueError):
-            return self.report.check("agent config as uid 1000 (opencode debug config)", False,
-                                     (run.stdout + run.stderr).strip()[-300:])
-        expected = json.loads(self.ssh("cat /etc/opencode/opencode.json").stdout)
-        problems = [f"uid {uid}"] if uid != "1000" else []
-        expected_version = self.deployment.opencode_version
-        problems += [f"version {version}, expected {expected_version}"] if version.strip() != expected_version else []
-        for key in ("model", "permission"):
-            if config.get(key) != expected[key]:
-                problems.append(f"{key} is {config.get(key)!r}, configured {expected[key]!r}")
-        missing = set(expected["provider"]) - set(config.get("provider", {}))
-        problems += [f"provider {', '.join(sorted(missing))} missing"] if missing else []
-        return self.report.check("agent config as uid 1000 (opencode debug config)", not problems,
-                                 "; ".join(problems) or f"uid 1000, opencode {version}, model {config['model']}, "
-                                 f"providers {', '.join(sorted(config['provider']))}, permission {config['permission']}")
+    def secret_values(self) -> dict[str, str]:
+        """Every secret of this deployment, and the forms it could be written in: the test secrets given to
+        Terraform, the web password, the upstream password made on the instance; passwords also as the
+        base64 of `opencode:<password>` (a Basic authorization header)."""
+        values = {name: value for name, value in TEST_SECRETS.items()
+                  if name != "github_token" or self.deployment.settings.get(GITHUB_SETTING) == "true"}
+        values["web password"] = self.deployment.password
+        upstream = self.ssh(f"sed -n 's/^{PASSWORD_ENV}=//p' /etc/opencode/upstream.env").stdout.strip()
+        if upstream:
+            values["upstream password"] = upstream
+        for name in ("web password", "upstream password"):
+            if name in values:
+                values[f"{name} (Basic header)"] = base64.b64encode(f"opencode:{values[name]}".encode()).decode()
+        return values
+
+    def secret_sources(self) -> dict[str, str | None]:
+        """The text of every place a secret must not be (None where it could not be read)."""
+        texts: dict[str, str | None] = {"serial console (host side)": self.machine.serial_since(0)}
+        egress = self.deployment.settings.get("OPENCODE_ALICLOUD_EGRESS__MODE", "open") != "open"
+        for name, command in {**SECRET_SOURCES, **(SQUID_LOG if egress else {})}.items():
+            run = self.ssh(command, timeout=300)
+            texts[name] = run.stdout if run.returncode == 0 else None
+        return texts
 
     def no_secrets(self) -> None:
-        d = self.deployment
-        values = [*TEST_SECRETS.values(), d.password]
-        # user-data.txt is the gzip ECS hands over; user-data.txt.i is cloud-init's decompressed reading of it.
-        files = "/var/lib/cloud/instance/user-data.txt.i /var/log/cloud-init.log /var/log/cloud-init-output.log " \
-                "/var/log/opencode-bootstrap.log"
-        found = self.ssh(f"{{ zcat /var/lib/cloud/instance/user-data.txt; cat {files}; }} | grep -c -F -f /dev/stdin || true",
-                         stdin="\n".join(values) + "\n")
-        present = self.ssh(f"ls /var/lib/cloud/instance/user-data.txt {files} | wc -l").stdout.strip()
-        self.report.check("no secret in the user-data, the cloud-init logs or the bootstrap log",
-                          found.stdout.strip() == "0" and present == "5",
-                          f"{found.stdout.strip()} line(s) with a secret" if found.stdout.strip() != "0"
-                          else f"{len(values)} secret values, 5 files searched (the user-data decompressed)")
+        """No secret value in any log or the user-data: a positive control first (a secret planted in
+        cloud-init's output log must be found there, and nowhere else), then the same search without it."""
+        values = self.secret_values()
+        planted = "/var/log/cloud-init-output.log"
+        size = self.ssh(f"stat -c %s {planted}").stdout.strip()
+        plant = self.ssh(f"printf 'rehearsal positive control: %s\\n' \"$(cat)\" >>{planted}", stdin=TEST_SECRETS["model_api_key"])
+        found = leaks(self.secret_sources(), values)
+        self.report.check("positive control: a secret planted in cloud-init's output log is found there",
+                          plant.returncode == 0 and size.isdigit() and found == [("cloud-init-output.log", "model_api_key")],
+                          f"found {found or 'nothing'}")
+        removed = self.ssh(f"truncate -s {size} {planted}") if size.isdigit() else None
+        sources = self.secret_sources()
+        found = leaks(sources, values)
+        unread = [name for name, text in sources.items() if text is None]
+        self.report.check("no secret in the user-data, the serial console, the journal, cloud-init's, the bootstrap's, "
+                          "the image build's, Squid's or Caddy's logs, or the container's output",
+                          removed is not None and removed.returncode == 0 and not found and not unread,
+                          f"found {found}" if found else f"unreadable: {', '.join(unread)}" if unread else
+                          f"{len(values)} secret forms ({', '.join(values)}), {len(sources)} sources, "
+                          f"{sum(len(text or '') for text in sources.values()) // 1024} KiB searched")
+
+    def github_token_in_container(self) -> None:
+        """use_github_token: the token reaches the agent's environment (compared by hash: never printed)."""
+        digest = hashlib.sha256(TEST_SECRETS["github_token"].encode()).hexdigest()
+        run = self.ssh(f"docker exec {CONTAINER} printenv {GITHUB_TOKEN_ENV} | tr -d '\\n' | sha256sum")
+        self.report.check(f"use_github_token: the token reaches the agent as {GITHUB_TOKEN_ENV} (by its hash)",
+                          run.stdout.split()[:1] == [digest], "the same hash" if run.stdout.split()[:1] == [digest]
+                          else f"exit {run.returncode}: {run.stderr.strip()[:80] or 'another value'}")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    uid: str
+    version: str
+    problems: list[str]  # what differs from the managed opencode.json
+    config: dict
+
+
+def leaks(sources: dict[str, str | None], values: dict[str, str]) -> list[tuple[str, str]]:
+    """(source, secret name) for every secret value found in a source's text, sorted. The search runs
+    here, on the host, on texts copied out of the VM: no shell pipeline can turn the texts into the
+    patterns (as `... | grep -f /dev/stdin` did)."""
+    found = {(source.rsplit("/", 1)[-1], name) for source, text in sources.items() if text
+             for name, value in values.items() if value and value in text}
+    return sorted(found)
 
 
 def phases(log: str) -> list[tuple[str, float]]:
@@ -331,7 +453,8 @@ def packages_time(checks: Checks) -> str:
 
 
 def boot(stage: Stage, machine: Machine, deployment: Deployment, vendor_settings: vendor.VendorSettings,
-         key: Path, roots: Path, report: Report, new_disk: bool) -> Checks:
+         key: Path, roots: Path, report: Report, new_disk: bool) -> tuple[Checks, bool]:
+    """Power on with this deployment's user-data and run every check; (the checks, whether it became ready)."""
     machine.seed = seed(stage.workdir, deployment, vendor_settings)
     machine.data_serial = deployment.data_disk_id.removeprefix("d-")
     if new_disk:
@@ -339,48 +462,86 @@ def boot(stage: Stage, machine: Machine, deployment: Deployment, vendor_settings
     started = time.monotonic()
     machine.start()
     checks = Checks(machine, key, deployment, roots, report)
-    if not machine.wait_for_ssh(key, started + BOOT_DEADLINE):
-        report.check("the VM boots to SSH", False, f"see {machine.serial}")
-        return checks
-    log = checks.wait_for_bootstrap(started + BOOT_DEADLINE)
-    say(f"booted {deployment.instance_id}: bootstrap ended {time.monotonic() - started:.0f} s after power-on "
-        f"({machine.accel})")
+    log, stopped = checks.wait_for_bootstrap(started)
+    took = time.monotonic() - started
+    say(f"booted {deployment.instance_id}: bootstrap ended {took:.0f} s after power-on ({machine.accel})")
+    ready = report.check(f"{deployment.instance_id} boots to a verdict within its bounds (stall {BOOT_STALL} s, cap {BOOT_CAP} s)",
+                         not stopped, stopped or f"{took:.0f} s")
     print_phases(log, packages_time(checks))
+    if not ready:
+        say(f"       the boot's last console lines: {' | '.join(machine.serial_since(0).strip().splitlines()[-3:])[-400:]}")
+        return checks, False
     checks.all(log)
-    return checks
+    return checks, verdict(log.splitlines()) == "ready"
 
 
 def negative_control(checks: Checks) -> None:
-    """A root-only opencode.json (the security finding) must fail the agent-config check."""
-    compose = "docker compose -f /etc/opencode/compose.yaml"
-    checks.ssh(f"chmod 0600 /etc/opencode/opencode.json && {compose} up -d --force-recreate --wait opencode", timeout=300)
-    quiet = Report(quiet=True)
-    probe = Checks(checks.machine, checks.key, checks.deployment, checks.roots, quiet)
+    """A root-only opencode.json (the security finding) must fail the agent-config check for its own reason:
+    the container up and answering as uid 1000 on the deployed version, with the configured model or provider
+    missing. Then the mode is restored and the same check must pass again."""
+    recreate = f"docker compose -f {COMPOSE} up -d --force-recreate --wait opencode"
+    broken = checks.ssh(f"chmod 0600 /etc/opencode/opencode.json && {recreate}", timeout=420)
     say("negative control: opencode.json made root-only (0600), as before the security fix:")
-    failed = not probe.agent_config()
-    checks.ssh(f"chmod 0644 /etc/opencode/opencode.json && {compose} up -d --force-recreate --wait opencode", timeout=300)
-    checks.report.check("negative control: a root-only opencode.json fails the agent-config check", failed,
-                        "it found: " + (quiet.results[-1][2] if quiet.results else "nothing"))
+    found = checks.agent_findings()
+    expected = checks.deployment.opencode_version
+    specific = (broken.returncode == 0 and isinstance(found, AgentConfig) and found.uid == "1000"
+                and found.version == expected and any(p.startswith(("model ", "provider ")) for p in found.problems))
+    checks.report.check(f"negative control: a root-only opencode.json fails the agent-config check (model or provider "
+                        f"missing, as uid 1000 on opencode {expected})", specific,
+                        f"compose exit {broken.returncode}; " + (found if isinstance(found, str) else
+                        f"uid {found.uid}, opencode {found.version}: {'; '.join(found.problems) or 'no difference'}"))
+    restored = checks.ssh(f"chmod 0644 /etc/opencode/opencode.json && {recreate}", timeout=420)
+    checks.report.check("negative control undone: compose brings the agent back", restored.returncode == 0,
+                        f"exit {restored.returncode} {restored.stderr.strip()[-120:]}")
+    checks.agent_config("negative control undone: the agent-config check passes again (opencode.json 0644)")
+
+
+def metadata_control(checks: Checks) -> None:
+    """The metadata check can see a container that reaches the service: with the firewall's rule taken
+    out, the container gets a token (HTTP 200); with the rule back, it is refused again (exit 7)."""
+    rule = "DOCKER-USER -d 100.100.100.200 -j REJECT"
+    dropped = checks.ssh(f"iptables -D {rule}")
+    _, open_curl = checks.container_to_metadata()
+    restored = checks.ssh("systemctl restart opencode-imds-block.service && iptables -C " + rule)
+    _, closed_curl = checks.container_to_metadata()
+    checks.report.check("metadata control: without the firewall rule the container gets a token (200); with it back, exit 7",
+                        dropped.returncode == 0 and open_curl.stdout.strip() == "200" and restored.returncode == 0
+                        and closed_curl.returncode == 7,
+                        f"rule removed (exit {dropped.returncode}): {open_curl.stdout.strip() or 'curl exit ' + str(open_curl.returncode)}; "
+                        f"restored (exit {restored.returncode}): curl exit {closed_curl.returncode}")
 
 
 def reboot(checks: Checks, deadline_seconds: int = 15 * 60) -> None:
+    """A real reboot: a new kernel boot id and a second kernel banner on the serial console, then the login
+    healthy again and the workspace file written before it kept."""
     r, machine = checks.report, checks.machine
     marker = MARKER.replace(".txt", "-reboot.txt")
     before = f"written before a reboot at {time.time():.0f}\n"
     checks.ssh(f"cat > {marker} && chown 1000:1000 {marker} && sync", stdin=before)
-    checks.ssh("systemctl reboot")
-    time.sleep(20)
-    started = time.monotonic()
-    up = machine.wait_for_ssh(checks.key, started + deadline_seconds)
+    boot_id = checks.ssh("cat /proc/sys/kernel/random/boot_id").stdout.strip()
+    offset = machine.serial_size()
+    asked = checks.ssh("systemctl reboot", timeout=60)  # the connection may drop as it goes down (exit 255)
+    started, new_id = time.monotonic(), ""
+    while time.monotonic() < started + deadline_seconds and machine.running():
+        answer = checks.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
+        if answer.returncode == 0 and answer.stdout.strip() not in ("", boot_id):
+            new_id = answer.stdout.strip()
+            break
+        time.sleep(5)
+    banner = machine.serial_since(offset).count("Linux version")
+    r.check("reboot: a new boot id and a second kernel boot on the serial console",
+            bool(boot_id) and bool(new_id) and banner >= 1,
+            f"systemctl reboot exit {asked.returncode}; boot id {boot_id[:8] or '?'} -> {new_id[:8] or 'unchanged'}; "
+            f"{banner} kernel banner(s) on the console since")
     status = ""
-    while up and time.monotonic() < started + deadline_seconds:
+    while new_id and time.monotonic() < started + deadline_seconds:
         status = checks.login(checks.deployment.password)
         if status == "200":
             break
         time.sleep(10)
-    after = checks.ssh(f"cat {marker}").stdout if up else ""
+    after = checks.ssh(f"cat {marker}").stdout if new_id else ""
     r.check("after a reboot: healthy again with the same data", status == "200" and after == before,
-            f"login {status or 'no answer'} {time.monotonic() - started:.0f} s after SSH came back; "
+            f"login {status or 'no answer'} {time.monotonic() - started:.0f} s after the reboot was asked; "
             f"workspace file {'kept' if after == before else 'LOST'}")
 
 
@@ -429,62 +590,90 @@ def idle_stop(checks: Checks, cloud: Cloud, minutes: int, since: float, deadline
             and f"StopInstance {instance} accepted" in log, said[-1] if said else log.strip().splitlines()[-1:])
 
 
+def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> Machine | None:
+    """The sequence (see the module's docstring); returns the machine for the caller to stop."""
+    image = images.vm_image(say)
+    accel = accelerator(image, workdir) if accel_choice == "auto" else accel_choice
+    say(f"accelerator: {accel}" + (" (KVM probe failed or /dev/kvm unusable)" if accel == "tcg" else ""))
+    registry, (acme, roots) = stage.start_registry(), stage.start_pebble()
+    key = workdir / "ssh-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    data = workdir / "data.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(data), "40G"], check=True)
+
+    first = stage.deploy(COMPATIBLE)
+    say(f"deploy 1 on the stub: {first.instance_id}, data disk {first.data_disk_id}, settings {COMPATIBLE}")
+    # Trusted in the VM: the test CA, the ACME server's root (as Let's Encrypt's is on ECS), the host's extra CAs.
+    cas = (stage.ca.cert.read_text(), roots.read_text(), *(ca.read_text() for ca in images.host_extra_cas()))
+    vendor_settings = vendor.VendorSettings(first.region, registry, acme, cas, (workdir / "ssh-key.pub").read_text().strip())
+    cloud, forwards = stage.start_cloud(first)
+    machine = Machine(workdir, image, data, "", Path(), accel, forwards)
+    timed: list[tuple[str, float]] = []
+    begun = time.monotonic()
+    checks, ready = boot(stage, machine, first, vendor_settings, key, roots, report, new_disk=True)
+    timed.append(("boot 1 (from scratch, settings A) and its checks", time.monotonic() - begun))
+    if not ready:
+        return machine
+    checks.github_token_in_container()
+    metadata_control(checks)
+    checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER} && sync")
+    machine.shutdown(key)
+
+    second = stage.deploy({"OPENCODE_ALICLOUD_IDLE_STOP_MINUTES": str(IDLE_MINUTES), "OPENCODE_ALICLOUD_EGRESS__MODE": "allowlist"})
+    say(f"deploy 2 on the stub (defaults, idle stop {IDLE_MINUTES} min, egress allowlist): instance {first.instance_id} -> "
+        f"{second.instance_id}, data disk {second.data_disk_id} ({'kept' if second.data_disk_id == first.data_disk_id else 'REPLACED'})")
+    report.check("redeploy replaces the instance and keeps the data disk",
+                 second.instance_id != first.instance_id and second.data_disk_id == first.data_disk_id)
+    cloud.instance_id, cloud.parameters = second.instance_id, second.parameters
+    begun = time.monotonic()
+    checks, ready = boot(stage, machine, second, vendor_settings, key, roots, report, new_disk=True)
+    timed.append(("boot 2 (new boot disk, same data disk) and its checks", time.monotonic() - begun))
+    if not ready:
+        return machine
+    kept = checks.ssh(f"cat {MARKER}").stdout.strip()
+    report.check("a new boot disk with a bumped OpenCode version keeps the workspace files",
+                 kept == f"written by {first.instance_id}", f"{MARKER}: {kept or 'missing'}")
+    egress(checks)
+    begun = time.monotonic()
+    negative_control(checks)
+    checks.login(second.password)  # a use of the workspace: the idle check's clock restarts before the reboot
+    reboot(checks)  # its last step is a login through the proxy: the idle clock runs from there
+    timed.append(("negative control and reboot", time.monotonic() - begun))
+    begun = time.monotonic()
+    idle_stop(checks, cloud, IDLE_MINUTES, time.monotonic())
+    timed.append(("idle stop", time.monotonic() - begun))
+    for name, seconds in timed:
+        say(f"time: {seconds:6.0f} s  {name}")
+    return machine
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (serial logs, disks)")
     args = parser.parse_args(argv)
+    in_ci = os.environ.get("CI") == "true"
     if not qemu() or subprocess.run([qemu(), "--version"], capture_output=True).returncode != 0:
-        say("SKIP  boot rehearsal: qemu-system-x86_64 can't run on this machine (install qemu-system-x86)")
-        return 0
+        say(f"{'FAIL' if in_ci else 'SKIP'}  boot rehearsal: qemu-system-x86_64 can't run on this machine "
+            "(scripts/install-test-tools --boot installs it)" + ("; under CI=true a skip is a failure" if in_ci else ""))
+        return 1 if in_ci else 0
     for tool in ("mmdebstrap", "cloud-localds", "docker-registry", "skopeo", "umoci", "pebble", "ssh", "qemu-img", "socat"):
         if not shutil.which(tool):
             say(f"FAIL  boot rehearsal: {tool} is missing (scripts/install-test-tools --boot installs it)")
             return 1
     workdir = Path(tempfile.mkdtemp(prefix="rehearse-boot-"))
-    report, stage, machine = Report(), Stage(workdir), None
-    begun = time.monotonic()
+    report, machine, begun = Report(), None, time.monotonic()
+    stage = None
     try:
-        image = images.vm_image(say)
-        accel = accelerator(image, workdir) if args.accel == "auto" else args.accel
-        say(f"accelerator: {accel}" + (" (KVM probe failed or /dev/kvm unusable)" if accel == "tcg" else ""))
-        registry, (acme, roots) = stage.start_registry(), stage.start_pebble()
-        key = workdir / "ssh-key"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        data = workdir / "data.qcow2"
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(data), "40G"], check=True)
-
-        first = stage.deploy(COMPATIBLE)
-        say(f"deploy 1 on the stub: {first.instance_id}, data disk {first.data_disk_id}, settings {COMPATIBLE}")
-        # Trusted in the VM: the test CA, the ACME server's root (as Let's Encrypt's is on ECS), the host's extra CAs.
-        cas = (stage.ca.cert.read_text(), roots.read_text(), *(ca.read_text() for ca in images.host_extra_cas()))
-        vendor_settings = vendor.VendorSettings(first.region, registry, acme, cas,
-                                                (workdir / "ssh-key.pub").read_text().strip())
-        cloud, forwards = stage.start_cloud(first)
-        machine = Machine(workdir, image, data, "", Path(), accel, forwards)
-        checks = boot(stage, machine, first, vendor_settings, key, roots, report, new_disk=True)
-        checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER} && sync")
-        machine.shutdown(key)
-
-        second = stage.deploy({"OPENCODE_ALICLOUD_IDLE_STOP_MINUTES": str(IDLE_MINUTES), "OPENCODE_ALICLOUD_EGRESS__MODE": "allowlist"})
-        say(f"deploy 2 on the stub (defaults, idle stop {IDLE_MINUTES} min, egress allowlist): instance {first.instance_id} -> {second.instance_id}, "
-            f"data disk {second.data_disk_id} ({'kept' if second.data_disk_id == first.data_disk_id else 'REPLACED'})")
-        report.check("redeploy replaces the instance and keeps the data disk",
-                     second.instance_id != first.instance_id and second.data_disk_id == first.data_disk_id)
-        cloud.instance_id, cloud.parameters = second.instance_id, second.parameters
-        checks = boot(stage, machine, second, vendor_settings, key, roots, report, new_disk=True)
-        kept = checks.ssh(f"cat {MARKER}").stdout.strip()
-        report.check("a new boot disk with a bumped OpenCode version keeps the workspace files",
-                     kept == f"written by {first.instance_id}", f"{MARKER}: {kept or 'missing'}")
-        egress(checks)
-        negative_control(checks)
-        checks.login(second.password)  # a use of the workspace: the idle check's clock restarts before the reboot
-        reboot(checks)  # its last step is a login through the proxy: the idle clock runs from there
-        idle_stop(checks, cloud, IDLE_MINUTES, time.monotonic())
+        stage = Stage(workdir)
+        machine = rehearse(stage, report, workdir, args.accel)
+    except (Exception, SystemExit) as error:  # the summary always prints: an unexpected stop is one more FAIL
+        report.check("the rehearsal runs to its end", False, f"{type(error).__name__}: {str(error).strip()[-500:]}")
     finally:
         if machine:
             machine.stop()
-        stage.close()
+        if stage:
+            stage.close()
     say(f"boot rehearsal: {'PASS' if report.passed else 'FAIL'} in {time.monotonic() - begun:.0f} s "
         f"({sum(ok for ok, _, _ in report.results)}/{len(report.results)} checks)")
     if report.passed and not args.keep:

@@ -101,10 +101,7 @@ class Machine:
     def shutdown(self, key: Path, seconds: int = 180) -> None:
         """A clean power-off, as ECS stops an instance before it is replaced (SIGTERM to QEMU is a
         power cut: what the guest had not written back would be lost)."""
-        try:
-            self.ssh(key, "systemctl poweroff", timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
+        self.ssh(key, "systemctl poweroff", timeout=30)
         if self.process:
             try:
                 self.process.wait(timeout=seconds)
@@ -123,20 +120,33 @@ class Machine:
         self.process = None
 
     def ssh(self, key: Path, command: str, timeout: int = 120, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """`command` as root in the VM (rehearsal-only key), `stdin` fed to it (never in its arguments)."""
-        return subprocess.run(
-            ["ssh", "-i", str(key), "-p", str(self.ssh_port), "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-             "-o", "BatchMode=yes", "root@127.0.0.1", command],
-            input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=timeout)
+        """`command` as root in the VM (rehearsal-only key), `stdin` fed to it (never in its arguments).
+        Bounded: past `timeout` it answers exit 124 with a 'timed out' stderr (the caller's check fails
+        on it), never an exception."""
+        try:
+            return subprocess.run(
+                ["ssh", "-i", str(key), "-p", str(self.ssh_port), "-o", "StrictHostKeyChecking=no",
+                 "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+                 "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "root@127.0.0.1", command],
+                input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+                capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(command, 124, "", f"ssh timed out after {timeout} s: {command[:80]}")
 
     def wait_for_ssh(self, key: Path, deadline: float) -> bool:
         while time.monotonic() < deadline and self.running():
-            try:
-                if self.ssh(key, "true", timeout=30).returncode == 0:
-                    return True
-            except subprocess.TimeoutExpired:
-                pass
+            if self.ssh(key, "true", timeout=30).returncode == 0:
+                return True
             time.sleep(5)
         return False
+
+    def serial_size(self) -> int:
+        return self.serial.stat().st_size if self.serial.exists() else 0
+
+    def serial_since(self, offset: int) -> str:
+        """What the serial console printed after `offset` bytes."""
+        if not self.serial.exists():
+            return ""
+        with open(self.serial, "rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode(errors="replace")
