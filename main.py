@@ -11,23 +11,23 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-from cdktf import App  # noqa: E402
-
-from opencode_alicloud.audit_stack import AUDIT_STACK_ID, AuditStack  # noqa: E402
-from opencode_alicloud.policy.aspect import synth_checked  # noqa: E402
-from opencode_alicloud.stack import WorkspaceStack  # noqa: E402
-from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps  # noqa: E402
-from opencode_settings import SettingsError, load_settings, team_settings  # noqa: E402
+from opencode_settings import SettingsError, load_settings, team_settings
 
 ROOT = Path(__file__).resolve().parent
 
 
 def main() -> int:
     try:
-        settings = load_settings()  # validation happens before any construct exists
+        settings = load_settings()  # validation happens before any construct exists (or the jsii runtime starts)
     except SettingsError as error:
         return print(error.render(), file=sys.stderr) or 2
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from cdktf import App
+
+    from opencode_alicloud.audit_stack import AUDIT_STACK_ID, AuditStack
+    from opencode_alicloud.policy.aspect import synth_checked
+    from opencode_alicloud.stack import WorkspaceStack
+    from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps
     state_dir = (ROOT / settings.state_dir).resolve()
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state_dir.chmod(0o700)  # the local state holds the password and the keys

@@ -329,3 +329,22 @@ def test_the_readme_shows_the_default_estimate_the_shipped_table_gives(default_d
     for name in ("stopped", "schedule", "idle_stop"):
         assert f"| {views[name]['usd']:.2f} |" in section, name
     assert f"{views['spot']['usd_low']:.2f} - {views['spot']['usd_high']:.2f}" in section
+
+
+def test_the_readme_cost_rows_and_cny_figures_are_what_the_table_gives(default_doc: dict[str, Any]) -> None:
+    """Each row of the README's default estimate (pay-as-you-go and subscription), and its CNY figures at the
+    assumed rate, recomputed from the shipped table: none of them is a number typed in by hand."""
+    cost = CostSettings()
+    result = estimate({"opencode": default_doc}, cost)
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("The default stack, from the table"):readme.index("The same stack, used differently")]
+    rows = [row for row in section.splitlines() if row.startswith("| ") and "---" not in row][1:-1]
+    priced = [item for item in result.lines if item.payg is not None]
+    assert len(rows) == len(priced), rows
+    for item in priced:
+        payg, month = f"{item.monthly(cost, cost.hours_per_month):.2f}", f"{item.subscription(cost):.2f}"
+        assert any(f"| {payg} |" in row and month in row.split("|")[3] for row in rows), (item.usage, payg, month)
+    views = result.views()
+    for name in ("always_on", "subscription"):
+        assert f"≈ {views[name]['usd'] * cost.cny_per_usd:.0f} CNY" in section, name
+    assert f"at {cost.cny_per_usd:g} CNY/USD (assumed)" in section

@@ -94,9 +94,29 @@ def test_every_allowed_name_is_in_the_rendered_proxy_config_once(extra: list[str
     (line,) = [line for line in conf.splitlines() if line.startswith("acl allowed dstdomain -n ")]
     listed = line.split()[4:]
     assert listed == names and len(set(listed)) == len(listed)
-    for name in extra:  # each asked-for name is reachable: listed, or under a listed .parent
-        assert any(name == entry or name.lstrip(".").endswith(entry) or name.lstrip(".") == entry.lstrip(".")
-                   for entry in listed), name
+    for name in extra:  # each asked-for host is matched by the list as Squid's dstdomain matches it
+        hosts = [name.lstrip("."), "sub-zz9." + name.lstrip(".")] if name.startswith(".") else [name]
+        for host in hosts:
+            assert any(dstdomain_matches(entry, host) for entry in listed), (name, host, listed)
+    for entry in listed:  # and nothing more: every listed entry was asked for or is a default or the model's host
+        assert entry in extra or entry in DEFAULT_ALLOW or entry == "api.anthropic.com", entry
+
+
+def dstdomain_matches(entry: str, host: str) -> bool:
+    """Squid's `dstdomain` (an independent oracle, from Squid's documentation): `.example.com` matches
+    example.com and every name under it, at a label boundary; `example.com` matches that name only."""
+    if entry.startswith("."):
+        return host == entry[1:] or host.endswith(entry)
+    return host == entry
+
+
+@pytest.mark.parametrize("entry, host, matches", [
+    (".example.com", "example.com", True), (".example.com", "a.b.example.com", True),
+    (".example.com", "badexample.com", False), ("example.com", "a.example.com", False),
+    ("example.com", "example.com", True), ("example.com", "notexample.com", False),
+])
+def test_the_oracle_judges_as_squid_does(entry: str, host: str, matches: bool) -> None:
+    assert dstdomain_matches(entry, host) is matches
 
 
 def rendered_settings(settings):  # type: ignore[no-untyped-def]

@@ -124,6 +124,20 @@ class Rehearsal:
     def validate(self) -> dict:
         return json.loads(self._run("validate", "-json", "-no-color").stdout)
 
+    def validate_with_backend(self, document: dict) -> tuple[str, dict]:
+        """The stack as synthesized, its backend or cloud block kept, in a folder of its own: `terraform init
+        -backend=false` (the providers from the stub mirror; no backend is reached) and `validate`.
+        Returns (init's output, validate's JSON report); init's failure raises with its output."""
+        folder = self.workdir.parent / f"{self.workdir.name}-backend"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "cdk.tf.json").write_text(json.dumps(document))
+        run = lambda *args: subprocess.run([terraform_binary(), *args], cwd=folder, env=self.env,  # noqa: E731
+                                           capture_output=True, text=True, timeout=300)
+        init = run("init", "-backend=false", "-input=false", "-no-color")
+        if init.returncode != 0:
+            raise AssertionError(init.stdout + init.stderr)
+        return init.stdout, json.loads(run("validate", "-json", "-no-color").stdout)
+
     def plan(self, refresh: bool = False) -> tuple[int, dict | None, str]:
         """(exit code, the plan as `terraform show -json` gives it or None, output). With refresh, the
         stub's reads run first (what was deleted outside Terraform drops out of the state)."""

@@ -6,8 +6,9 @@ warnings (deprecations) are allowed. A SIMULATION: the stub knows the provider's
 none of Alibaba Cloud's IAM, quotas, stock or prices.
 
 Profiles (HYPOTHESIS_PROFILE): `default` draws 40 examples (about 3 minutes on 2 cores);
-`thorough` draws 500 (its last run time is in README.md). The state backend is drawn too; the
-plan itself keeps state locally (the remote backends need the network).
+`thorough` draws 500 (its last run time is in README.md). The state backend is drawn too: each draw's
+stack, its backend or cloud block as generated, goes through `terraform init -backend=false` and
+`validate`; the plan itself keeps state locally (the remote backends need the network).
 """
 from __future__ import annotations
 
@@ -41,9 +42,14 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
 def test_every_valid_setting_plans_cleanly_against_the_provider_rules(
     values: dict[str, Any], rehearsal: Rehearsal, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    rehearsal.load(synth(tmp_path_factory.mktemp("synth"), **values))
-    report = rehearsal.validate()
+    document = synth(tmp_path_factory.mktemp("synth"), **values)
+    block = {**document["terraform"].get("backend", {}), **({"cloud": 1} if "cloud" in document["terraform"] else {})}
+    assert list(block) == [{"local": "local", "oss": "oss", "cloud": "cloud", "remote": "remote"}[values["backend"]["kind"]]]
+    # The whole configuration as generated, its backend block included, validated; the plan (which validates
+    # again) runs on the same stack without the block, since the backends need the network.
+    _, report = rehearsal.validate_with_backend(document)
     assert report["valid"] and report["error_count"] == 0 and report["warning_count"] == 0, (values, report["diagnostics"])
+    rehearsal.load(document)
     code, plan, output = rehearsal.plan()
     assert code == 0, (values, output[-3000:])
     assert warnings_in(output) == [], (values, warnings_in(output))

@@ -6,6 +6,7 @@ the check id, optionally the resource address, and a written reason.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -44,10 +45,18 @@ def _checkov() -> str:
 
 
 def run_policy(stack_dir: Path, suppressions: list[Suppression] | None = None) -> PolicyReport:
+    """checkov's verdict on the stack in `stack_dir` (its cdk.tf.json), suppressions applied."""
+    return run_policies({"": stack_dir}, suppressions)[""]
+
+
+def run_policies(stack_dirs: dict[str, Path], suppressions: list[Suppression] | None = None) -> dict[str, PolicyReport]:
+    """One checkov run over several stacks (each a folder with its cdk.tf.json under one common parent):
+    a report per key. checkov's start-up costs seconds; one run judges each file as a run of its own would."""
+    parent = Path(os.path.commonpath([str(path.resolve()) for path in stack_dirs.values()]))
     result = subprocess.run(
         [
             _checkov(),
-            "--directory", str(stack_dir),
+            "--directory", str(parent),
             "--framework", "terraform_json",
             "--external-checks-dir", str(CHECKS_DIR),
             "--skip-download",
@@ -56,22 +65,29 @@ def run_policy(stack_dir: Path, suppressions: list[Suppression] | None = None) -
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
     if result.returncode not in (0, 1) or not result.stdout.strip():
         raise RuntimeError(f"checkov failed ({result.returncode}): {result.stderr[-2000:]}")
     document = json.loads(result.stdout)
-    reports = document if isinstance(document, list) else [document]
-    report = PolicyReport()
-    for checkov_report in reports:
+    reports = {key: PolicyReport() for key in stack_dirs}
+    folders = {key: path.resolve() for key, path in stack_dirs.items()}
+    for checkov_report in document if isinstance(document, list) else [document]:
         results = checkov_report.get("results", {})
-        for item in results.get("passed_checks", []):
-            report.passed.append(Finding(item["check_id"], item["resource"], item["check_name"]))
-        for item in results.get("failed_checks", []):
-            finding = Finding(item["check_id"], item["resource"], item["check_name"], tuple(item.get("details") or ()))
-            match = next((s for s in suppressions or [] if s.matches(finding)), None)
-            if match:
-                report.suppressed.append((finding, match.reason))
-            else:
-                report.failed.append(finding)
-    return report
+        for outcome in ("passed_checks", "failed_checks"):
+            for item in results.get(outcome, []):
+                where = (parent / item["file_path"].lstrip("/")).resolve().parent
+                key = next((k for k, folder in folders.items() if folder == where), None)
+                if key is None:
+                    continue  # a file outside the stacks asked for
+                details = tuple(item.get("details") or ()) if outcome == "failed_checks" else ()
+                finding = Finding(item["check_id"], item["resource"], item["check_name"], details)
+                report = reports[key]
+                match = next((s for s in suppressions or [] if s.matches(finding)), None) if outcome == "failed_checks" else None
+                if outcome == "passed_checks":
+                    report.passed.append(finding)
+                elif match:
+                    report.suppressed.append((finding, match.reason))
+                else:
+                    report.failed.append(finding)
+    return reports
