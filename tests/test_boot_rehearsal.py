@@ -132,3 +132,45 @@ def test_the_golden_regeneration_is_refused_by_the_test_command(tmp_path: Path) 
     result = subprocess.run([str(ROOT / "scripts" / "test")], env={**os.environ, "UPDATE_GOLDEN": "1"},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "UPDATE_GOLDEN is set" in result.stderr
+
+
+# --- a boot's bounds follow its progress, and each ends in a reason --------------------------------
+
+class ConsoleVM:
+    """Stands in for the VM: its logs as the checks read them over SSH (sizes, cloud-init's status)."""
+
+    def __init__(self, sizes: list[int], log: str = "", status: str = "status: running") -> None:
+        self.sizes, self.log, self.status, self.polls = sizes, log, status, 0
+
+    def running(self) -> bool:
+        return True
+
+    def ssh(self, key: Path, command: str, timeout: int = 120, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        if command.startswith("cat /var/log/opencode-bootstrap.log"):
+            return subprocess.CompletedProcess(command, 0, self.log, "")
+        size = self.sizes[min(self.polls, len(self.sizes) - 1)]
+        self.polls += 1
+        return subprocess.CompletedProcess(command, 0, f"{size}\n{self.status}\n", "")
+
+
+def wait(vm: ConsoleVM, stall: float = 0.3, cap: float = 5.0) -> tuple[str, str]:
+    import time
+
+    from rehearse import Checks, Report
+
+    checks = Checks(vm, Path("key"), None, Path("roots"), Report(quiet=True))  # type: ignore[arg-type]
+    return checks.wait_for_bootstrap(time.monotonic(), stall=stall, cap=cap, poll=0.02)
+
+
+def test_a_boot_whose_logs_stop_growing_fails_after_the_stall_bound() -> None:
+    assert wait(ConsoleVM([100]))[1].startswith("no progress for 0 s")
+
+
+def test_a_boot_that_keeps_moving_is_waited_for_until_the_cap() -> None:
+    assert wait(ConsoleVM(list(range(1, 100000))), cap=0.5)[1] == "no verdict 0 s after power-on (the cap)"
+
+
+def test_a_boot_ends_at_its_verdict_or_when_cloud_init_ends_without_one() -> None:
+    ready = "2026-12-02T10:00:00Z [70.1s] start\n2026-12-02T10:05:00Z [370.1s] ready 370.1s after boot\n"
+    assert wait(ConsoleVM([1, 2, 3], log=ready)) == (ready, "")
+    assert wait(ConsoleVM([1, 2, 3], status="status: error"))[1] == "cloud-init ended (status: error) with no verdict in the log"

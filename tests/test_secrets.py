@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from conftest import resources, synth, synthesized_user_data
+from conftest import rendered_bootstrap, resources, synth, synthesized_user_data
 
 
 def test_secrets_are_sensitive_variables_and_oos_parameters(tmp_path: Path) -> None:
@@ -54,3 +54,23 @@ def test_existing_secret_parameters_need_no_variables(tmp_path: Path) -> None:
     (instance,) = resources(doc, "alicloud_instance")
     assert "ANTHROPIC_API_KEY=team-anthropic-key" in synthesized_user_data(doc, instance)
     assert "GH_TOKEN=team-gh-token" in synthesized_user_data(doc, instance)
+
+
+def test_caddy_never_prints_its_environment_the_upstream_password_with_it() -> None:
+    """Debian's caddy.service runs `caddy run --environ`, which writes every variable, the upstream password
+    from our EnvironmentFile with them, to the journal (the boot rehearsal's secret search found it there).
+    Our drop-in resets ExecStart to the same command without --environ. Judged on the distribution's own unit
+    (installed with the test tools) merged with the drop-in as systemd merges a list: an empty assignment
+    clears it."""
+
+    unit = Path("/usr/lib/systemd/system/caddy.service")
+    drop_in = rendered_bootstrap("default")[1]["/etc/systemd/system/caddy.service.d/opencode-upstream.conf"]
+    packaged = [line.split("=", 1)[1] for line in unit.read_text().splitlines() if line.startswith("ExecStart=")]
+    assert any("--environ" in command for command in packaged), packaged  # what the drop-in is for
+    effective = list(packaged)
+    for line in drop_in.splitlines():
+        if line.startswith("ExecStart="):
+            value = line.split("=", 1)[1]
+            effective = [] if not value else [*effective, value]
+    assert effective == [command.replace(" --environ", "") for command in packaged]
+    assert "EnvironmentFile=-/etc/opencode/upstream.env" in drop_in

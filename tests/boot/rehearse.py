@@ -57,13 +57,16 @@ COMPATIBLE = {"OPENCODE_ALICLOUD_MODEL__PROVIDER": "openai-compatible",
               "OPENCODE_ALICLOUD_OPENCODE_VERSION": "1.18.32",
               GITHUB_SETTING: "true"}
 # A boot's bounds follow its progress (a slower machine is not a failure): it fails after BOOT_STALL seconds in
-# which neither the serial console nor cloud-init's, the bootstrap's or the image build's log grew, or BOOT_CAP
+# which none of cloud-init's, the bootstrap's or the image build's logs grew, or BOOT_CAP
 # seconds after power-on whatever it is doing. (Measured under TCG on 2 cores: 16-19 min to ready.)
 BOOT_STALL = 10 * 60
 BOOT_CAP = 45 * 60
 MARKER = "/data/workspace/rehearsal-marker.txt"
 IDLE_MINUTES = 10  # the setting's least value: the second deployment stops itself when idle this long
 COMPOSE = "/etc/opencode/compose.yaml"
+# A boot's progress, in bytes of its logs (the image build logs each step as it runs), then cloud-init's status.
+PROGRESS = ("cat /var/log/cloud-init-output.log /var/log/opencode-bootstrap.log /var/log/opencode-image-build.log "
+            "2>/dev/null | wc -c; cloud-init status")
 CONTAINER = "opencode-opencode-1"
 # Where no secret may be: name -> the command that prints it in the VM (each must succeed).
 SECRET_SOURCES = {
@@ -246,30 +249,32 @@ class Checks:
     def bootstrap_log(self) -> str:
         return self.ssh("cat /var/log/opencode-bootstrap.log 2>/dev/null").stdout
 
-    def wait_for_bootstrap(self, started: float) -> tuple[str, str]:
+    def wait_for_bootstrap(self, started: float, stall: float = BOOT_STALL, cap: float = BOOT_CAP,
+                           poll: float = 15) -> tuple[str, str]:
         """(the bootstrap's log, why the wait ended without a verdict or ''). The bound follows progress: the
-        wait goes on while the serial console, cloud-init's output, the bootstrap's or the image build's log
-        grows, and ends after BOOT_STALL s without growth or BOOT_CAP s after power-on, whichever comes first."""
+        wait goes on while cloud-init's output, the bootstrap's or the image build's log grows (the build logs
+        each step), and ends after `stall` s without growth or `cap` s after power-on, whichever comes first.
+        (Not the serial console: each of these polls logs in over SSH, which systemd announces there, so it
+        always grows.)"""
         log, progress, moved = "", -1, time.monotonic()
-        sizes = "cat /var/log/cloud-init-output.log /var/log/opencode-image-build.log 2>/dev/null | wc -c; cloud-init status"
         while True:
             now = time.monotonic()
             if not self.machine.running():
                 return log, "the VM is no longer running"
-            if now - started > BOOT_CAP:
-                return log, f"no verdict {BOOT_CAP} s after power-on (the cap)"
-            if now - moved > BOOT_STALL:
-                return log, f"no progress for {BOOT_STALL} s (console and logs unchanged)"
+            if now - started > cap:
+                return log, f"no verdict {cap:.0f} s after power-on (the cap)"
+            if now - moved > stall:
+                return log, f"no progress for {stall:.0f} s (cloud-init's, the bootstrap's and the image build's logs unchanged)"
             log = self.bootstrap_log() or log
             if verdict(log.splitlines()) or "Traceback" in log:
                 return log, ""
-            probe = self.ssh(sizes, timeout=60).stdout.split()
-            if "status: error" in " ".join(probe) or "status: done" in " ".join(probe):
-                return self.bootstrap_log() or log, f"cloud-init ended ({' '.join(probe[1:])}) with no verdict in the log"
-            current = self.machine.serial_size() + len(log) + (int(probe[0]) if probe[:1] and probe[0].isdigit() else 0)
+            probe = self.ssh(PROGRESS, timeout=60).stdout.splitlines()
+            if probe[1:] and probe[1].strip() in ("status: error", "status: done"):
+                return self.bootstrap_log() or log, f"cloud-init ended ({probe[1].strip()}) with no verdict in the log"
+            current = sum(int(n) for n in (probe[0].split() if probe else []) if n.isdigit())
             if current != progress:
                 progress, moved = current, now
-            time.sleep(15)
+            time.sleep(poll)
 
     def login(self, password: str | None) -> str:
         """The HTTP status of /global/health through the proxy, from outside the VM (TLS verified)."""
