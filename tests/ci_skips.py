@@ -1,4 +1,4 @@
-"""Under CI=true (what CI systems set, and .ci/run), a skipped test fails the run: a green CI must have
+"""Under CI=true or CI=1 (what CI systems set, and .ci/run), a skipped test fails the run: a green CI must have
 proved every check, not skipped the ones whose tools were missing. Outside CI, skips stay skips and
 pytest's `-ra` lists each with its reason in the summary. Loaded by conftest.py; tested by running
 pytest on a small test file with `-p ci_skips` (tests/test_ci_skips.py)."""
@@ -11,7 +11,7 @@ import pytest
 
 
 def in_ci() -> bool:
-    return os.environ.get("CI") == "true"
+    return os.environ.get("CI", "").lower() in ("true", "1")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -129,9 +129,15 @@ def test_a_step_that_times_out_is_an_answer_not_an_exception(tmp_path: Path) -> 
 def test_the_golden_regeneration_is_refused_by_the_test_command(tmp_path: Path) -> None:
     from conftest import ROOT
 
-    result = subprocess.run([str(ROOT / "scripts" / "test")], env={**os.environ, "UPDATE_GOLDEN": "1"},
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "UPDATE_GOLDEN is set" in result.stderr
+    process = subprocess.Popen([str(ROOT / "scripts" / "test")], env={**os.environ, "UPDATE_GOLDEN": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:  # were the refusal gone, this would start a whole run: end it and all it started
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
+            process.wait()
+    assert process.returncode == 2 and "UPDATE_GOLDEN is set" in stderr
 
 
 # --- a boot's bounds follow its progress, and each ends in a reason --------------------------------

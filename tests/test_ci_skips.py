@@ -64,3 +64,16 @@ def test_under_ci_a_module_that_skips_itself_fails_too(tmp_path: Path) -> None:
     assert run(tmp_path, MODULE_LEVEL, None).returncode == 5  # no test ran: pytest's own exit 5
     result = run(tmp_path, MODULE_LEVEL, "true")
     assert result.returncode != 0 and "no squid here" in result.stdout, result.stdout
+
+
+def test_the_suite_itself_runs_with_the_hooks() -> None:
+    """conftest.py carries the hooks (a test file run through -p alone would not show it)."""
+    import ci_skips
+    import conftest
+
+    assert conftest.pytest_runtest_makereport is ci_skips.pytest_runtest_makereport
+    assert conftest.pytest_make_collect_report is ci_skips.pytest_make_collect_report
+
+
+def test_ci_1_counts_as_ci(tmp_path: Path) -> None:
+    assert run(tmp_path, SAMPLE, "1").returncode == 1

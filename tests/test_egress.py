@@ -98,6 +98,8 @@ def test_every_allowed_name_is_in_the_rendered_proxy_config_once(extra: list[str
         hosts = [name.lstrip("."), "sub-zz9." + name.lstrip(".")] if name.startswith(".") else [name]
         for host in hosts:
             assert any(dstdomain_matches(entry, host) for entry in listed), (name, host, listed)
+    for name in [*DEFAULT_ALLOW, "api.anthropic.com"]:  # the defaults and the model's host stay reachable too
+        assert any(dstdomain_matches(entry, name) for entry in listed), (name, listed)
     for entry in listed:  # and nothing more: every listed entry was asked for or is a default or the model's host
         assert entry in extra or entry in DEFAULT_ALLOW or entry == "api.anthropic.com", entry
 

@@ -49,6 +49,7 @@ def test_a_regeneration_writes_the_copy_and_fails(tmp_path: Path, monkeypatch: p
     real golden files are never touched by a test)."""
     import test_golden
 
+    real = ROOT / "tests" / "golden"  # named before the patch: this module's GOLDEN is patched below
     copy = tmp_path / "golden"
     copy.mkdir()
     (copy / "default.cdk.tf.json").write_text("stale")
@@ -56,4 +57,4 @@ def test_a_regeneration_writes_the_copy_and_fails(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("UPDATE_GOLDEN", "1")
     with pytest.raises(pytest.fail.Exception, match="default.cdk.tf.json regenerated: review git diff"):
         test_golden.test_synthesized_json_is_byte_identical_to_the_golden_copy("default", tmp_path / "out")
-    assert (copy / "default.cdk.tf.json").read_bytes() == (GOLDEN / "default.cdk.tf.json").read_bytes()
+    assert (copy / "default.cdk.tf.json").read_bytes() == (real / "default.cdk.tf.json").read_bytes()

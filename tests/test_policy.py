@@ -140,3 +140,24 @@ def test_suppression_with_reason_moves_the_finding(default_doc: dict, tmp_path: 
         ("CKV_OCA_1", "resource.bad", reason)
     ]
     assert "CKV_OCA_1" not in {f.check_id for f in report.failed}
+
+
+def test_one_run_over_a_folder_of_stacks_judges_every_stack_in_it(default_doc: dict, tmp_path: Path) -> None:
+    """`scripts/policy cdktf.out/stacks`: every stack below the folder is judged, as one report."""
+    bad = copy.deepcopy(default_doc)
+    MUTATIONS["ssh-open"][1](bad)
+    _write(tmp_path / "stacks" / "good", default_doc)
+    _write(tmp_path / "stacks" / "bad", bad)
+    report = run_policy(tmp_path / "stacks")
+    assert "CKV_OCA_1" in {f.check_id for f in report.failed}
+
+
+def test_a_folder_with_nothing_to_judge_or_overlapping_folders_are_errors(default_doc: dict, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RuntimeError, match="checkov judged nothing in"):
+        run_policy(tmp_path / "empty")
+    stack = _write(tmp_path / "one", default_doc)
+    with pytest.raises(ValueError, match="policy folders overlap"):
+        run_policies({"a": stack, "b": stack})
+    with pytest.raises(ValueError, match="policy folders overlap"):
+        run_policies({"a": tmp_path / "one", "b": stack})

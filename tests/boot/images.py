@@ -28,6 +28,8 @@ BASE_IMAGE = "library/debian:trixie-slim"  # what the workspace Dockerfile's FRO
 
 
 HOST_CAS = Path("/usr/local/share/ca-certificates")
+BUILD_SECONDS = 30 * 60  # an image build from Debian's archive (about 4 minutes when it works)
+STEP_SECONDS = 10 * 60  # any other step of making the images
 
 
 def host_extra_cas() -> list[Path]:
@@ -64,17 +66,17 @@ def vm_image(log=print) -> VmImage:
         root = Path(work) / "root"
         log(f"building the VM image (Debian {SUITE}, mmdebstrap; cached in {folder})")
         subprocess.run(["mmdebstrap", "--variant=minbase", "--quiet", f"--include={','.join(VM_PACKAGES)}",
-                        SUITE, str(root), MIRROR], check=True)
+                        SUITE, str(root), MIRROR], check=True, timeout=BUILD_SECONDS)
         (root / "etc/fstab").write_text("LABEL=root / ext4 defaults,errors=remount-ro 0 1\n")
         (root / "etc/hostname").write_text("rehearsal\n")
         # Networking is cloud-init's (systemd-networkd renderer), as on a cloud image.
-        subprocess.run(["chroot", str(root), "systemctl", "enable", "systemd-networkd", "systemd-resolved"], check=True)
+        subprocess.run(["chroot", str(root), "systemctl", "enable", "systemd-networkd", "systemd-resolved"], check=True, timeout=STEP_SECONDS)
         kernels = sorted((root / "boot").glob("vmlinuz-*"))
         initrds = sorted((root / "boot").glob("initrd.img-*"))
         shutil.copy(kernels[-1], image.kernel)
         shutil.copy(initrds[-1], image.initrd)
         partial = folder / "root.raw.partial"
-        subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "root", "-d", str(root), str(partial), "6G"], check=True)
+        subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "root", "-d", str(root), str(partial), "6G"], check=True, timeout=STEP_SECONDS)
         partial.rename(image.disk)
     return image
 
@@ -96,13 +98,13 @@ def base_image_layout(log=print) -> Path:
         hooks += [f"--customize-hook=copy-in {ca} {HOST_CAS}" for ca in cas]
         subprocess.run(["mmdebstrap", "--variant=minbase", "--quiet", "--format=tar",
                         "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
-                        *hooks, SUITE, str(rootfs), MIRROR], check=True)
+                        *hooks, SUITE, str(rootfs), MIRROR], check=True, timeout=BUILD_SECONDS)
         tag = f"{folder}:trixie-slim"
-        subprocess.run(["umoci", "init", "--layout", str(folder)], check=True)
-        subprocess.run(["umoci", "new", "--image", tag], check=True)
-        subprocess.run(["umoci", "raw", "add-layer", "--image", tag, str(rootfs)], check=True)
+        subprocess.run(["umoci", "init", "--layout", str(folder)], check=True, timeout=STEP_SECONDS)
+        subprocess.run(["umoci", "new", "--image", tag], check=True, timeout=STEP_SECONDS)
+        subprocess.run(["umoci", "raw", "add-layer", "--image", tag, str(rootfs)], check=True, timeout=STEP_SECONDS)
         subprocess.run(["umoci", "config", "--image", tag, "--config.cmd", "bash",
-                        "--config.env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], check=True)
+                        "--config.env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], check=True, timeout=STEP_SECONDS)
         (folder / ".complete").write_text("")
     return folder
 
@@ -110,5 +112,5 @@ def base_image_layout(log=print) -> Path:
 def push(layout: Path, registry: str, log=print) -> None:
     """Copy the layout's image into the local registry (plain HTTP, on loopback)."""
     subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-                    f"oci:{layout}:trixie-slim", f"docker://{registry}/{BASE_IMAGE}"], check=True)
+                    f"oci:{layout}:trixie-slim", f"docker://{registry}/{BASE_IMAGE}"], check=True, timeout=STEP_SECONDS)
     log(f"pushed {BASE_IMAGE} to {registry}")

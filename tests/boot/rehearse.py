@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,7 @@ BOOT_CAP = 45 * 60
 MARKER = "/data/workspace/rehearsal-marker.txt"
 IDLE_MINUTES = 10  # the setting's least value: the second deployment stops itself when idle this long
 COMPOSE = "/etc/opencode/compose.yaml"
+OPENCODE_LOGS = "/data/opencode/share/log"  # the container's ~/.local/share/opencode/log
 # A boot's progress, in bytes of its logs (the image build logs each step as it runs), then cloud-init's status.
 PROGRESS = ("cat /var/log/cloud-init-output.log /var/log/opencode-bootstrap.log /var/log/opencode-image-build.log "
             "2>/dev/null | wc -c; cloud-init status")
@@ -76,11 +78,13 @@ SECRET_SOURCES = {
     "/var/log/cloud-init-output.log": "cat /var/log/cloud-init-output.log",
     "/var/log/opencode-bootstrap.log": "cat /var/log/opencode-bootstrap.log",
     "/var/log/opencode-image-build.log": "cat /var/log/opencode-image-build.log",
-    "the journal (every unit, this boot)": "journalctl -b --no-pager",
+    "the journal (every unit, this boot; -a: no line shown as a blob)": "journalctl -b -a --no-pager",
     "the container's output (docker logs)": f"docker logs {CONTAINER} 2>&1",
     f"{ACCESS_LOG} (Caddy's)": f"cat {ACCESS_LOG}",
+    f"{OPENCODE_LOGS}/*.log (OpenCode's own logs)": f"cat {OPENCODE_LOGS}/*.log",
 }
-SQUID_LOG = {"/var/log/squid/access.log (with egress allowlist)": "cat /var/log/squid/access.log"}
+SQUID_LOGS = {"/var/log/squid/access.log (with egress allowlist)": "cat /var/log/squid/access.log",
+              "/var/log/squid/cache.log": "cat /var/log/squid/cache.log"}
 
 
 def say(line: str) -> None:
@@ -149,6 +153,7 @@ class Stage:
         self.workdir = workdir
         self.processes: list[subprocess.Popen[bytes]] = []
         self.servers: list = []
+        self.machine: Machine | None = None  # stopped by close(), whatever happened
         self.ca = TestCA.create(workdir / "pki")
         self.env = environment(build_mirror(workdir / "sim"))
         self.terraform = Rehearsal(workdir / "tf", {**self.env, **{f"TF_VAR_{k}": v for k, v in TEST_SECRETS.items()}})
@@ -204,6 +209,8 @@ class Stage:
                                                env={**os.environ, **(env or {})}))
 
     def close(self) -> None:
+        if self.machine:
+            self.machine.stop()
         for server in self.servers:
             server.close()
         for process in self.processes:
@@ -235,7 +242,7 @@ def seed(workdir: Path, deployment: Deployment, vendor_settings: vendor.VendorSe
     (folder / "vendor-data").write_text(vendor.vendor_data(vendor_settings))
     image = folder / "seed.img"
     subprocess.run(["cloud-localds", "-V", str(folder / "vendor-data"), str(image), str(folder / "user-data"),
-                    str(folder / "meta-data")], check=True)
+                    str(folder / "meta-data")], check=True, timeout=120)
     return image
 
 
@@ -268,12 +275,15 @@ class Checks:
             log = self.bootstrap_log() or log
             if verdict(log.splitlines()) or "Traceback" in log:
                 return log, ""
-            probe = self.ssh(PROGRESS, timeout=60).stdout.splitlines()
-            if probe[1:] and probe[1].strip() in ("status: error", "status: done"):
-                return self.bootstrap_log() or log, f"cloud-init ended ({probe[1].strip()}) with no verdict in the log"
-            current = sum(int(n) for n in (probe[0].split() if probe else []) if n.isdigit())
-            if current != progress:
-                progress, moved = current, now
+            answer = self.ssh(PROGRESS, timeout=60)
+            probe = answer.stdout.splitlines()
+            if answer.returncode == 0 and probe[1:] and probe[1].strip() in ("status: error", "status: done"):
+                log = self.bootstrap_log() or log  # the verdict may have been written since the read above
+                return log, "" if verdict(log.splitlines()) else f"cloud-init ended ({probe[1].strip()}) with no verdict in the log"
+            if answer.returncode == 0 and probe and probe[0].strip().isdigit():  # a failed probe is no progress
+                current = int(probe[0])
+                if current != progress:
+                    progress, moved = current, now
             time.sleep(poll)
 
     def login(self, password: str | None) -> str:
@@ -364,25 +374,30 @@ class Checks:
         """Every secret of this deployment, and the forms it could be written in: the test secrets given to
         Terraform, the web password, the upstream password made on the instance; passwords also as the
         base64 of `opencode:<password>` (a Basic authorization header)."""
-        values = {name: value for name, value in TEST_SECRETS.items()
-                  if name != "github_token" or self.deployment.settings.get(GITHUB_SETTING) == "true"}
+        values = dict(TEST_SECRETS)  # every deploy is given both (TF_VAR_*), whether it uses the token or not
         values["web password"] = self.deployment.password
         upstream = self.ssh(f"sed -n 's/^{PASSWORD_ENV}=//p' /etc/opencode/upstream.env").stdout.strip()
-        if upstream:
-            values["upstream password"] = upstream
+        values["upstream password"] = upstream or "(unreadable: /etc/opencode/upstream.env)"
         for name in ("web password", "upstream password"):
-            if name in values:
-                values[f"{name} (Basic header)"] = base64.b64encode(f"opencode:{values[name]}".encode()).decode()
+            values[f"{name} (Basic header)"] = base64.b64encode(f"opencode:{values[name]}".encode()).decode()
         return values
 
     def secret_sources(self) -> dict[str, str | None]:
         """The text of every place a secret must not be (None where it could not be read)."""
         texts: dict[str, str | None] = {"serial console (host side)": self.machine.serial_since(0)}
         egress = self.deployment.settings.get("OPENCODE_ALICLOUD_EGRESS__MODE", "open") != "open"
-        for name, command in {**SECRET_SOURCES, **(SQUID_LOG if egress else {})}.items():
+        for name, command in {**SECRET_SOURCES, **(SQUID_LOGS if egress else {})}.items():
             run = self.ssh(command, timeout=300)
             texts[name] = run.stdout if run.returncode == 0 else None
         return texts
+
+    def no_secrets_again(self, when: str) -> None:
+        """The same search, later (after the reboot: every unit started again)."""
+        values, sources = self.secret_values(), self.secret_sources()
+        found, unread = leaks(sources, values), [name for name, text in sources.items() if text is None]
+        self.report.check(f"no secret in any of those places {when}", not found and not unread,
+                          f"found {found}" if found else f"unreadable: {', '.join(unread)}" if unread else
+                          f"{len(values)} secret forms, {len(sources)} sources")
 
     def no_secrets(self) -> None:
         """No secret value in any log or the user-data: a positive control first (a secret planted in
@@ -399,8 +414,9 @@ class Checks:
         sources = self.secret_sources()
         found = leaks(sources, values)
         unread = [name for name, text in sources.items() if text is None]
+        unread += ["/etc/opencode/upstream.env"] if values["upstream password"].startswith("(unreadable") else []
         self.report.check("no secret in the user-data, the serial console, the journal, cloud-init's, the bootstrap's, "
-                          "the image build's, Squid's or Caddy's logs, or the container's output",
+                          "the image build's, Squid's, Caddy's or OpenCode's logs, or the container's output",
                           removed is not None and removed.returncode == 0 and not found and not unread,
                           f"found {found}" if found else f"unreadable: {', '.join(unread)}" if unread else
                           f"{len(values)} secret forms ({', '.join(values)}), {len(sources)} sources, "
@@ -595,16 +611,16 @@ def idle_stop(checks: Checks, cloud: Cloud, minutes: int, since: float, deadline
             and f"StopInstance {instance} accepted" in log, said[-1] if said else log.strip().splitlines()[-1:])
 
 
-def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> Machine | None:
-    """The sequence (see the module's docstring); returns the machine for the caller to stop."""
+def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> None:
+    """The sequence (see the module's docstring). The stage owns the machine and stops it."""
     image = images.vm_image(say)
     accel = accelerator(image, workdir) if accel_choice == "auto" else accel_choice
     say(f"accelerator: {accel}" + (" (KVM probe failed or /dev/kvm unusable)" if accel == "tcg" else ""))
     registry, (acme, roots) = stage.start_registry(), stage.start_pebble()
     key = workdir / "ssh-key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=60)
     data = workdir / "data.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(data), "40G"], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(data), "40G"], check=True, timeout=60)
 
     first = stage.deploy(COMPATIBLE)
     say(f"deploy 1 on the stub: {first.instance_id}, data disk {first.data_disk_id}, settings {COMPATIBLE}")
@@ -612,13 +628,13 @@ def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> 
     cas = (stage.ca.cert.read_text(), roots.read_text(), *(ca.read_text() for ca in images.host_extra_cas()))
     vendor_settings = vendor.VendorSettings(first.region, registry, acme, cas, (workdir / "ssh-key.pub").read_text().strip())
     cloud, forwards = stage.start_cloud(first)
-    machine = Machine(workdir, image, data, "", Path(), accel, forwards)
+    machine = stage.machine = Machine(workdir, image, data, "", Path(), accel, forwards)
     timed: list[tuple[str, float]] = []
     begun = time.monotonic()
     checks, ready = boot(stage, machine, first, vendor_settings, key, roots, report, new_disk=True)
     timed.append(("boot 1 (from scratch, settings A) and its checks", time.monotonic() - begun))
     if not ready:
-        return machine
+        return
     checks.github_token_in_container()
     metadata_control(checks)
     checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER} && sync")
@@ -634,7 +650,7 @@ def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> 
     checks, ready = boot(stage, machine, second, vendor_settings, key, roots, report, new_disk=True)
     timed.append(("boot 2 (new boot disk, same data disk) and its checks", time.monotonic() - begun))
     if not ready:
-        return machine
+        return
     kept = checks.ssh(f"cat {MARKER}").stdout.strip()
     report.check("a new boot disk with a bumped OpenCode version keeps the workspace files",
                  kept == f"written by {first.instance_id}", f"{MARKER}: {kept or 'missing'}")
@@ -643,13 +659,13 @@ def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> 
     negative_control(checks)
     checks.login(second.password)  # a use of the workspace: the idle check's clock restarts before the reboot
     reboot(checks)  # its last step is a login through the proxy: the idle clock runs from there
+    checks.no_secrets_again("after the reboot")
     timed.append(("negative control and reboot", time.monotonic() - begun))
     begun = time.monotonic()
     idle_stop(checks, cloud, IDLE_MINUTES, time.monotonic())
     timed.append(("idle stop", time.monotonic() - begun))
     for name, seconds in timed:
         say(f"time: {seconds:6.0f} s  {name}")
-    return machine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -657,8 +673,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (serial logs, disks)")
     args = parser.parse_args(argv)
-    in_ci = os.environ.get("CI") == "true"
-    if not qemu() or subprocess.run([qemu(), "--version"], capture_output=True).returncode != 0:
+    in_ci = os.environ.get("CI", "").lower() in ("true", "1")
+    if not qemu() or subprocess.run([qemu(), "--version"], capture_output=True, timeout=30).returncode != 0:
         say(f"{'FAIL' if in_ci else 'SKIP'}  boot rehearsal: qemu-system-x86_64 can't run on this machine "
             "(scripts/install-test-tools --boot installs it)" + ("; under CI=true a skip is a failure" if in_ci else ""))
         return 1 if in_ci else 0
@@ -667,16 +683,15 @@ def main(argv: list[str] | None = None) -> int:
             say(f"FAIL  boot rehearsal: {tool} is missing (scripts/install-test-tools --boot installs it)")
             return 1
     workdir = Path(tempfile.mkdtemp(prefix="rehearse-boot-"))
-    report, machine, begun = Report(), None, time.monotonic()
-    stage = None
+    report, begun, stage = Report(), time.monotonic(), None
+    # A CI's time limit ends a run with SIGTERM: it becomes SystemExit, so the cleanup and the summary still run.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"stopped by signal {signum}"))
     try:
         stage = Stage(workdir)
-        machine = rehearse(stage, report, workdir, args.accel)
+        rehearse(stage, report, workdir, args.accel)
     except (Exception, SystemExit) as error:  # the summary always prints: an unexpected stop is one more FAIL
         report.check("the rehearsal runs to its end", False, f"{type(error).__name__}: {str(error).strip()[-500:]}")
     finally:
-        if machine:
-            machine.stop()
         if stage:
             stage.close()
     say(f"boot rehearsal: {'PASS' if report.passed else 'FAIL'} in {time.monotonic() - begun:.0f} s "

@@ -71,7 +71,7 @@ class Machine:
         self.boot_disk = self.workdir / "boot.qcow2"
         self.boot_disk.unlink(missing_ok=True)
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(self.image.disk),
-                        str(self.boot_disk)], check=True)
+                        str(self.boot_disk)], check=True, timeout=60)
 
     def start(self) -> None:
         assert self.boot_disk is not None

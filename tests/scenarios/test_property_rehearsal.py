@@ -12,6 +12,7 @@ stack, its backend or cloud block as generated, goes through `terraform init -ba
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -19,8 +20,33 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from cloud_sim import Rehearsal, build_mirror, environment, warnings_in
-from conftest import synth
+from conftest import ROOT, synth
 from strategies import workspace_settings
+
+SCHEMA = json.loads((ROOT / "config" / "schemas" / "alicloud-1.289.0.json").read_text())
+# Terraform's backends: oss from the shared schema's record of Terraform's OSS backend; local, remote and
+# the cloud block from Terraform's documentation (their arguments, with the nested workspaces block).
+OSS_BACKEND = SCHEMA["//"]["backend_oss"]
+HCP = {"hostname": str, "organization": str, "token": str, "workspaces": dict}
+ARGUMENTS: dict[str, dict[str, type]] = {
+    "local": {"path": str, "workspace_dir": str},
+    "remote": HCP,
+    "cloud": {**HCP, "project": str},
+    "oss": {name: {"string": str, "bool": bool, "number": (int, float)}[spec["type"]]  # type: ignore[dict-item]
+            for name, spec in OSS_BACKEND["attributes"].items()} | {name: dict for name in OSS_BACKEND.get("block_types", {})},
+}
+WORKSPACES = {"remote": {"name", "prefix"}, "cloud": {"name", "tags", "project"}}
+
+
+def backend_problems(kind: str, block: dict[str, Any]) -> list[str]:
+    """What in a generated backend block Terraform would refuse: an unknown argument or a wrong type."""
+    known = ARGUMENTS[kind]
+    problems = [f"{name}: not an argument of the {kind} backend" for name in block if name not in known]
+    problems += [f"{name}: {type(value).__name__}, not {known[name]}" for name, value in block.items()
+                 if name in known and not isinstance(value, known[name])]  # type: ignore[arg-type]
+    if kind in WORKSPACES and isinstance(block.get("workspaces"), dict):
+        problems += [f"workspaces.{name}: not an argument" for name in block["workspaces"] if name not in WORKSPACES[kind]]
+    return problems
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +69,11 @@ def test_every_valid_setting_plans_cleanly_against_the_provider_rules(
     values: dict[str, Any], rehearsal: Rehearsal, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     document = synth(tmp_path_factory.mktemp("synth"), **values)
-    block = {**document["terraform"].get("backend", {}), **({"cloud": 1} if "cloud" in document["terraform"] else {})}
-    assert list(block) == [{"local": "local", "oss": "oss", "cloud": "cloud", "remote": "remote"}[values["backend"]["kind"]]]
+    block = {**document["terraform"].get("backend", {}), **({"cloud": document["terraform"]["cloud"]}
+                                                             if "cloud" in document["terraform"] else {})}
+    assert list(block) == [values["backend"]["kind"]]
+    # `init -backend=false` and `validate` check no backend argument: the block is held to Terraform's own.
+    assert backend_problems(values["backend"]["kind"], block[values["backend"]["kind"]]) == [], block
     # The whole configuration as generated, its backend block included, validated; the plan (which validates
     # again) runs on the same stack without the block, since the backends need the network.
     _, report = rehearsal.validate_with_backend(document)
@@ -54,3 +83,11 @@ def test_every_valid_setting_plans_cleanly_against_the_provider_rules(
     assert code == 0, (values, output[-3000:])
     assert warnings_in(output) == [], (values, warnings_in(output))
     assert plan is not None and any(c["type"] == "alicloud_instance" for c in plan["resource_changes"])
+
+
+def test_the_backend_judge_refuses_what_terraform_would() -> None:
+    assert backend_problems("oss", {"bucket": "b", "prefix": "p", "key": "k.tfstate", "encrypt": True}) == []
+    assert backend_problems("oss", {"bucket": "b", "no_such_argument": "x"}) == ["no_such_argument: not an argument of the oss backend"]
+    assert backend_problems("oss", {"tablestore_table": 5}) == ["tablestore_table: int, not <class 'str'>"]
+    assert backend_problems("remote", {"organization": "acme", "workspaces": {"name": "w", "tags": ["x"]}}) == \
+        ["workspaces.tags: not an argument"]

@@ -50,9 +50,15 @@ def run_policy(stack_dir: Path, suppressions: list[Suppression] | None = None) -
 
 
 def run_policies(stack_dirs: dict[str, Path], suppressions: list[Suppression] | None = None) -> dict[str, PolicyReport]:
-    """One checkov run over several stacks (each a folder with its cdk.tf.json under one common parent):
-    a report per key. checkov's start-up costs seconds; one run judges each file as a run of its own would."""
-    parent = Path(os.path.commonpath([str(path.resolve()) for path in stack_dirs.values()]))
+    """One checkov run over several folders of stacks (each file judged as a run of its own would judge it):
+    a report per key, holding every file under its folder. checkov's start-up costs seconds. The folders may
+    not overlap, and a folder in which checkov judged nothing is an error, never an empty pass."""
+    folders = {key: path.resolve() for key, path in stack_dirs.items()}
+    for key, folder in folders.items():
+        inside = [other for other, path in folders.items() if other != key and path.is_relative_to(folder)]
+        if inside:
+            raise ValueError(f"policy folders overlap: {folder} holds {', '.join(str(folders[o]) for o in inside)}")
+    parent = Path(os.path.commonpath([str(path) for path in folders.values()]))
     result = subprocess.run(
         [
             _checkov(),
@@ -71,15 +77,14 @@ def run_policies(stack_dirs: dict[str, Path], suppressions: list[Suppression] | 
         raise RuntimeError(f"checkov failed ({result.returncode}): {result.stderr[-2000:]}")
     document = json.loads(result.stdout)
     reports = {key: PolicyReport() for key in stack_dirs}
-    folders = {key: path.resolve() for key, path in stack_dirs.items()}
     for checkov_report in document if isinstance(document, list) else [document]:
         results = checkov_report.get("results", {})
         for outcome in ("passed_checks", "failed_checks"):
             for item in results.get(outcome, []):
-                where = (parent / item["file_path"].lstrip("/")).resolve().parent
-                key = next((k for k, folder in folders.items() if folder == where), None)
+                where = (parent / item["file_path"].lstrip("/")).resolve()
+                key = next((k for k, folder in folders.items() if where.is_relative_to(folder)), None)
                 if key is None:
-                    continue  # a file outside the stacks asked for
+                    continue  # a file beside the folders asked for, under their common parent
                 details = tuple(item.get("details") or ()) if outcome == "failed_checks" else ()
                 finding = Finding(item["check_id"], item["resource"], item["check_name"], details)
                 report = reports[key]
@@ -90,4 +95,7 @@ def run_policies(stack_dirs: dict[str, Path], suppressions: list[Suppression] | 
                     report.suppressed.append((finding, match.reason))
                 else:
                     report.failed.append(finding)
+    empty = [str(folders[key]) for key, report in reports.items() if not report.evaluated()]
+    if empty:
+        raise RuntimeError(f"checkov judged nothing in {', '.join(empty)}: no synthesized stack there?")
     return reports
