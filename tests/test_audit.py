@@ -101,6 +101,8 @@ def test_main_synthesizes_the_audit_stack_and_the_policy_refuses_a_short_retenti
     assert short.returncode == 2 and "Traceback" not in short.stderr
     assert "CKV_OCA_6 alicloud_oss_bucket.bucket: lifecycle rule 'expire-after-retention' expiration after 90 days" in short.stderr
     assert "set audit.retention_days to 180 or more" in short.stderr
+    stacks = tmp_path / "short" / "out" / "stacks"  # a refused synth leaves nothing half-written behind
+    assert not stacks.exists() or not any(stacks.iterdir()), sorted(p.name for p in stacks.iterdir())
     existing = main_in(tmp_path / "existing", OPENCODE_ALICLOUD_AUDIT__ENABLED="true",
                         OPENCODE_ALICLOUD_AUDIT__EXISTING_TRAIL="company-trail")
     assert existing.returncode == 0 and sorted(p.name for p in (tmp_path / "existing" / "out" / "stacks").iterdir()) == ["opencode"]

@@ -243,7 +243,12 @@ def test_ckv_oca_7_cases() -> None:
     assert judge() == ["egress to 0.0.0.0/0 on ports 443-443"]
     assert judge(ip_protocol="all", port_range="-1/-1") == ["egress to 0.0.0.0/0 on ports 1-65535"]
     assert judge(port_range="1/1000") and judge(cidr_ip=None, ipv6_cidr_ip="::/0")
-    assert judge(cidr_ip="100.64.0.0/10") == [] and judge(port_range="80/80") == [] and judge(policy="drop") == []
+    assert judge(cidr_ip="100.64.0.0/10") == [] and judge(policy="drop") == []
+    # Any destination outside the private ranges, on any port (security review 2, #8): half the internet, one address.
+    assert judge(port_range="80/80") == ["egress to 0.0.0.0/0 on ports 80-80"]
+    assert judge(cidr_ip="0.0.0.0/1") == ["egress to 0.0.0.0/1 on ports 443-443"]
+    assert judge(cidr_ip="8.8.8.8/32", ip_protocol="udp", port_range="53/53") == ["egress to 8.8.8.8/32 on ports 53-53"]
+    assert judge(cidr_ip="10.42.0.0/16") == [] and judge(cidr_ip="100.100.2.136/32") == [] and judge(cidr_ip="192.168.0.0/16") == []
     assert judge(description="egress=allowlist: HTTPS") == [] and judge(description="model server, egress=none: x") == []
     assert judge(type="ingress") == []
 

@@ -186,6 +186,16 @@ BAD = [
      "model_server.vswitch_id", "required when vpc_id is set"),
     ({"model_server": {"enabled": True, "vswitch_id": "vsw-abc123def"}}, "model_server.private_ip", "required with"),
     ({"model_server": {"enabled": True, "max_model_len": 100}}, "model_server.max_model_len", "greater than or equal to 1024"),
+    # An address outside its vSwitch was accepted (security review 2, #14).
+    ({"model_server": {"enabled": True, "private_ip": "8.8.8.8"}}, "model_server.private_ip",
+     "8.8.8.8 is outside model_server.vswitch_cidr 10.42.2.0/24"),
+    ({"model_server": {"enabled": True, "private_ip": "10.42.2.253"}}, "model_server.private_ip",
+     "is one of the addresses Alibaba Cloud reserves in a vSwitch"),
+    ({"model_server": {"enabled": True, "private_ip": "10.42.2.0"}}, "model_server.private_ip",
+     "is one of the addresses Alibaba Cloud reserves in a vSwitch"),
+    ({"vpc_id": "vpc-abc123def", "vswitch_id": "vsw-abc123def",
+      "model_server": {"enabled": True, "vswitch_id": "vsw-gpu123456", "private_ip": "8.8.8.8"}},
+     "model_server.private_ip", "8.8.8.8 is outside vpc_cidr 10.42.0.0/16"),
 ]
 
 

@@ -21,6 +21,10 @@ BAD = [
     ({"eip_allocation_id": "47.1.2.3"}, "eip_allocation_id", "starts with eip"),
     ({"vswitch_cidr": "192.168.0.0/24"}, "vswitch_cidr", "inside vpc_cidr"),
     ({"vpc_cidr": "0.0.0.0/4", "vswitch_cidr": "10.0.0.0/24"}, "vpc_cidr", "/8 to /24"),
+    ({"vpc_cidr": "8.8.0.0/16", "vswitch_cidr": "8.8.1.0/24"}, "vpc_cidr", "is not a private range"),
+    # Reusing a VPC skipped the range checks, and the egress rules open HTTPS to vpc_cidr (security review 2, #8).
+    ({"vpc_id": "vpc-abc123def", "vswitch_id": "vsw-abc123def", "vpc_cidr": "0.0.0.0/1"}, "vpc_cidr",
+     "is not a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)"),
     ({"key_pair_name": "k1", "ssh_public_key": KEY}, "ssh_public_key", "conflicts with key_pair_name"),
     ({"ssh_public_key": "-----BEGIN OPENSSH PRIVATE KEY-----"}, "ssh_public_key", "OpenSSH public key"),
     ({"key_pair_name": "1bad"}, "key_pair_name", "not a valid key pair name"),

@@ -76,9 +76,11 @@ def model_server_problems(server: ModelServerSettings, vpc_id: str | None, vpc_c
         problems.append(("model_server.private_ip", "is required with model_server.vswitch_id: a free address in that vSwitch"))
     if server.private_ip:
         try:
-            ipaddress.IPv4Address(server.private_ip)
+            address = ipaddress.IPv4Address(server.private_ip)
         except ValueError:
             problems.append(("model_server.private_ip", f"{server.private_ip!r} is not an IPv4 address"))
+        else:
+            problems += _address_problems(address, server, vpc_cidr)
     if not vpc_id:
         vpc, vsw = ipaddress.ip_network(vpc_cidr), ipaddress.ip_network(vswitch_cidr)
         msw = ipaddress.ip_network(server.vswitch_cidr)
@@ -87,3 +89,17 @@ def model_server_problems(server: ModelServerSettings, vpc_id: str | None, vpc_c
         elif msw.overlaps(vsw):
             problems.append(("model_server.vswitch_cidr", f"{msw} overlaps vswitch_cidr {vsw}; pick another range"))
     return problems
+
+
+def _address_problems(address: ipaddress.IPv4Address, server: ModelServerSettings, vpc_cidr: str) -> list[tuple[str, str]]:
+    """The model server's address lies in its vSwitch (the one created from vswitch_cidr; a reused one is
+    known only to lie in the VPC) and is not one Alibaba Cloud reserves: a vSwitch's first and last three."""
+    field = "vswitch_cidr" if not server.vswitch_id else None
+    network = ipaddress.ip_network(server.vswitch_cidr if field else vpc_cidr)
+    if address not in network:
+        return [("model_server.private_ip", f"{address} is outside {'model_server.' + field if field else 'vpc_cidr'} "
+                 f"{network}: give an address inside it")]
+    if field and (address == network.network_address or int(network.broadcast_address) - int(address) < 3):
+        return [("model_server.private_ip", f"{address} is one of the addresses Alibaba Cloud reserves in a vSwitch "
+                 f"(the first and the last three of {network})")]
+    return []

@@ -10,6 +10,11 @@ from pydantic import BaseModel, Field, field_validator
 from .fields import Cidr, TlsMode, _DOMAIN_RE, _resource_id, matching
 
 
+# What a VPC's range may be: RFC 1918's. (Alibaba Cloud keeps 100.64.0.0/10 for its own services: the
+# metadata service, DNS, the in-region endpoints the egress rules open.)
+PRIVATE_RANGES = tuple(ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
 class NetworkSettings(BaseModel):
     """The VPC and vSwitch (new or reused), the EIP, and who may reach HTTPS and SSH."""
 
@@ -94,6 +99,10 @@ class NetworkSettings(BaseModel):
             problems.append(("vpc_id", "is required when vswitch_id is set: name the vSwitch's VPC"))
         vpc = ipaddress.ip_network(self.vpc_cidr)
         vsw = ipaddress.ip_network(self.vswitch_cidr)
+        if not any(vpc.version == net.version and vpc.subnet_of(net) for net in PRIVATE_RANGES):  # type: ignore[arg-type]
+            # Checked with a reused VPC too: the egress rules open the host to vpc_cidr.
+            problems.append(("vpc_cidr", f"{vpc} is not a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)"
+                             + ("; with vpc_id, give that VPC's own range" if self.vpc_id else "")))
         if not self.vpc_id and (vsw.version != vpc.version or not vsw.subnet_of(vpc)):  # type: ignore[arg-type]
             problems.append(("vswitch_cidr", f"{vsw} must lie inside vpc_cidr {vpc}"))
         if not self.vpc_id and not 8 <= vpc.prefixlen <= 24:

@@ -4,6 +4,8 @@ what is wrong and the fix), so the synth fails, unless config/policy-suppression
 it with a written reason."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import jsii
@@ -15,6 +17,7 @@ from cdktf import (
     IAspect,
     StringConcat,
     TerraformResource,
+    TerraformStack,
     Tokenization,
 )
 from constructs import IConstruct
@@ -37,12 +40,16 @@ def add_policy(scope: IConstruct) -> None:
 
 
 def synth_checked(app: App) -> list[str]:
-    """Synthesize; return the policy's problems (nothing is written then), or [] when it passed."""
+    """Synthesize; return the policy's problems, or [] when it passed. A refused synth leaves nothing: cdktf
+    writes each stack before it reports the errors, so the stacks of this app are removed again."""
     try:
         app.synth()
     except RuntimeError as error:
         if ERROR_MARK not in str(error):
             raise
+        for stack in app.node.children:
+            if isinstance(stack, TerraformStack):
+                shutil.rmtree(Path(app.outdir) / "stacks" / stack.node.id, ignore_errors=True)
         # cdktf lists each error annotation as "[construct path] message".
         return [line.strip() for line in str(error).splitlines() if line.startswith("[")]
     return []
