@@ -45,7 +45,8 @@ def test_no_star_next_to_a_write_or_a_secret_read_without_a_reason(name: str) ->
                 condition = json.dumps(statement.get("Condition", {}))
                 assert f'"{name}"' in condition or "acs:ViaService" in condition, statement
         if actions & SECRET_READS and statement["Sid"] != "KmsOnlyThroughOos":
-            assert statement["Resource"] == [f"acs:oos:*:*:secretparameter/{name}-*"]
+            assert statement["Resource"] == [f"acs:oos:*:*:secretparameter/{name}-{key}" for key in
+                                             ("web-password", "model-server-api-key", "model-api-key", "github-token")]
 
 
 @pytest.mark.parametrize("name", ["opencode", "team-a"])
@@ -116,3 +117,21 @@ def test_the_policy_covers_every_service_the_stack_uses(tmp_path) -> None:
         assert needed[type_name] is None or needed[type_name] in services
     assert {"ram:PassRole", "ecs:ModifyInstanceMetadataOptions", "ecs:AttachInstanceRamRole"} <= actions
     assert READ_FOR_PLANNING  # and nothing else on "*" unconditionally (above)
+
+
+def test_a_workspaces_secret_rights_never_reach_another_whose_name_it_prefixes() -> None:
+    """Workspace `alice` may not touch `alice-gpu`'s parameters (security review 2, #4): `alice-*` did. RAM's `*`
+    matches any characters, as fnmatch's does."""
+    from fnmatch import fnmatchcase
+
+    from opencode_alicloud.secrets import SECRET_KEYS, secret_parameter_name
+
+    theirs = [f"acs:oos:ap-southeast-1:1234:secretparameter/{secret_parameter_name('alice-gpu', key)}" for key in SECRET_KEYS]
+    mine = [f"acs:oos:ap-southeast-1:1234:secretparameter/{secret_parameter_name('alice', key)}" for key in SECRET_KEYS]
+    for statement in _statements(deployer_policy("alice")):
+        patterns = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+        touches = {"oos:CreateSecretParameter", "oos:UpdateSecretParameter", "oos:DeleteSecretParameter",
+                   "oos:GetSecretParameter", "oos:GetSecretParameters"}
+        if touches & set(statement["Action"]) and statement["Effect"] == "Allow":
+            assert not [arn for arn in theirs if any(fnmatchcase(arn, p) for p in patterns)], statement
+            assert all(any(fnmatchcase(arn, p) for p in patterns) for arn in mine), statement

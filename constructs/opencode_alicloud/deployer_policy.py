@@ -19,6 +19,7 @@ from typing import Any
 
 from .bootstrap import model_server_role_name, workspace_role_name
 from .schedule import START_TEMPLATE, schedule_role_name
+from .secrets import SECRET_KEYS, secret_parameter_name
 
 MANAGED_BY = "opencode-alicloud"
 
@@ -109,7 +110,8 @@ def deployer_policy(name: str) -> dict[str, Any]:
         {"Sid": "ChangeOnlyThisWorkspacesResources", "Effect": "Allow", "Action": MANAGE_TAGGED, "Resource": "*",
          "Condition": tagged},
         {"Sid": "ThisWorkspacesSecretParameters", "Effect": "Allow", "Action": SECRET_PARAMETERS,
-         "Resource": [f"acs:oos:*:*:secretparameter/{name}-*"]},
+         # Each parameter by its exact name: `<name>-*` would also match workspace `<name>-gpu`'s.
+         "Resource": [f"acs:oos:*:*:secretparameter/{secret_parameter_name(name, key)}" for key in SECRET_KEYS]},
         {"Sid": "KmsOnlyThroughOos", "Effect": "Allow", "Action": KMS_THROUGH_OOS, "Resource": "*",
          "Condition": {"StringEquals": {"acs:ViaService": "oos.aliyuncs.com"}}},
         {"Sid": "ThisWorkspacesInstanceRoles", "Effect": "Allow", "Action": ROLE_ACTIONS, "Resource": roles},

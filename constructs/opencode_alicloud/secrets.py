@@ -25,6 +25,15 @@ class SecretSpec:
     value: str | None = None  # a token from another construct (e.g. the web password)
 
 
+# Every secret a workspace can have (secret_specs picks them by the settings); its parameter is named exactly.
+SECRET_KEYS = ("web_password", "model_server_api_key", "model_api_key", "github_token")
+
+
+def secret_parameter_name(workspace: str, key: str) -> str:
+    """The OOS parameter of workspace `workspace`'s secret `key`, e.g. alice-model-api-key."""
+    return f"{workspace}-{key.replace('_', '-')}"
+
+
 def secret_specs(settings: Settings, password_value: str, model_server_key: str | None) -> list[SecretSpec]:
     """The secrets this workspace's settings call for."""
     specs = []
@@ -91,7 +100,7 @@ class Secrets(Construct):
             parameter = OosSecretParameter(
                 self,
                 spec.key,
-                secret_parameter_name=f"{props.name}-{spec.key.replace('_', '-')}",
+                secret_parameter_name=secret_parameter_name(props.name, spec.key),
                 value=value,
                 type="Secret",
                 description=spec.description,
