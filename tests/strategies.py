@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from opencode_settings.egress import is_public_suffix
 from opencode_settings.regions import OVERSEAS_REGIONS
 from support import KEY
 
@@ -34,7 +35,8 @@ MODELS = {
 }
 TIME_ZONES = ["UTC", "Europe/Berlin", "Asia/Singapore", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
 HOST = r"[a-z]([a-z0-9-]{0,8}[a-z0-9])?"
-NAME = st.from_regex(rf"{HOST}(\.{HOST}){{0,2}}\.(com|org|net|io|dev)", fullmatch=True)  # a host name, no dot first
+# A host name, no dot first, that is no public suffix (github.io is one: the settings refuse those).
+NAME = st.from_regex(rf"{HOST}(\.{HOST}){{0,2}}\.(com|org|net|io|dev)", fullmatch=True).filter(lambda n: not is_public_suffix(n))
 # Workspace names of every allowed length (3-24), the length drawn first so that both ends are reached.
 NAMES = st.integers(3, 24).flatmap(lambda n: st.from_regex(rf"[a-z][a-z0-9-]{{{n - 2}}}[a-z0-9]", fullmatch=True))
 VPC_IMAGE = "registry-vpc.{region}.aliyuncs.com/acme/opencode:1.18.33"

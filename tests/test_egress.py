@@ -54,6 +54,15 @@ def test_the_default_is_open_and_adds_nothing(tmp_path: Path) -> None:
     ({"egress": {"mode": "allowlist"}, "vpc_cidr": "192.168.0.0/16", "vswitch_cidr": "192.168.1.0/24"}, "vpc_cidr",
      "overlaps 192.168.254.0/24, the agent's network"),
     ({"egress": {"mode": "warp"}}, "egress.mode", "'open', 'allowlist' or 'none'"),
+    # A typo that allows a whole top-level domain (security review 2, #7): public suffixes, from the Public Suffix List.
+    ({"egress": {"mode": "allowlist"}, "model": {"provider": "openai-compatible", "base_url": "https://.com/v1"}},
+     "model.base_url", "'.com' is not a host name"),
+    ({"egress": {"mode": "allowlist"}, "model": {"provider": "openai-compatible", "base_url": "https://co.uk/v1"}},
+     "model.base_url", "co.uk is a public suffix"),
+    ({"egress": {"mode": "allowlist", "allow": [".com"]}}, "egress.allow", "'.com': not a host name"),
+    ({"egress": {"mode": "allowlist", "allow": ["example.org", ".co.uk"]}}, "egress.allow", "'.co.uk' is a public suffix"),
+    ({"egress": {"mode": "allowlist", "allow": [".githubusercontent.com"]}}, "egress.allow",
+     "'.githubusercontent.com' is a public suffix"),
 ])
 def test_bad_egress_settings_are_named(overrides: dict, field: str, fix: str) -> None:
     assert_rejected(overrides, field, fix)

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
+from publicsuffixlist import PublicSuffixList
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ DEFAULT_ALLOW = (
     "github.com", "api.github.com", "codeload.github.com", "raw.githubusercontent.com",
     "objects.githubusercontent.com", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org",
 )
+_PSL = PublicSuffixList()  # the list as the installed package ships it (it is released with each list update)
+
 # The agent's internal Docker network (no route out): the host is .1 (the proxy), OpenCode .2.
 AGENT_SUBNET = "192.168.254.0/24"
 _NAME_RE = re.compile(r"^\.?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -60,6 +63,10 @@ class EgressSettings(BaseModel):
         if bad:
             raise ValueError(f"{', '.join(map(repr, bad))}: not a host name such as api.example.com or .example.com "
                              "(names only: no scheme, port, path, address or wildcard)")
+        public = [name for name in names if is_public_suffix(name)]
+        if public:
+            raise ValueError(f"{', '.join(map(repr, public))} is a public suffix (Public Suffix List): it would allow "
+                             "every site under it; name the sites, such as api.example.com or .example.com")
         return names
 
     @field_validator("workspace_image")
@@ -94,6 +101,28 @@ def allowed_names(settings: Settings) -> list[str]:
     return sorted(names - covered)
 
 
+def is_public_suffix(name: str) -> bool:
+    """`com`, `co.uk`, `githubusercontent.com`: names under which anyone may register a site, by the Public
+    Suffix List that the publicsuffixlist package ships (a leading dot, as the allowlist writes subdomains, aside)."""
+    return bool(_PSL.is_public(name.lstrip(".")))
+
+
+def _model_host_problems(host: str) -> list[tuple[str, str]]:
+    """The model API's host joins the allowlist as it is: it is held to the allowlist's own rules."""
+    try:
+        ipaddress.ip_address(host)
+        return [("model.base_url", f"names the address {host}: egress.mode = allowlist allows host "
+                 "names only (use the API's name, or the private model server)")]
+    except ValueError:
+        pass
+    if host.startswith(".") or not _NAME_RE.match(host):
+        return [("model.base_url", f"{host!r} is not a host name such as api.example.com: it would join the allowlist as it is")]
+    if is_public_suffix(host):
+        return [("model.base_url", f"{host} is a public suffix (Public Suffix List): as an allowlist name it would "
+                 "allow every site under it")]
+    return []
+
+
 def egress_problems(settings: Settings) -> list[tuple[str, str]]:
     egress = settings.egress
     problems: list[tuple[str, str]] = []
@@ -103,13 +132,7 @@ def egress_problems(settings: Settings) -> list[tuple[str, str]]:
         problems.append(("egress.workspace_image", f"only applies with egress.mode = none (it is {egress.mode}): "
                          "otherwise the host builds the image"))
     if egress.mode == "allowlist" and not settings.model_server.enabled and settings.model.base_url:
-        host = model_api_host(settings) or ""
-        try:
-            ipaddress.ip_address(host)
-            problems.append(("model.base_url", f"names the address {host}: egress.mode = allowlist allows host "
-                             "names only (use the API's name, or the private model server)"))
-        except ValueError:
-            pass
+        problems += _model_host_problems(model_api_host(settings) or "")
     if egress.mode == "open" and not settings.model_server.downloads:
         problems.append(("model_server.downloads", "only applies with egress.mode allowlist or none: with open "
                          "the model server's outbound is not limited at all"))
