@@ -308,3 +308,37 @@ def test_status_says_which_controls_are_on() -> None:
         egress={"mode": "none", "workspace_image": "registry-vpc.ap-southeast-1.aliyuncs.com/a/o:1"},
         model_server={"enabled": True}, tls_mode="internal", audit={"enabled": True, "existing_trail": "org"})) == (
         "egress none (the private model only); audit trail org (existing); access log kept 30 days")
+
+
+@pytest.mark.parametrize("tunnel, argv", [
+    (False, ["ssh", "root@203.0.113.9"]),
+    (True, ["ssh", "-N", "-L", "4096:127.0.0.1:4096", "root@203.0.113.9"]),
+])
+def test_ssh_and_tunnel_run_a_command_built_here_not_the_states(monkeypatch: pytest.MonkeyPatch, tunnel: bool,
+                                                                 argv: list[str]) -> None:
+    """A teammate who can write the shared state could make `ssh_command` any program (security review 2, #9):
+    the CLI runs ssh built from the state's public_ip alone."""
+    from opencode_cli import app as cli
+
+    state = {"url": "https://x", "public_ip": "203.0.113.9", "ssh_command": "sh -c 'touch /tmp/pwned'",
+             "ssh_tunnel_command": "sh -c 'touch /tmp/pwned'"}
+    monkeypatch.setattr(cli, "outputs", lambda engine, name, required=True: state)  # the state, as read
+    ran: list[list[str]] = []
+    monkeypatch.setattr(cli.os, "execvp", lambda file, args: ran.append(args) or sys.exit(0))
+    with pytest.raises(SystemExit):
+        cli._ssh(None, tunnel=tunnel)
+    assert ran == [argv]
+
+
+def test_a_state_address_that_is_not_an_address_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from opencode_cli import app as cli
+
+    monkeypatch.setattr(cli, "outputs", lambda engine, name, required=True: {
+        "url": "https://x", "public_ip": "-oProxyCommand=touch /tmp/pwned", "ssh_command": "ssh root@x"})
+    monkeypatch.setattr(cli.os, "execvp", lambda file, args: pytest.fail(f"ran {args}"))
+    with pytest.raises(cli.typer.Exit) as stopped:
+        cli._ssh(None)
+    assert stopped.value.exit_code == cli.EXIT_UNHEALTHY
+    captured = capsys.readouterr()
+    assert "the state's public_ip '-oProxyCommand=touch /tmp/pwned' is not an IP address" in captured.out + captured.err

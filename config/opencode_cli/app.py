@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from opencode_alicloud.ssh import opencode_host, ssh_argv
 from opencode_api import ApiUnavailable, default_credential
 from opencode_settings import CONFIG_FILE_ENV, Settings, SettingsError, load_settings, team_settings
 from opencode_settings.egress import allowed_names
@@ -390,25 +390,31 @@ def password(
     fail(EXIT_UNHEALTHY, "no clipboard here (wl-copy, xclip, xsel, pbcopy); run without --copy")
 
 
-def _ssh(name: str | None, output_name: str, extra: list[str] | None = None) -> NoReturn:
+def _ssh(name: str | None, tunnel: bool = False, extra: list[str] | None = None) -> NoReturn:
+    """Run ssh built here from the state's public_ip, checked as an address: never a command string from the
+    state, which a teammate who can write it could point at any program."""
     stack, values = workspace(name)
     found = outputs(Engine(stack=stack), values.name)
-    if output_name not in found:
+    if "ssh_command" not in found:
         fail(EXIT_UNHEALTHY, "SSH is closed on this workspace: set ssh_cidrs (and a key) and run opencode-alicloud up")
-    command = shlex.split(found[output_name]) + (extra or [])
+    try:
+        command = ssh_argv(str(found.get("public_ip", "")), opencode_host(values.egress.mode), tunnel=tunnel) + (extra or [])
+    except ValueError:
+        fail(EXIT_UNHEALTHY, f"the state's public_ip {found.get('public_ip')!r} is not an IP address: check the state "
+             "(opencode-alicloud status), or run opencode-alicloud up")
     os.execvp(command[0], command)
 
 
 @app.command()
 def ssh(name: WorkspaceArg = None) -> None:
     """Open a shell on the instance (needs ssh_cidrs)."""
-    _ssh(name, "ssh_command")
+    _ssh(name)
 
 
 @app.command()
 def tunnel(name: WorkspaceArg = None) -> None:
     """Forward the UI to localhost over SSH (the only way in for tls_mode = tunnel-only)."""
-    _ssh(name, "ssh_tunnel_command")
+    _ssh(name, tunnel=True)
 
 
 # -- down ----------------------------------------------------------------------------------------
@@ -546,7 +552,7 @@ def logs(
     """The bootstrap's progress from the serial console (no SSH needed), or the full logs over SSH."""
     _, values = workspace(name)
     if over_ssh:
-        _ssh(name, "ssh_command", ["sudo tail -n 200 /var/log/opencode-bootstrap.log; "
+        _ssh(name, extra=["sudo tail -n 200 /var/log/opencode-bootstrap.log; "
                              "sudo docker compose -f /etc/opencode/compose.yaml logs --tail 200"])
     cloud = ecs(values.region)
     try:

@@ -8,7 +8,9 @@ from constructs import Construct
 
 from opencode_settings import Settings
 
-from .bootstrap import AGENT_ADDRESS, OPENCODE_PORT
+from .bootstrap import OPENCODE_PORT
+from .ssh import SSH_USER, ssh_argv
+from .ssh import opencode_host as host_of_opencode
 
 MODEL_SERVER_COST_NOTE = (
     "The GPU instance is billed per second while it runs (pay-as-you-go), plus its disks and public "
@@ -24,7 +26,7 @@ class OutputsProps:
     username: str
     password: str
     ssh_open: bool
-    ssh_user: str = "root"
+    ssh_user: str = SSH_USER
     model_endpoint: str | None = None
     model_name: str | None = None
     opencode_host: str = "127.0.0.1"  # where the host reaches OpenCode (its agent-network address with egress control)
@@ -37,18 +39,15 @@ class OutputsProps:
         return cls(url=url, public_ip=public_ip, username=username, password=password, ssh_open=settings.ssh_open,
                    model_endpoint=model_endpoint,
                    model_name=settings.model_server.served_model_name if model_endpoint else None,
-                   opencode_host="127.0.0.1" if settings.egress.mode == "open" else AGENT_ADDRESS)
+                   opencode_host=host_of_opencode(settings.egress.mode))
 
 
 def ssh_commands(public_ip: str, ssh_user: str, opencode_host: str = "127.0.0.1") -> dict[str, str]:
     """The SSH and tunnel commands shown to the user (tokens allowed in `public_ip`)."""
-    target = f"{ssh_user}@{public_ip}"
     return {
-        "ssh_command": f"ssh {target}",
-        "ssh_tunnel_command": (
-            f"ssh -N -L {OPENCODE_PORT}:{opencode_host}:{OPENCODE_PORT} {target}  "
-            f"# then open http://localhost:{OPENCODE_PORT}"
-        ),
+        "ssh_command": " ".join(ssh_argv(public_ip, opencode_host, user=ssh_user)),
+        "ssh_tunnel_command": " ".join(ssh_argv(public_ip, opencode_host, tunnel=True, user=ssh_user))
+        + f"  # then open http://localhost:{OPENCODE_PORT}",
     }
 
 
