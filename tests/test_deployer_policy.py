@@ -19,6 +19,7 @@ STAR_ALLOWED = {
     "ReadForPlanning": "Describe/List/Get calls without a secret in the answer; most have no resource-level control",
     "CreateOnlyTaggedAsThisWorkspace": "a resource that does not exist yet has no ARN; the request must tag it as this workspace's",
     "ChangeOnlyThisWorkspacesResources": "ECS and VPC ids are not known before the deploy; the resource must carry this workspace's tag",
+    "ReadOnlyThisWorkspacesUserDataAndConsole": "the instance id is not known before the deploy; it must carry this workspace's tag",
     "KmsOnlyThroughOos": "OOS decrypts secret parameters with KMS as the caller; only through the OOS service",
     "NoNewIdentitiesOrKeys": "a Deny",
 }
@@ -135,3 +136,11 @@ def test_a_workspaces_secret_rights_never_reach_another_whose_name_it_prefixes()
         if touches & set(statement["Action"]) and statement["Effect"] == "Allow":
             assert not [arn for arn in theirs if any(fnmatchcase(arn, p) for p in patterns)], statement
             assert all(any(fnmatchcase(arn, p) for p in patterns) for arn in mine), statement
+
+
+@pytest.mark.parametrize("action", ["ecs:DescribeUserData", "ecs:GetInstanceConsoleOutput"])
+def test_other_instances_user_data_and_consoles_are_out_of_reach(action: str) -> None:
+    """Allowed on `*` they reached every instance of the account (security review 2, #5): only with this
+    workspace's tags now. (RAM's evaluation of the condition is not run offline.)"""
+    granted = [s for s in _statements(deployer_policy("alice")) if action in s["Action"] and s["Effect"] == "Allow"]
+    assert granted and all(s["Condition"]["StringEquals"]["acs:ResourceTag/workspace"] == "alice" for s in granted), granted

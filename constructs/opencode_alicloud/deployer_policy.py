@@ -28,7 +28,7 @@ MANAGED_BY = "opencode-alicloud"
 # exception to "no * next to a write or secret read" is in tests/test_deployer_policy.py.)
 READ_FOR_PLANNING = [
     "ecs:DescribeZones", "ecs:DescribeAvailableResource", "ecs:DescribeImages", "ecs:DescribeInstances",
-    "ecs:DescribeInstanceAttribute", "ecs:DescribeUserData", "ecs:DescribeSecurityGroups",
+    "ecs:DescribeInstanceAttribute", "ecs:DescribeSecurityGroups",
     "ecs:DescribeSecurityGroupAttribute", "ecs:DescribeDisks", "ecs:DescribeAutoSnapshotPolicyEx",
     "ecs:DescribeKeyPairs", "ecs:DescribeInstanceRamRole", "ecs:DescribeTags", "ecs:ListTagResources",
     "ecs:DescribeInstanceTypes", "ecs:DescribeNetworkInterfaces",
@@ -37,7 +37,7 @@ READ_FOR_PLANNING = [
     "ram:GetRole", "ram:ListPoliciesForRole", "ram:GetPolicy", "ram:GetPolicyVersion", "ram:ListPolicyVersions",
     "ram:ListTagResources", "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
     "ecs:DescribePrice", "bss:DescribePrice",  # scripts/cost's live prices (DescribePrice, GetPayAsYouGoPrice)
-    "ecs:GetInstanceConsoleOutput", "ecs:DescribeSnapshots",  # the CLI: boot progress, status (no secret is logged there)
+    "ecs:DescribeSnapshots",
     "oos:GetTemplate", "oos:ListExecutions",  # the schedule's template and executions
 ]
 
@@ -50,6 +50,7 @@ CREATE_TAGGED = [
 ]
 
 # Calls on existing resources: allowed only on resources tagged as this workspace's.
+READ_TAGGED = ["ecs:DescribeUserData", "ecs:GetInstanceConsoleOutput"]
 MANAGE_TAGGED = [
     "ecs:DeleteInstance", "ecs:DeleteInstances", "ecs:StartInstance", "ecs:StopInstance", "ecs:RebootInstance",
     "ecs:ModifyInstanceAttribute", "ecs:ModifyInstanceMetadataOptions", "ecs:ModifyInstanceChargeType",
@@ -109,6 +110,10 @@ def deployer_policy(name: str) -> dict[str, Any]:
          "Condition": requested},
         {"Sid": "ChangeOnlyThisWorkspacesResources", "Effect": "Allow", "Action": MANAGE_TAGGED, "Resource": "*",
          "Condition": tagged},
+        # Another instance's user-data and console are that workspace's business (security review 2, #5): the
+        # provider reads this one's user-data, the CLI its console (boot progress).
+        {"Sid": "ReadOnlyThisWorkspacesUserDataAndConsole", "Effect": "Allow", "Action": READ_TAGGED,
+         "Resource": "*", "Condition": tagged},
         {"Sid": "ThisWorkspacesSecretParameters", "Effect": "Allow", "Action": SECRET_PARAMETERS,
          # Each parameter by its exact name: `<name>-*` would also match workspace `<name>-gpu`'s.
          "Resource": [f"acs:oos:*:*:secretparameter/{secret_parameter_name(name, key)}" for key in SECRET_KEYS]},
