@@ -155,8 +155,8 @@ class ConsoleVM:
         if command.startswith("cat /var/log/opencode-bootstrap.log"):
             return subprocess.CompletedProcess(command, 0, self.log, "")
         size = self.sizes[min(self.polls, len(self.sizes) - 1)]
-        self.polls += 1
-        return subprocess.CompletedProcess(command, 0, f"{size}\n{self.status}\n", "")
+        self.polls += 1  # `cloud-init status` exits 1 when it says error: so does the probe that ends with it
+        return subprocess.CompletedProcess(command, 1 if "error" in self.status else 0, f"{size}\n{self.status}\n", "")
 
 
 def wait(vm: ConsoleVM, stall: float = 0.3, cap: float = 5.0) -> tuple[str, str]:
