@@ -15,14 +15,13 @@ from pathlib import Path
 
 SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"
-# The least a cloud image of Debian 13 has and the boot relies on before the user-data's packages: a kernel,
-# systemd with networkd and resolved, cloud-init (which brings python3), an SSH server, the trust store, ip and
-# mkfs.ext4. Nothing more: curl and python3, which the bootstrap uses, come from the user-data's `packages:`
-# (WORKSPACE_PACKAGES), so an image that lacks them (Alibaba's is not this one) still boots; sudo and gnupg,
-# which nothing of ours uses, are left out (a fuller image could only hide a missing package, never add a fault).
+# What a cloud image of Debian 13 has and the bootstrap relies on; nothing the user-data installs. (Tried on
+# 2026-12-02: without curl, sudo, gnupg and python3 here, Squid's start timed out on reverse lookups of the
+# instance's hostname, "rDNS test failed", and the egress boot failed: something they bring makes the hostname
+# resolve. Kept until that is understood; curl and python3 are in the user-data's packages all the same.)
 VM_PACKAGES = (
     "linux-image-cloud-amd64", "systemd-sysv", "systemd-resolved", "udev", "dbus", "cloud-init",
-    "openssh-server", "ca-certificates", "iproute2", "e2fsprogs",
+    "openssh-server", "curl", "ca-certificates", "python3", "iproute2", "e2fsprogs", "sudo", "gnupg",
 )
 BASE_IMAGE = "library/debian:trixie-slim"  # what the workspace Dockerfile's FROM resolves to on Docker Hub
 
