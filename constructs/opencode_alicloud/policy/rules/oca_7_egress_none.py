@@ -5,9 +5,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from opencode_settings.network import PRIVATE_RANGES
+
 from . import Rule, rule_ports, sources
 
-INSIDE = tuple(ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
+# The ranges a VPC may have (the settings' own) and Alibaba Cloud's service range.
+INSIDE = (*PRIVATE_RANGES, ipaddress.ip_network("100.64.0.0/10"))
 
 
 def outside_the_account(cidr: str) -> bool:
