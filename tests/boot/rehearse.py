@@ -392,10 +392,18 @@ class Checks:
             texts[name] = run.stdout if run.returncode == 0 else None
         return texts
 
+    def search_secrets(self, values: dict[str, str]) -> tuple[list[tuple[str, str]], list[str], dict[str, str | None]]:
+        """(what was found where, what could not be read, the sources): an unreadable source, or an unreadable
+        upstream password, is a place the search could not look."""
+        sources = self.secret_sources()
+        unread = [name for name, text in sources.items() if text is None]
+        unread += ["/etc/opencode/upstream.env"] if values["upstream password"].startswith("(unreadable") else []
+        return leaks(sources, values), unread, sources
+
     def no_secrets_again(self, when: str) -> None:
         """The same search, later (after the reboot: every unit started again)."""
-        values, sources = self.secret_values(), self.secret_sources()
-        found, unread = leaks(sources, values), [name for name, text in sources.items() if text is None]
+        values = self.secret_values()
+        found, unread, sources = self.search_secrets(values)
         self.report.check(f"no secret in any of those places {when}", not found and not unread,
                           f"found {found}" if found else f"unreadable: {', '.join(unread)}" if unread else
                           f"{len(values)} secret forms, {len(sources)} sources")
@@ -412,10 +420,7 @@ class Checks:
                           plant.returncode == 0 and size.isdigit() and found == [("cloud-init-output.log", "model_api_key")],
                           f"found {found or 'nothing'}")
         removed = self.ssh(f"truncate -s {size} {planted}") if size.isdigit() else None
-        sources = self.secret_sources()
-        found = leaks(sources, values)
-        unread = [name for name, text in sources.items() if text is None]
-        unread += ["/etc/opencode/upstream.env"] if values["upstream password"].startswith("(unreadable") else []
+        found, unread, sources = self.search_secrets(values)
         self.report.check("no secret in the user-data, the serial console, the journal, cloud-init's, the bootstrap's, "
                           "the image build's, Squid's, Caddy's or OpenCode's logs, or the container's output",
                           removed is not None and removed.returncode == 0 and not found and not unread,
