@@ -4,7 +4,8 @@ broken: one line per problem on stderr, exit 2. The stacks:
   "opencode"        WorkspaceStack: Network, Firewall, Login, Secrets, Workspace, Access, Outputs
                     (with team workspaces, `[workspaces.<name>]`: one WorkspaceStack "<name>" each)
   "opencode-state"  StateStack (when state.bucket is set): the team's OSS bucket and lock table
-  "opencode-audit"  AuditStack (when audit.enabled, without audit.existing_trail): the ActionTrail trail"""
+  "opencode-audit"  AuditStack (when audit.enabled, without audit.existing_trail): the ActionTrail trail
+  "opencode-image"  ImageStack (when image_source = baked): ECS Image Builder bakes the workspace's image"""
 from __future__ import annotations
 
 import os
@@ -25,18 +26,26 @@ def main() -> int:
     from cdktf import App
 
     from opencode_alicloud.audit_stack import AUDIT_STACK_ID, AuditStack
+    from opencode_alicloud.image_stack import IMAGE_STACK_ID, ImageStack, ImageStackProps
     from opencode_alicloud.policy.aspect import synth_checked
     from opencode_alicloud.stack import WorkspaceStack
     from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps
+    workspaces = team_settings(settings) or {"opencode": settings}
+    try:
+        image = ImageStackProps.from_settings(settings, list(workspaces.values()))  # Image Builder's limits
+    except SettingsError as error:
+        return print(error.render(), file=sys.stderr) or 2
     state_dir = (ROOT / settings.state_dir).resolve()
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state_dir.chmod(0o700)  # the local state holds the password and the keys
     app = App(outdir=os.environ.get("CDKTF_OUTDIR", str(ROOT / "cdktf.out")))
     try:  # the rendered user-data is checked against ECS's limit as the stacks are built
-        for stack_id, workspace in (team_settings(settings) or {"opencode": settings}).items():
+        for stack_id, workspace in workspaces.items():
             WorkspaceStack(app, stack_id, workspace, state_dir=str(state_dir))
     except SettingsError as error:
         return print(error.render(), file=sys.stderr) or 2
+    if image.recipes:
+        ImageStack(app, IMAGE_STACK_ID, settings, image, state_dir)
     if settings.state.bucket:
         StateStack(app, STATE_STACK_ID, StateStackProps.from_settings(settings, state_dir))
     if settings.audit.enabled and not settings.audit.existing_trail:

@@ -117,6 +117,11 @@ def rendered_model_server(variant: str = "model-server") -> tuple[Any, dict[str,
     return boot, files, terraform_literal(render_model_server_user_data(boot, facts))
 
 
+def baked_dockerfile(recipe: str) -> str:
+    """The workspace image's Dockerfile as the bake recipe writes it (its quoted here-document)."""
+    return recipe.split("<<'DOCKERFILE'\n", 1)[1].split("\nDOCKERFILE\n", 1)[0] + "\n"
+
+
 def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
     """(bootstrap settings, files by path, user-data) for a variant, as the instance sees them."""
     from opencode_alicloud.bootstrap import PASSWORD_ENV, BootstrapFacts, BootstrapSettings, render_files, render_user_data

@@ -19,8 +19,8 @@ import yaml
 
 from fake_alibaba import Cloud, MetadataHandler, RpcHandler, serve
 from conftest import BOOTSTRAP_VARIANTS, ROOT, VARIANTS, rendered_bootstrap, run_main, synth
-from support import cloud_config, on_instance_module, synthesized_user_data, written_files
-from opencode_alicloud.bootstrap import API_MODULE, escape_for_terraform
+from support import baked_dockerfile, cloud_config, on_instance_module, synthesized_user_data, written_files
+from opencode_alicloud.bootstrap import API_MODULE, CADDY_DROP_IN, escape_for_terraform
 
 CLOUD_CONFIG_SCHEMA = Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json")
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
@@ -105,25 +105,35 @@ def test_the_schema_check_catches_an_unknown_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("variant", sorted(BOOTSTRAP_VARIANTS))
 def test_user_data_writes_the_rendered_files(variant: str) -> None:
-    _, files, user_data = rendered_bootstrap(variant)
+    boot, files, user_data = rendered_bootstrap(variant)
     written = written_files(user_data)
     assert set(written) == set(files)
     for path, content in files.items():
         assert written[path]["content"].rstrip("\n") == content.rstrip("\n")
     assert written["/usr/local/sbin/opencode-bootstrap"]["permissions"] == "0700"
     assert written["/etc/opencode/bootstrap.env"]["permissions"] == "0600"
-    assert cloud_config(user_data)["runcmd"] == [["/usr/local/sbin/opencode-bootstrap"]]
+    # The recipe first (packages only when the workspace image comes from the registry), then the bootstrap;
+    # no package list of cloud-init's own: the recipe installs them.
+    bake = "/usr/local/sbin/opencode-bake" + (" --packages-only" if boot.workspace_image else "")
+    assert cloud_config(user_data)["runcmd"] == [f"{bake} && /usr/local/sbin/opencode-bootstrap"]
+    assert written["/usr/local/sbin/opencode-bake"]["permissions"] == "0700"
+    assert "packages" not in cloud_config(user_data) and "package_update" not in cloud_config(user_data)
 
 
 def test_user_data_size_limits(tmp_path: Path) -> None:
     """ECS limits the user-data to 16 KB; the instance gets it gzip-compressed (host.gzipped_user_data)."""
     from opencode_alicloud.bootstrap import USER_DATA_LIMIT
 
-    for variant, limit in (("default", 8 * KB), ("all-options", 10 * KB)):
-        document = synth(tmp_path / variant, **VARIANTS[variant])
+    sizes = {}
+    for variant, source, limit in (("default", "public", 8.5 * KB), ("all-options", "public", 11 * KB),
+                                   ("default", "baked", 7 * KB), ("all-options", "baked", 9.5 * KB)):
+        document = synth(tmp_path / variant / source, **VARIANTS[variant], image_source=source)
         (instance,) = document["resource"]["alicloud_instance"].values()
         # As synthesized (Terraform's expressions are longer than the values they resolve to), gzip-compressed.
-        assert len(gzip.compress(synthesized_user_data(document, instance).encode(), mtime=0)) <= limit
+        sizes[variant, source] = len(gzip.compress(synthesized_user_data(document, instance).encode(), mtime=0))
+        assert sizes[variant, source] <= limit, (variant, source, sizes[variant, source])
+    # A baked image carries the recipe: its user-data does not.
+    assert all(sizes[variant, "baked"] < sizes[variant, "public"] - KB for variant in ("default", "all-options"))
     everything = max(len(gzip.compress(rendered_bootstrap(v)[2].encode(), mtime=0)) for v in BOOTSTRAP_VARIANTS)
     assert everything <= USER_DATA_LIMIT - 4 * KB  # room to grow
 
@@ -256,7 +266,7 @@ def test_the_secret_readers_signature_is_the_official_sdks(tmp_path: Path, extra
 
 def test_hadolint_passes_on_the_dockerfile(tmp_path: Path) -> None:
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text(rendered_bootstrap("default")[1]["/etc/opencode/image/Dockerfile"])
+    dockerfile.write_text(baked_dockerfile(rendered_bootstrap("default")[1]["/usr/local/sbin/opencode-bake"]))
     result = run([_tool("hadolint"), "--failure-threshold", "style", str(dockerfile)])
     assert result.returncode == 0, result.stdout
 
@@ -273,7 +283,9 @@ def test_caddy_validates_every_caddyfile(variant: str, tmp_path: Path) -> None:
 def test_tunnel_only_has_no_proxy() -> None:
     _, files, user_data = rendered_bootstrap("tunnel-only")
     assert "/etc/opencode/Caddyfile" not in files
-    assert "caddy" not in cloud_config(user_data)["packages"]
+    assert CADDY_DROP_IN not in files  # Caddy is in the image, off (the recipe) and never enabled here
+    assert "systemctl disable --now caddy squid" in files["/usr/local/sbin/opencode-bake"]
+    assert "enable caddy" not in files["/usr/local/sbin/opencode-bootstrap"].split('if [ "$TLS_MODE" != tunnel-only ]; then\n  log "https proxy')[0]
 
 
 def test_caddyfile_proxies_with_basic_auth_and_unbuffered_stream() -> None:
@@ -296,13 +308,10 @@ def test_compose_file_passes_compose_spec_and_docker_compose(variant: str, tmp_p
     (tmp_path / "secrets.env").write_text("ANTHROPIC_API_KEY=x\n")
     (tmp_path / "upstream.env").write_text("OPENCODE_SERVER_PASSWORD=x\nOPENCODE_UPSTREAM_AUTH=b3BlbmNvZGU6eA==\n")
     local = tmp_path / "compose-local.yaml"
-    (tmp_path / "image").mkdir()
-    (tmp_path / "image" / "Dockerfile").write_text(rendered_bootstrap(variant)[1]["/etc/opencode/image/Dockerfile"])
     local.write_text(
         compose.read_text()
         .replace("/etc/opencode/secrets.env", str(tmp_path / "secrets.env"))
         .replace("/etc/opencode/upstream.env", str(tmp_path / "upstream.env"))
-        .replace("/etc/opencode/image", str(tmp_path / "image"))
     )
     # docker-compose 1.29 predates the top-level `name`; everything else it checks as usual.
     text = "\n".join(line for line in local.read_text().splitlines() if not line.startswith("name:"))
@@ -323,7 +332,7 @@ def test_container_is_hardened() -> None:
     assert not any("docker.sock" in volume for volume in service["volumes"])
     assert "/data/workspace:/workspace" in service["volumes"]
     assert "/data/opencode/share:/home/opencode/.local/share/opencode" in service["volumes"]
-    dockerfile = rendered_bootstrap("default")[1]["/etc/opencode/image/Dockerfile"]
+    dockerfile = baked_dockerfile(rendered_bootstrap("default")[1]["/usr/local/sbin/opencode-bake"])
     assert [line for line in dockerfile.splitlines() if line.startswith("FROM ")] == ["FROM debian:trixie-slim"]
     assert 'npm install --global --no-audit --no-fund "opencode-ai@${OPENCODE_VERSION}"' in dockerfile
     assert "ARG OPENCODE_VERSION=1.18.33" in dockerfile and "\nUSER 1000:1000\n" in dockerfile

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import assert_rejected, rendered_bootstrap, resources, run_main, synth
-from support import VPC_IMAGE, cloud_config, synthesized_user_data, written_files
+from support import VPC_IMAGE, baked_dockerfile, cloud_config, synthesized_user_data, written_files
 from opencode_alicloud.bootstrap import API_MODULE, SQUID_CONF, agent_firewall, render_squid_conf
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY
 from opencode_alicloud.policy.rules.oca_7_egress_none import RULE as CKV_OCA_7
@@ -31,7 +31,7 @@ def test_the_default_is_open_and_adds_nothing(tmp_path: Path) -> None:
     assert [r for r in resources(doc, "alicloud_security_group_rule") if r["type"] == "egress"] == []
     files = rendered_bootstrap("default")[1]
     assert SQUID_CONF not in files and "/etc/systemd/system/opencode-egress.service" not in files
-    assert "squid" not in cloud_config(rendered_bootstrap("default")[2])["packages"]
+    assert "EGRESS_MODE=open" in files["/etc/opencode/bootstrap.env"]  # Squid is in the image, off (the recipe), not started
 
 
 @pytest.mark.parametrize("overrides, field, fix", [
@@ -151,12 +151,12 @@ def test_allowlist_puts_the_agent_on_an_internal_network_behind_the_proxy() -> N
     assert {env[k] for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")} == {proxy}
     assert env["NO_PROXY"] == env["no_proxy"] == "localhost,127.0.0.1"
     assert env["OPENCODE_DISABLE_MODELS_FETCH"] == "1" and env["OPENCODE_DISABLE_LSP_DOWNLOAD"] == "1"
-    assert service["build"] == "/etc/opencode/image"
+    assert service["image"] == "opencode-workspace:1.18.33" and service["pull_policy"] == "never"  # baked
     # The host reaches OpenCode at its address on that network: Caddy, the bootstrap, the idle check.
     assert f"reverse_proxy {AGENT_ADDRESS}:4096 {{" in files["/etc/opencode/Caddyfile"]
     assert f"OPENCODE_URL=http://{AGENT_ADDRESS}:4096" in files["/etc/opencode/bootstrap.env"]
     assert "EGRESS_MODE=allowlist" in files["/etc/opencode/bootstrap.env"]
-    assert "squid" in cloud_config(user_data)["packages"]
+    assert "systemctl enable squid" in files["/usr/local/sbin/opencode-bootstrap"]
     assert 'ENDPOINT_SUFFIX = ""' in files[API_MODULE]  # the public API endpoints (the host may reach them)
 
 
@@ -278,7 +278,7 @@ def test_the_workspace_image_script_prints_the_dockerfile_the_instance_builds() 
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
     result = subprocess.run([str(ROOT / "scripts" / "workspace-image")], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == rendered_bootstrap("default")[1]["/etc/opencode/image/Dockerfile"]
+    assert result.stdout == baked_dockerfile(rendered_bootstrap("default")[1]["/usr/local/sbin/opencode-bake"])
 
 
 def test_closing_the_model_servers_downloads_changes_only_its_rules(tmp_path: Path) -> None:

@@ -52,8 +52,8 @@ def test_each_image_family_gets_its_image_and_its_package_names(tmp_path: Path, 
     (image,) = data_sources(doc, "alicloud_images")
     assert bool(re.match(image["name_regex"], "ubuntu_24_04_x64_20G_alibase_20250101.vhd")) == (family == "ubuntu-24.04")
     (instance,) = resources(doc, "alicloud_instance")
-    packages = cloud_config(synthesized_user_data(doc, instance))["packages"]
-    assert packages == ["docker.io", compose, "docker-buildx", "curl", "python3", "caddy"]
+    recipe = written_files(synthesized_user_data(doc, instance))["/usr/local/sbin/opencode-bake"]["content"]
+    assert f"apt-get install -y -q -o Dpkg::Options::=--force-confold docker.io {compose} docker-buildx curl python3 caddy squid\n" in recipe
 
 
 def test_an_explicit_image_regex_wins_over_the_family(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ DiskCategory = Literal["cloud_essd_entry", "cloud_auto", "cloud_essd", "cloud_ss
 ModelProvider = Literal["anthropic", "openai", "google", "openai-compatible"]
 TlsMode = Literal["acme", "internal", "tunnel-only"]
 ImageFamily = Literal["debian-13", "ubuntu-24.04"]
+ImageSource = Literal["public", "baked"]
 Power = Literal["running", "stopped"]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
@@ -20,6 +21,7 @@ _ID_RE = {
     "vpc_id": re.compile(r"^vpc-[a-z0-9]{6,32}$"),
     "vswitch_id": re.compile(r"^vsw-[a-z0-9]{6,32}$"),
     "eip_allocation_id": re.compile(r"^eip-[a-z0-9]{6,32}$"),
+    "image_id": re.compile(r"^m-[a-z0-9]{20}$"),  # ECS ids: a prefix and 20 characters
 }
 
 
@@ -41,7 +43,9 @@ def _resource_id(kind: str, value: str | None) -> str | None:
         return None
     pattern = _ID_RE[kind]
     if not pattern.fullmatch(value):
-        raise ValueError(f"{value!r} is not a {kind.replace('_', ' ')}; it starts with {pattern.pattern[1:4]}")
+        prefix = pattern.pattern[1:pattern.pattern.index("-")]
+        length = " followed by 20 letters or digits (m-0123456789abcdefghij)" if kind == "image_id" else ""
+        raise ValueError(f"{value!r} is not a {kind.replace('_', ' ')}; it starts with {prefix}{length}")
     return value
 
 

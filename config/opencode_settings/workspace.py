@@ -5,7 +5,7 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fields import DiskCategory, ImageFamily, Power, _NAME_RE, _parameter_name, matching
+from .fields import DiskCategory, ImageFamily, ImageSource, Power, _NAME_RE, _parameter_name, _resource_id, matching
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
 
 
@@ -32,6 +32,15 @@ class WorkspaceSettings(BaseModel):
     image_name_regex: str | None = Field(
         None,
         description="Regex for the public system image (newest match); unset: the family's Alibaba Cloud image.",
+    )
+    image_source: ImageSource = Field(
+        "public",
+        description="public: the family's public image, and the first boot installs the packages and builds the "
+        "workspace image (about 16 minutes, rehearsed); baked: this project's image made once per OpenCode version "
+        "by ECS Image Builder (`opencode-alicloud image bake`, stack opencode-image), and the first boot only configures.",
+    )
+    image_id: str | None = Field(
+        None, description="With image_source = baked: this custom image (m-...) instead of the newest baked one.",
     )
     system_disk_size: int = Field(40, ge=20, le=500, description="System disk size in GiB.")
     system_disk_category: DiskCategory = Field("cloud_essd_entry", description="System disk category.")
@@ -94,6 +103,11 @@ class WorkspaceSettings(BaseModel):
     def system_image_regex(self) -> str:
         return self.image_name_regex or IMAGE_NAME_REGEX[self.image_family]
 
+    @field_validator("image_id")
+    @classmethod
+    def _image_id(cls, value: str | None) -> str | None:
+        return _resource_id("image_id", value)
+
     @field_validator("image_name_regex")
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
@@ -128,6 +142,9 @@ class WorkspaceSettings(BaseModel):
 
 
     def workspace_problems(self) -> list[tuple[str, str]]:
+        problems = []
         if self.github_token_parameter and not self.use_github_token:
-            return [("use_github_token", "must be true when github_token_parameter is set")]
-        return []
+            problems.append(("use_github_token", "must be true when github_token_parameter is set"))
+        if self.image_id and self.image_source != "baked":
+            problems.append(("image_id", "is a baked image: set image_source = \"baked\" too, or remove image_id"))
+        return problems

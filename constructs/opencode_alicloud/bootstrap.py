@@ -17,6 +17,7 @@ from opencode_settings import Settings, SettingsError
 from opencode_settings.egress import allowed_names
 
 from .instance import render
+from .instance.recipe import BAKE_SCRIPT, Recipe, workspace_dockerfile  # noqa: F401  (scripts/workspace-image)
 
 from .instance.layout import (  # noqa: F401  (re-exported: the rest of the package imports them from here)
     DATA_MOUNT,
@@ -27,12 +28,9 @@ from .instance.layout import (  # noqa: F401  (re-exported: the rest of the pack
     MODEL_SERVER_PORT,
     MODEL_SERVER_KEY_ENV,
     VLLM_KEY_ENV,
-    WORKSPACE_PACKAGES,
     MODEL_SERVER_PACKAGES,
     MODEL_SERVER_IMAGE_FAMILY,
     GITHUB_TOKEN_ENV,
-    NPM_VERSION,
-    NPM_SHA512,
     PASSWORD_ENV,
     UPSTREAM_ENV_FILE,
     UPSTREAM_AUTH_ENV,
@@ -84,6 +82,7 @@ class BootstrapSettings:
     domain: str | None = None
     use_github_token: bool = False
     image_family: str = "debian-13"
+    image_source: str = "public"  # public: this boot runs the bake recipe first; baked: the image has run it
     container_memory: str = "3g"
     model_server_url: str | None = None  # http://<private ip>:8000/v1 when the private model server is on
     model_server_model: str | None = None  # its served model name
@@ -108,6 +107,7 @@ class BootstrapSettings:
             domain=settings.domain,
             use_github_token=settings.use_github_token,
             image_family=settings.image_family,
+            image_source=settings.image_source,
             container_memory=f"{settings.container_memory_mb}m",
             model_server_url=f"http://{server.address()}:{MODEL_SERVER_PORT}/v1" if server.enabled else None,
             model_server_model=server.served_model_name if server.enabled else None,
@@ -174,7 +174,7 @@ def render_caddyfile(settings: BootstrapSettings, password_hash: str, site_host:
 
 
 EXECUTABLES = frozenset({"/usr/local/sbin/opencode-secrets", "/usr/local/sbin/opencode-bootstrap", "/usr/local/sbin/opencode-idle",
-                         "/usr/local/sbin/opencode-ship-logs"})
+                         "/usr/local/sbin/opencode-ship-logs", BAKE_SCRIPT})
 API_MODULE = f"{LIB_DIR}/opencode_aliyun.py"
 
 
@@ -262,9 +262,23 @@ def idle_files(settings: BootstrapSettings) -> dict[str, str]:
     }
 
 
-def workspace_dockerfile(settings: BootstrapSettings) -> str:
-    """The workspace image's Dockerfile (built on the host; with egress none, by the operator: scripts/workspace-image)."""
-    return render("Dockerfile.j2", npm_version=NPM_VERSION, npm_sha512=NPM_SHA512, version=settings.opencode_version)
+def recipe(settings: BootstrapSettings) -> Recipe:
+    """The bake recipe for these settings (only the OpenCode version and the image family reach it)."""
+    return Recipe.of(settings.opencode_version, settings.image_family)
+
+
+def bake_files(settings: BootstrapSettings) -> dict[str, str]:
+    """image_source = public: this first boot runs the recipe itself (the baked image carries it instead)."""
+    return {BAKE_SCRIPT: recipe(settings).text} if settings.image_source == "public" else {}
+
+
+def first_boot_command(settings: BootstrapSettings) -> str:
+    """cloud-init's one runcmd: the bake first when nothing was baked (packages only when the workspace image
+    comes from the registry, egress none), then the bootstrap."""
+    if settings.image_source != "public":
+        return "/usr/local/sbin/opencode-bootstrap"
+    bake = f"{BAKE_SCRIPT} --packages-only" if settings.workspace_image else BAKE_SCRIPT
+    return f"{bake} && /usr/local/sbin/opencode-bootstrap"
 
 
 def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str, str]:
@@ -288,13 +302,13 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             ship_logs="1" if settings.ship_bucket else "",
         ),
         "/etc/opencode/compose.yaml": render_compose(compose_document(settings)),
-        "/etc/opencode/image/Dockerfile": workspace_dockerfile(settings),
         MANAGED_CONFIG: render_opencode_json(settings),
         "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
         **api_files(settings.egress_mode == "none"),
         **idle_files(settings),
         **egress_files(settings),
         **ship_files(settings),
+        **bake_files(settings),
         "/usr/local/sbin/opencode-bootstrap": render(
             "bootstrap.sh.j2", **common
         ),
@@ -370,7 +384,7 @@ def render_model_server_user_data(server: ModelServerBootstrap, facts: ModelServ
     )
 
 
-def _cloud_config(name: str, files: dict[str, str], packages: list[str], runcmd: list[str]) -> str:
+def _cloud_config(name: str, files: dict[str, str], packages: list[str], runcmd: list[str] | str) -> str:
     """The cloud-config, ready for Terraform (which gzips it: host.gzipped_user_data)."""
     user_data = render(
         "cloud-config.yaml.j2", name=name, packages=packages, runcmd=runcmd,
@@ -399,9 +413,7 @@ def user_data_size(user_data: str, domain: str | None = None) -> int:
 def render_user_data(settings: BootstrapSettings, facts: BootstrapFacts) -> str:
     """The cloud-config user-data for the workspace instance, ready for Terraform. Refused (a settings
     error, before any resource exists) when it would exceed ECS's limit."""
-    packages = (WORKSPACE_PACKAGES[settings.image_family] + (["caddy"] if settings.tls_mode != "tunnel-only" else [])
-                + (["squid"] if settings.egress_mode != "open" else []))
-    user_data = _cloud_config(settings.name, render_files(settings, facts), packages, ["/usr/local/sbin/opencode-bootstrap"])
+    user_data = _cloud_config(settings.name, render_files(settings, facts), [], first_boot_command(settings))
     size = user_data_size(user_data, settings.domain)
     if size > USER_DATA_LIMIT:
         on = [name for name, value in (("idle_stop_minutes", settings.idle_stop_minutes is not None),

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import DataResource, Fn, TerraformResourceLifecycle, Token
+from cdktf import DataResource, Fn, Postcondition, TerraformResourceLifecycle, Token
 from constructs import Construct
 
 from imports.alicloud.data_alicloud_images import DataAlicloudImages
@@ -42,6 +42,20 @@ def system_image(scope: Construct, id: str, name_regex: str, instance_type: str)
     """The newest public system image matching `name_regex` that `instance_type` can run."""
     return DataAlicloudImages(
         scope, id, name_regex=name_regex, owners="system", most_recent=True, instance_type=instance_type
+    )
+
+
+def baked_image(scope: Construct, id: str, name_regex: str, image_name: str, instance_type: str) -> DataAlicloudImages:
+    """The newest image this account baked with the recipe (`name_regex`: Image Builder names it
+    `<image_name>_<execution id>`). None yet (never baked, or still baking): the plan stops with one line that
+    says what to run, before any resource changes (a postcondition is checked as the lookup is read)."""
+    return DataAlicloudImages(
+        scope, id, name_regex=name_regex, owners="self", most_recent=True, instance_type=instance_type,
+        lifecycle=TerraformResourceLifecycle(postcondition=[Postcondition(
+            condition="${length(self.ids) > 0}",
+            error_message=f"image_source = baked: no image {image_name} in this region yet (none baked, or the bake is "
+                          "still running): run `opencode-alicloud image bake`, or set image_source = \"public\"",
+        )]),
     )
 
 

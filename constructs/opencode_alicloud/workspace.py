@@ -9,6 +9,7 @@ from cdktf import Fn
 from constructs import Construct
 
 from imports.alicloud.data_alicloud_eip_addresses import DataAlicloudEipAddresses
+from imports.alicloud.data_alicloud_images import DataAlicloudImages
 from imports.alicloud.ecs_auto_snapshot_policy import EcsAutoSnapshotPolicy
 from imports.alicloud.ecs_auto_snapshot_policy_attachment import EcsAutoSnapshotPolicyAttachment
 from imports.alicloud.ecs_disk import EcsDisk
@@ -22,7 +23,8 @@ from opencode_settings import Settings
 from opencode_settings.provider_bounds import POWER_STATUS
 
 from .bootstrap import escape_for_terraform, workspace_role_name
-from .host import HARDENED_INSTANCE, UserData, attach_role, gzipped_user_data, instance_role, system_image
+from .host import HARDENED_INSTANCE, UserData, attach_role, baked_image, gzipped_user_data, instance_role, system_image
+from .instance.recipe import Recipe
 
 @dataclass(frozen=True)
 class HostFacts:
@@ -40,7 +42,7 @@ class WorkspaceProps:
     vswitch_id: str
     security_group_id: str
     instance_type: str
-    image_name_regex: str
+    image_name_regex: str  # the public image (image_source = public)
     system_disk_size: int
     system_disk_category: str
     data_disk_size: int
@@ -53,6 +55,8 @@ class WorkspaceProps:
     eip_allocation_id: str | None = None
     status: str = "Running"
     spot: bool = False
+    baked: Recipe | None = None  # image_source = baked: the newest image of this recipe...
+    image_id: str | None = None  # ...or this one
 
     @classmethod
     def from_settings(
@@ -70,6 +74,8 @@ class WorkspaceProps:
             ssh_public_key=escape_for_terraform(settings.ssh_public_key) if settings.ssh_public_key else None,
             eip_allocation_id=settings.eip_allocation_id,
             status=dict(POWER_STATUS)[settings.power], spot=settings.spot,
+            baked=Recipe.of(settings.opencode_version, settings.image_family) if settings.image_source == "baked" else None,
+            image_id=settings.image_id,
         )
 
 
@@ -79,13 +85,19 @@ def site_host(settings: Settings, public_ip: str) -> str:
 
 
 class Workspace(Construct):
-    """Exposes `image`, `role`, `key_pair`, `eip` (or `existing_eip`), `public_ip`, `data_disk`,
+    """Exposes `image` (None with image_id), `image_id`, `role`, `key_pair`, `eip` (or `existing_eip`), `public_ip`, `data_disk`,
     `snapshot_policy`, `instance`, `role_attachment`, `disk_attachment`, `eip_association`, `user_data` (the
     rendered cloud-config) and `gzipped` (what the instance receives)."""
 
     def __init__(self, scope: Construct, id: str, props: WorkspaceProps) -> None:
         super().__init__(scope, id)
-        self.image = system_image(self, "image", props.image_name_regex, props.instance_type)
+        self.image: DataAlicloudImages | None = None  # none when image_id names the image
+        if props.image_id:
+            self.image_id = props.image_id
+        else:
+            self.image = (baked_image(self, "image", props.baked.image_name_regex, props.baked.image_name, props.instance_type)
+                          if props.baked else system_image(self, "image", props.image_name_regex, props.instance_type))
+            self.image_id = self.image.images.get(0).id
         self.role = instance_role(
             self,
             "role",
@@ -171,7 +183,7 @@ class Workspace(Construct):
             vswitch_id=props.vswitch_id,
             security_groups=[props.security_group_id],
             instance_type=props.instance_type,
-            image_id=self.image.images.get(0).id,
+            image_id=self.image_id,
             internet_max_bandwidth_out=0,  # public traffic goes through the EIP only
             system_disk_category=props.system_disk_category,
             system_disk_size=props.system_disk_size,

@@ -20,6 +20,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import secrets
 import string
 import sys
@@ -177,6 +178,26 @@ ID_PREFIX = {"alicloud_ecs_disk": "d-", "alicloud_instance": "i-", "alicloud_eip
              "alicloud_vpc": "vpc-", "alicloud_vswitch": "vsw-", "alicloud_security_group": "sg-"}
 
 
+def own_images(spec: dict[str, Any], config: Config) -> State:
+    """`alicloud_images` with owners = "self": the account's own images, which only a bake makes. The account
+    here has the images listed in the JSON file STUB_PROVIDER_IMAGES names ([{"id", "name"}]), none without it;
+    filtered by name_regex, the newest (last listed) first, as DescribeImages answers."""
+    listed = os.environ.get("STUB_PROVIDER_IMAGES")
+    images = json.loads(Path(listed).read_text()) if listed and Path(listed).exists() else []
+    pattern = config.get("name_regex")
+    found = [image for image in reversed(images) if not pattern or re.search(pattern, image["name"])]
+    if config.get("most_recent"):
+        found = found[:1]
+    state: dict[str, Any] = {name: config.get(name) for name in spec["block"].get("attributes", {})}
+    item = spec["block"]["attributes"]["images"]["type"][1][1]
+    state["images"] = [{**{key: fake_value(kind, key, image["id"]) for key, kind in item.items()},
+                        "id": image["id"], "image_id": image["id"], "name": image["name"], "status": "Available"}
+                       for image in found]
+    state["ids"] = [image["id"] for image in found]
+    state["id"] = _digest("alicloud_images", config)[:16]
+    return state
+
+
 def random_password(state: dict[str, Any]) -> dict[str, Any]:
     """random_password: a real random result and its real bcrypt hash (cost 10, `$2a$`, as the
     provider's Go bcrypt makes it), so a login against the hash works in the boot rehearsal."""
@@ -315,6 +336,8 @@ class StubProvider(Provider):
     def _data_class(type_name: str, spec: dict[str, Any]) -> type[DataSource]:
         class StubDataSource(_typed(type_name, spec), DataSource):  # type: ignore[misc]
             def read(self, ctx: Any, config: Config) -> State:
+                if type_name == "alicloud_images" and config.get("owners") == "self":
+                    return own_images(spec, config)
                 # Deterministic: the same config always gives the same answer.
                 state = {name: config.get(name) for name in spec["block"].get("attributes", {})}
                 for name in spec["block"].get("block_types", {}):

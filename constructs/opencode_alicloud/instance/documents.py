@@ -23,6 +23,7 @@ from .layout import (
     PROVIDER_KEY_ENV,
     UPSTREAM_AUTH_ENV,
     UPSTREAM_ENV_FILE,
+    WORKSPACE_IMAGE,
 )
 
 if TYPE_CHECKING:
@@ -104,7 +105,8 @@ def compose_document(settings: BootstrapSettings) -> dict[str, Any]:
     serve = ["serve", "--hostname", "0.0.0.0", "--port", str(OPENCODE_PORT)]
     service: dict[str, Any] = (
         {"image": settings.workspace_image, "pull_policy": "missing"} if settings.workspace_image
-        else {"build": "/etc/opencode/image", "image": f"opencode-workspace:{settings.opencode_version}"}
+        # Built by the bake recipe (in the image, or by this first boot): never pulled, never built by compose.
+        else {"image": WORKSPACE_IMAGE.format(version=settings.opencode_version), "pull_policy": "never"}
     )
     if settings.use_github_token:
         service["entrypoint"] = ["/bin/sh", "-c", "gh auth setup-git && exec opencode " + " ".join(serve)]

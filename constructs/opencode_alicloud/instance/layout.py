@@ -27,12 +27,14 @@ PRIVATE_PROVIDER_ID = "vllm"
 MODEL_SERVER_PORT = 8000
 MODEL_SERVER_KEY_ENV = "MODEL_SERVER_API_KEY"  # in the workspace
 VLLM_KEY_ENV = "VLLM_API_KEY"  # on the model server
-# The workspace's packages per image family (compose v2 is docker-compose on Debian 13 and
-# docker-compose-v2 on Ubuntu 24.04); Caddy is added unless the login is SSH-only.
-WORKSPACE_PACKAGES = {
-    "debian-13": ["docker.io", "docker-compose", "docker-buildx", "curl", "python3"],
-    "ubuntu-24.04": ["docker.io", "docker-compose-v2", "docker-buildx", "curl", "python3"],
+# The workspace host's packages per image family, installed by the bake recipe (compose v2 is docker-compose
+# on Debian 13 and docker-compose-v2 on Ubuntu 24.04). Caddy and Squid are always there and started only when
+# the bootstrap configures them (the login proxy unless tunnel-only; the agent's proxy with egress control).
+HOST_PACKAGES = {
+    "debian-13": ["docker.io", "docker-compose", "docker-buildx", "curl", "python3", "caddy", "squid"],
+    "ubuntu-24.04": ["docker.io", "docker-compose-v2", "docker-buildx", "curl", "python3", "caddy", "squid"],
 }
+WORKSPACE_IMAGE = "opencode-workspace:{version}"  # the image the recipe builds and the compose file names
 # The model server stays on Ubuntu 24.04 for Ubuntu's NVIDIA driver tooling (ubuntu-drivers).
 MODEL_SERVER_IMAGE_FAMILY = "ubuntu-24.04"
 MODEL_SERVER_PACKAGES = ["docker.io", "docker-compose-v2", "ubuntu-drivers-common", "curl", "gpg", "python3"]
