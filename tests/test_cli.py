@@ -172,7 +172,11 @@ opencode-bootstrap: 2026-12-02T01:29:25Z opencode-idle: idle 10 min: no signed-i
     ("", None),
     ("opencode-bootstrap: start\nopencode-bootstrap: secrets\n", None),
     (CONSOLE, "ready"),
-    ("opencode-bootstrap: start\nopencode-bootstrap: the image build failed: /var/log/opencode-image-build.log\n", "failed"),
+    ("opencode-bootstrap: start\nopencode-bootstrap: the image pull failed: /var/log/opencode-image-build.log\n", "failed"),
+    # A from-scratch first boot's bake, before the bootstrap starts (bake.sh.j2's console lines).
+    ("opencode-bootstrap: bake: packages: docker.io\nopencode-bootstrap: bake: failed at step: packages (exit 100): "
+     "/var/log/opencode-bake.log\n", "failed"),
+    ("opencode-bootstrap: bake: packages: docker.io\nopencode-bootstrap: bake: workspace image\n", None),
     ("opencode-bootstrap: start\nopencode-bootstrap: not healthy after 300s: docker compose logs\n", "failed"),
     # a reboot starts over: the last boot's phases count, not an earlier boot's
     (CONSOLE + "opencode-bootstrap: start\nopencode-bootstrap: secrets\n", None),
@@ -213,9 +217,9 @@ def test_follow_shows_each_phase_once_and_ends_when_healthy() -> None:
 
 def test_follow_stops_at_a_failed_bootstrap_and_at_the_timeout() -> None:
     clock = Clock()
-    failed = follow(lambda: "opencode-bootstrap: start\nopencode-bootstrap: the image build failed: see log\n",
+    failed = follow(lambda: "opencode-bootstrap: start\nopencode-bootstrap: the image pull failed: see log\n",
                     lambda: Health(502, False, detail="HTTP 502"), lambda _: None, 600, clock=clock, sleep=clock.sleep)
-    assert not failed.ready and failed.why == "the bootstrap said: the image build failed: see log"
+    assert not failed.ready and failed.why == "the bootstrap said: the image pull failed: see log"
 
     def broken() -> str:
         raise RuntimeError("console API down")

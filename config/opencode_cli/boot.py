@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 PREFIX = "opencode-bootstrap: "
-FAILED = ("not healthy after", "the image build failed")
+# The bootstrap's failures, and the bake's when a from-scratch first boot runs it (its phases start `bake: `).
+FAILED = ("not healthy after", "the image pull failed", "the workspace image ", "bake: failed at step")
 
 Verdict = Literal["ready", "failed"]
 

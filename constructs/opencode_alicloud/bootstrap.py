@@ -17,7 +17,7 @@ from opencode_settings import Settings, SettingsError
 from opencode_settings.egress import allowed_names
 
 from .instance import render
-from .instance.recipe import BAKE_SCRIPT, Recipe, workspace_dockerfile  # noqa: F401  (scripts/workspace-image)
+from .instance.recipe import BAKE_SCRIPT, Recipe
 
 from .instance.layout import (  # noqa: F401  (re-exported: the rest of the package imports them from here)
     DATA_MOUNT,

@@ -49,9 +49,10 @@ def _stamp(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class VmImage:
-    disk: Path  # raw ext4, label "root"
+    disk: Path  # an ext4 file system, label "root" (raw), or a baked disk (qcow2)
     kernel: Path
     initrd: Path
+    disk_format: str = "raw"
 
 
 def vm_image(log=print) -> VmImage:

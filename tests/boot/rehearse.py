@@ -7,12 +7,16 @@ this host reaches: Debian's archive and the npm registry, which the first boot i
 instance reaches them through the internet). Nothing else is simulated or cut off.
 
 Sequence (one Terraform state on the stub provider, as a user's deploys would go):
-  1. deploy settings A (an OpenAI-compatible provider, OpenCode 1.18.32, use_github_token); boot; check;
-     the GitHub token reaches the agent; the metadata control (the firewall rule out and back).
-  2. redeploy with the default settings (OpenCode 1.18.33, idle stop, egress allowlist): Terraform replaces
-     the instance and keeps the data disk; boot a NEW boot disk on the SAME data disk; check, incl. the
-     workspace files written in step 1; egress; the negative control (a root-only opencode.json must fail
-     the config check for its reason, and pass again once undone); reboot (a new boot id); the idle stop.
+  1. deploy settings A (an OpenAI-compatible provider, OpenCode 1.18.32, use_github_token) on the public
+     image: a from-scratch first boot (the bake recipe, then the bootstrap); check; the GitHub token reaches
+     the agent; the metadata control (the firewall rule out and back).
+  2. the bake (tests/boot/bake.py): the image stack on the stub; its build content (the recipe, --seal) runs in
+     the base image, which powers off; its disk becomes the baked image (cached by the recipe's digest).
+  3. redeploy with the defaults on the baked image (OpenCode 1.18.33, idle stop, egress allowlist): Terraform
+     replaces the instance and keeps the data disk; boot a NEW boot disk of the baked image on the SAME data
+     disk; check, incl. that this boot ran no bake and the workspace files written in step 1; egress; the
+     negative control (a root-only opencode.json must fail the config check for its reason, and pass again
+     once undone); reboot (a new boot id); the idle stop; a restart from stopped (power-off, power-on).
 Every check has a control that shows it can fail (the secret search finds a planted secret first).
 Prints one PASS/FAIL line per check, the bootstrap's phase times and each step's time; every step is
 bounded and ends in a FAIL line, and the summary always prints. Keeps the work folder on failure.
@@ -40,7 +44,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT / "tests" / "harness"), str(ROOT / "tests")]
 
+import bake  # noqa: E402
 import images  # noqa: E402
+import yaml  # noqa: E402
 import vendor  # noqa: E402
 from cloud_sim import Rehearsal, build_mirror, environment  # noqa: E402
 from opencode_alicloud.instance.layout import ACCESS_LOG, GITHUB_TOKEN_ENV, PASSWORD_ENV  # noqa: E402
@@ -64,10 +70,13 @@ BOOT_STALL = 10 * 60
 BOOT_CAP = 45 * 60
 MARKER = "/data/workspace/rehearsal-marker.txt"
 IDLE_MINUTES = 10  # the setting's least value: the second deployment stops itself when idle this long
+# Deploy 2: the defaults, on the baked image, with the idle stop and the egress allowlist.
+BAKED = {"OPENCODE_ALICLOUD_IMAGE_SOURCE": "baked", "OPENCODE_ALICLOUD_IDLE_STOP_MINUTES": str(IDLE_MINUTES),
+         "OPENCODE_ALICLOUD_EGRESS__MODE": "allowlist"}
 COMPOSE = "/etc/opencode/compose.yaml"
 OPENCODE_LOGS = "/data/opencode/share/log"  # the container's ~/.local/share/opencode/log
 # A boot's progress, in bytes of its logs (the image build logs each step as it runs), then cloud-init's status.
-PROGRESS = ("cat /var/log/cloud-init-output.log /var/log/opencode-bootstrap.log /var/log/opencode-image-build.log "
+PROGRESS = ("cat /var/log/cloud-init-output.log /var/log/opencode-bake.log /var/log/opencode-bootstrap.log /var/log/opencode-image-build.log "
             "2>/dev/null | wc -c; cloud-init status")
 CONTAINER = "opencode-opencode-1"
 # Where no secret may be: name -> the command that prints it in the VM (each must succeed).
@@ -77,7 +86,7 @@ SECRET_SOURCES = {
     "/var/log/cloud-init.log": "cat /var/log/cloud-init.log",
     "/var/log/cloud-init-output.log": "cat /var/log/cloud-init-output.log",
     "/var/log/opencode-bootstrap.log": "cat /var/log/opencode-bootstrap.log",
-    "/var/log/opencode-image-build.log": "cat /var/log/opencode-image-build.log",
+    "/var/log/opencode-bake.log (this boot's bake, or the image's)": "cat /var/log/opencode-bake.log",
     "the journal (every unit, this boot; -a: no line shown as a blob)": "journalctl -b -a --no-pager",
     "the container's output (docker logs)": f"docker logs {CONTAINER} 2>&1",
     f"{ACCESS_LOG} (Caddy's)": f"cat {ACCESS_LOG}",
@@ -134,8 +143,13 @@ class Deployment:
                    region=_env_line(text, "REGION"), role=_env_line(text, "ROLE"),
                    site=outputs["url"]["value"].removeprefix("https://"), password=outputs["password"]["value"],
                    parameters=parameters_from_state(state), settings=settings,
-                   opencode_version=_env_line(written_files(text)["/etc/opencode/image/Dockerfile"]["content"],
-                                              "ARG OPENCODE_VERSION"))
+                   opencode_version=_compose_image(text).rpartition(":")[2])
+
+
+def _compose_image(user_data: str) -> str:
+    """The workspace image the user-data's compose file runs (opencode-workspace:<version>, baked)."""
+    compose = yaml.safe_load(written_files(user_data)[COMPOSE]["content"])
+    return compose["services"]["opencode"]["image"]
 
 
 def _env_line(user_data: str, name: str) -> str:
@@ -155,10 +169,14 @@ class Stage:
         self.servers: list = []
         self.machine: Machine | None = None  # stopped by close(), whatever happened
         self.ca = TestCA.create(workdir / "pki")
-        self.env = environment(build_mirror(workdir / "sim"))
+        # The account's own images (alicloud_images, owners = "self"): none until the rehearsal's bake made one.
+        self.own_images = workdir / "account-images.json"
+        self.env = {**environment(build_mirror(workdir / "sim")), "STUB_PROVIDER_IMAGES": str(self.own_images)}
         self.terraform = Rehearsal(workdir / "tf", {**self.env, **{f"TF_VAR_{k}": v for k, v in TEST_SECRETS.items()}})
+        self.image_terraform = Rehearsal(workdir / "tf-image", self.env)
 
-    def deploy(self, settings: dict[str, str]) -> Deployment:
+    def synth(self, settings: dict[str, str]) -> Path:
+        """main.py with these settings; the folder of its stacks."""
         outdir = self.workdir / "cdktf.out"
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_ALICLOUD_")}
         env.update(settings, CDKTF_OUTDIR=str(outdir), OPENCODE_ALICLOUD_STATE_DIR=str(self.workdir / "state"))
@@ -166,9 +184,28 @@ class Stage:
                                 timeout=300, cwd=ROOT)
         if result.returncode != 0:
             raise SystemExit(f"FAIL  synth: {result.stderr.strip()[-2000:]}")
-        self.terraform.load(json.loads((outdir / "stacks" / "opencode" / "cdk.tf.json").read_text()))
+        return outdir / "stacks"
+
+    def deploy(self, settings: dict[str, str]) -> Deployment:
+        stacks = self.synth(settings)
+        self.terraform.load(json.loads((stacks / "opencode" / "cdk.tf.json").read_text()))
         self.terraform.apply()
         return Deployment.from_state(self.terraform.state(), settings)
+
+    def deploy_image_stack(self, settings: dict[str, str]) -> tuple[str, str]:
+        """The image stack applied on the stub: (the pipeline's image name, its build content, as Terraform sent it)."""
+        stacks = self.synth(settings)
+        self.image_terraform.load(json.loads((stacks / "opencode-image" / "cdk.tf.json").read_text()))
+        self.image_terraform.apply()
+        (pipeline,) = [r["instances"][0]["attributes"] for r in self.image_terraform.state()["resources"]
+                       if r["type"] == "alicloud_ecs_image_pipeline"]
+        return pipeline["image_name"], pipeline["build_content"]
+
+    def image_baked(self, image_name: str) -> str:
+        """The bake done: the account has the image, under Image Builder's name for it. Returns its id."""
+        image_id = "m-rehearsal" + hashlib.sha256(image_name.encode()).hexdigest()[:11]
+        self.own_images.write_text(json.dumps([{"id": image_id, "name": f"{image_name}_exec-rehearsal0000000000"}]))
+        return image_id
 
     def start_registry(self) -> int:
         port = free_port()
@@ -208,6 +245,9 @@ class Stage:
         self.processes.append(subprocess.Popen(command, stdout=open(self.workdir / log, "ab"), stderr=subprocess.STDOUT,
                                                env={**os.environ, **(env or {})}))
 
+    def own(self, machine: Machine | None) -> None:
+        self.machine = machine
+
     def close(self) -> None:
         if self.machine:
             self.machine.stop()
@@ -234,11 +274,15 @@ def _wait_http(url: str, cafile: Path | None = None, into: Path | None = None, s
 
 
 def seed(workdir: Path, deployment: Deployment, vendor_settings: vendor.VendorSettings) -> Path:
-    folder = workdir / f"seed-{deployment.instance_id}"
-    folder.mkdir(parents=True, exist_ok=True)
     # As ECS hands it to the instance: Terraform's base64 decoded, i.e. the gzip, which cloud-init decompresses.
-    (folder / "user-data").write_bytes(base64.b64decode(deployment.user_data))
-    (folder / "meta-data").write_text(f"instance-id: {deployment.instance_id}\nlocal-hostname: {deployment.instance_id}\n")
+    return make_seed(workdir, deployment.instance_id, base64.b64decode(deployment.user_data), vendor_settings)
+
+
+def make_seed(workdir: Path, instance_id: str, user_data: bytes, vendor_settings: vendor.VendorSettings) -> Path:
+    folder = workdir / f"seed-{instance_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "user-data").write_bytes(user_data)
+    (folder / "meta-data").write_text(f"instance-id: {instance_id}\nlocal-hostname: {instance_id}\n")
     (folder / "vendor-data").write_text(vendor.vendor_data(vendor_settings))
     image = folder / "seed.img"
     subprocess.run(["cloud-localds", "-V", str(folder / "vendor-data"), str(image), str(folder / "user-data"),
@@ -464,19 +508,17 @@ def phases(log: str) -> list[tuple[str, float]]:
     return found
 
 
-def print_phases(log: str, packages: str) -> None:
-    steps = phases(log)
-    say("phase times (seconds after power-on; from /var/log/opencode-bootstrap.log):")
+def print_phases(log: str, bake_log: str, baked: bool) -> None:
+    """Each phase with its time after power-on and how long it took: the bake's (when this boot ran it), then
+    the bootstrap's."""
+    bake_steps = [] if baked else [(f"bake: {name}", at) for name, at in phases(bake_log)]
+    steps = bake_steps + phases(log)
+    say("phase times (seconds after power-on; from /var/log/opencode-bake.log and /var/log/opencode-bootstrap.log):")
     for (name, at), following in zip(steps, [*steps[1:], None]):
         took = f"{following[1] - at:7.1f}" if following else "       "
         say(f"  {at:7.1f}  {took}  {name}")
-    if packages:
-        say(f"  cloud-init package install (cloud-init analyze blame): {packages}")
-
-
-def packages_time(checks: Checks) -> str:
-    blame = checks.ssh("cloud-init analyze blame -i /var/log/cloud-init.log 2>/dev/null | grep -m1 package").stdout
-    return blame.strip()
+    if baked:
+        say("  (no bake on this boot: the system image was baked)")
 
 
 def boot(stage: Stage, machine: Machine, deployment: Deployment, vendor_settings: vendor.VendorSettings,
@@ -494,12 +536,50 @@ def boot(stage: Stage, machine: Machine, deployment: Deployment, vendor_settings
     say(f"booted {deployment.instance_id}: bootstrap ended {took:.0f} s after power-on ({machine.accel})")
     ready = report.check(f"{deployment.instance_id} boots to a verdict within its bounds (stall {BOOT_STALL} s, cap {BOOT_CAP} s)",
                          not stopped, stopped or f"{took:.0f} s")
-    print_phases(log, packages_time(checks))
+    print_phases(log, checks.ssh("cat /var/log/opencode-bake.log 2>/dev/null").stdout, machine.image.disk_format == "qcow2")
     if not ready:
         say(f"       the boot's last console lines: {' | '.join(machine.serial_since(0).strip().splitlines()[-3:])[-400:]}")
         return checks, False
     checks.all(log)
     return checks, verdict(log.splitlines()) == "ready"
+
+
+def baked_boot(checks: Checks, digest: str) -> None:
+    """The baked image's first boot only configured: no bake and no package install in it, the workspace image
+    found in the image, and the image made by this recipe (its bake log names the digest)."""
+    output = checks.ssh("cat /var/log/cloud-init-output.log").stdout
+    log = checks.bootstrap_log()
+    baked_log = checks.ssh("cat /var/log/opencode-bake.log").stdout
+    ran = [word for word in ("opencode-bake", "apt-get", "Setting up ", "docker build") if word in output]
+    checks.report.check("baked boot: no bake and no package install on this boot; the workspace image came with the "
+                        f"system image, made by recipe {digest}",
+                        not ran and "is baked in" in log and f"recipe {digest}:" in baked_log and "baked: " in baked_log,
+                        f"in cloud-init's output: {', '.join(ran) or 'none of the bake'}; bootstrap: "
+                        f"{'the image is baked in' if 'is baked in' in log else 'NO baked image line'}; bake log: "
+                        f"{'recipe ' + digest if f'recipe {digest}:' in baked_log else 'another recipe or none'}")
+
+
+def restart(checks: Checks, key: Path, deadline_seconds: int = 15 * 60) -> None:
+    """What an idle-stopped workspace does when it is started again: a clean power-off, then power-on of the same
+    disks; the login healthy again through the proxy (no bootstrap runs: everything it set up is enabled)."""
+    machine, r = checks.machine, checks.report
+    machine.shutdown(key)
+    offset = machine.serial_size()
+    started = time.monotonic()
+    machine.start()
+    status = ""
+    while time.monotonic() < started + deadline_seconds and machine.running():
+        status = checks.login(checks.deployment.password)
+        if status == "200":
+            break
+        time.sleep(5)
+    took = time.monotonic() - started
+    kept = checks.ssh(f"cat {MARKER}").stdout.strip() if status == "200" else ""
+    banner = machine.serial_since(offset).count("Linux version")
+    r.check("restart from stopped: power-on to a healthy login, the workspace files kept",
+            status == "200" and banner >= 1 and bool(kept), f"login {status or 'no answer'} {took:.0f} s after power-on; "
+            f"{banner} kernel banner(s) since; {MARKER}: {'kept' if kept else 'missing'}")
+    say(f"time: restart from stopped: {took:.0f} s from power-on to the login answering 200 (from the host, polled every 5 s)")
 
 
 def negative_control(checks: Checks) -> None:
@@ -646,17 +726,34 @@ def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> 
     checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER} && sync")
     machine.shutdown(key)
 
-    second = stage.deploy({"OPENCODE_ALICLOUD_IDLE_STOP_MINUTES": str(IDLE_MINUTES), "OPENCODE_ALICLOUD_EGRESS__MODE": "allowlist"})
-    say(f"deploy 2 on the stub (defaults, idle stop {IDLE_MINUTES} min, egress allowlist): instance {first.instance_id} -> "
-        f"{second.instance_id}, data disk {second.data_disk_id} ({'kept' if second.data_disk_id == first.data_disk_id else 'REPLACED'})")
+    # The bake: the image stack on the stub, its build content run in the base image, the disk cached as the image.
+    begun = time.monotonic()
+    image_name, build_content = stage.deploy_image_stack(BAKED)
+    digest = image_name.rsplit("-", 1)[1]
+    bake_seed = make_seed(workdir, f"i-rehearsal-bake-{digest}", b"#cloud-config\n{}\n", vendor_settings)
+    version = image_name.split("-")[1]  # opencode-<version>-<family>-<digest>
+    baked = bake.baked_image(image, build_content, digest, f"opencode-workspace:{version}", workdir, accel,
+                             bake_seed, key, report.check, say, stage.own)
+    stage.machine = machine
+    timed.append((f"the bake of {image_name}", time.monotonic() - begun))
+    if not baked:
+        return
+    stage.image_baked(image_name)
+
+    second = stage.deploy(BAKED)
+    say(f"deploy 2 on the stub (defaults, image_source baked, idle stop {IDLE_MINUTES} min, egress allowlist): instance "
+        f"{first.instance_id} -> {second.instance_id}, data disk {second.data_disk_id} "
+        f"({'kept' if second.data_disk_id == first.data_disk_id else 'REPLACED'})")
     report.check("redeploy replaces the instance and keeps the data disk",
                  second.instance_id != first.instance_id and second.data_disk_id == first.data_disk_id)
     cloud.instance_id, cloud.parameters = second.instance_id, second.parameters
+    machine.image = baked
     begun = time.monotonic()
     checks, ready = boot(stage, machine, second, vendor_settings, key, roots, report, new_disk=True)
-    timed.append(("boot 2 (new boot disk, same data disk) and its checks", time.monotonic() - begun))
+    timed.append(("boot 2 (the baked image, a new boot disk, the same data disk) and its checks", time.monotonic() - begun))
     if not ready:
         return
+    baked_boot(checks, digest)
     kept = checks.ssh(f"cat {MARKER}").stdout.strip()
     report.check("a new boot disk with a bumped OpenCode version keeps the workspace files",
                  kept == f"written by {first.instance_id}", f"{MARKER}: {kept or 'missing'}")
@@ -670,6 +767,9 @@ def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> 
     begun = time.monotonic()
     idle_stop(checks, cloud, IDLE_MINUTES, time.monotonic())
     timed.append(("idle stop", time.monotonic() - begun))
+    begun = time.monotonic()
+    restart(checks, key)
+    timed.append(("restart from stopped", time.monotonic() - begun))
     for name, seconds in timed:
         say(f"time: {seconds:6.0f} s  {name}")
 

@@ -70,7 +70,7 @@ class Machine:
         """A fresh system disk from the image (what a replaced ECS instance gets)."""
         self.boot_disk = self.workdir / "boot.qcow2"
         self.boot_disk.unlink(missing_ok=True)
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(self.image.disk),
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", self.image.disk_format, "-b", str(self.image.disk),
                         str(self.boot_disk)], check=True, timeout=60)
 
     def start(self) -> None:
@@ -125,13 +125,17 @@ class Machine:
         on it), never an exception."""
         try:
             return subprocess.run(
-                ["ssh", "-i", str(key), "-p", str(self.ssh_port), "-o", "StrictHostKeyChecking=no",
-                 "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-                 "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "root@127.0.0.1", command],
+                self.ssh_argv(key, command),
                 input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
                 capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return subprocess.CompletedProcess(command, 124, "", f"ssh timed out after {timeout} s: {command[:80]}")
+
+    def ssh_argv(self, key: Path, command: str) -> list[str]:
+        """The ssh command line that runs `command` as root in the VM (rehearsal-only key)."""
+        return ["ssh", "-i", str(key), "-p", str(self.ssh_port), "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+                "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "root@127.0.0.1", command]
 
     def wait_for_ssh(self, key: Path, deadline: float) -> bool:
         while time.monotonic() < deadline and self.running():
