@@ -161,6 +161,7 @@ def workspace_settings(draw: st.DrawFn) -> dict[str, Any]:
         "region": region,
         "instance_type": draw(INSTANCE_TYPES),
         "image_family": draw(st.sampled_from(["debian-13", "ubuntu-24.04"])),
+        "image_source": draw(st.sampled_from(["public", "baked"])),
         "system_disk_category": draw(st.sampled_from(CATEGORIES)),
         "data_disk_category": draw(st.sampled_from(CATEGORIES)),
         "system_disk_size": draw(st.integers(20, 500)),
@@ -176,6 +177,8 @@ def workspace_settings(draw: st.DrawFn) -> dict[str, Any]:
                      max_size=3)),
         **draw(network()),
     }
+    if values["image_source"] == "baked" and draw(st.booleans()):
+        values["image_id"] = "m-" + draw(st.from_regex(r"[a-z0-9]{20}", fullmatch=True))
     if draw(st.booleans()):
         values["image_name_regex"] = draw(st.sampled_from([r"^debian_13_\d+_x64", r"^ubuntu_24_04_x64.*", r".*"]))
     if draw(st.booleans()):

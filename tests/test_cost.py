@@ -104,6 +104,20 @@ def test_the_model_server_adds_its_gpu_instance_and_weights_disk(tmp_path: Path)
     assert len(weights) == 1 and weights[0].usage.what.startswith("model-server")
 
 
+def test_a_baked_image_prices_its_bakes_and_its_snapshot(tmp_path: Path) -> None:
+    documents = synth_app(tmp_path, image_source="baked")
+    assert set(documents) == {"opencode", "opencode-image"}
+    cost = CostSettings(bakes_per_month=2, bake_minutes=30, baked_image_gb=5)
+    result = estimate(documents, cost, table=fixed_table())
+    bake = line(result, "image bake: instance ecs.e-c1m2.large")
+    assert bake.usage.stack == "opencode-image" and bake.monthly(cost, HOURS) == pytest.approx(0.05)  # 2 × 0.5 h × 0.05
+    assert bake.monthly(cost, 0) == bake.monthly(cost, HOURS)  # a bake bills whether the workspace runs or not
+    image = line(result, "baked image: snapshot, 5 GB")
+    assert image.monthly(cost, HOURS) == pytest.approx(0.1)  # 5 GB × 0.02
+    assert ("opencode-image", next(f"alicloud_ecs_image_pipeline_execution.{n}" for n in
+            documents["opencode-image"]["resource"]["alicloud_ecs_image_pipeline_execution"])) in result.free
+
+
 def test_the_state_stack_prices_its_bucket_and_names_the_lock_table_unpriced(tmp_path: Path) -> None:
     documents = synth_app(tmp_path, backend=OSS, state={"bucket": "team-tfstate"})
     assert set(documents) == {"opencode", "opencode-state"}

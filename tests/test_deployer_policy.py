@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cloud_sim import SCHEMAS
-from conftest import ROOT, VARIANTS, synth
+from conftest import ROOT, VARIANTS, synth, synth_app
 from opencode_alicloud.deployer_policy import READ_FOR_PLANNING, deployer_policy
 
 SECRET_READS = {"oos:GetSecretParameter", "oos:GetSecretParameters", "kms:Decrypt", "kms:GetSecretValue"}
@@ -55,6 +55,11 @@ def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> 
     for statement in _statements(deployer_policy(name)):
         ram = [a for a in statement["Action"] if a.startswith("ram:") and not a.split(":")[1].startswith(READ_VERBS)]
         if not ram or statement["Effect"] == "Deny":
+            continue
+        if statement["Sid"] == "ImageBuildersServiceLinkedRole":  # ECS's own role for Image Builder, nothing else
+            assert statement["Action"] == ["ram:CreateServiceLinkedRole"]
+            assert statement["Resource"] == ["acs:ram:*:*:role/aliyunserviceroleforecsimagebuilder"]
+            assert statement["Condition"] == {"StringEquals": {"ram:ServiceName": "imagebuilder.ecs.aliyuncs.com"}}
             continue
         for resource in statement["Resource"]:
             assert resource.rsplit("/", 1)[1] in {
@@ -112,8 +117,11 @@ def test_the_policy_covers_every_service_the_stack_uses(tmp_path) -> None:
         "alicloud_ecs_ram_role_attachment": "ecs",
         "alicloud_oos_secret_parameter": "oos", "random_password": None, "terraform_data": None,
         "alicloud_oos_template": "oos", "alicloud_oos_execution": "oos",  # the schedule
+        "alicloud_ecs_image_pipeline": "ecs", "alicloud_ecs_image_pipeline_execution": "ecs",  # the image stack
     }
-    for type_name in document["resource"]:
+    baked = synth_app(tmp_path / "baked", image_source="baked")["opencode-image"]
+    assert {"ecs:CreateImagePipeline", "ecs:StartImagePipelineExecution", "ram:CreateServiceLinkedRole"} <= actions
+    for type_name in [*document["resource"], *baked["resource"]]:
         assert type_name in needed, f"{type_name}: add its actions to deployer_policy.py"
         assert needed[type_name] is None or needed[type_name] in services
     assert {"ram:PassRole", "ecs:ModifyInstanceMetadataOptions", "ecs:AttachInstanceRamRole"} <= actions

@@ -18,6 +18,8 @@ REACHED: dict[str, Callable[[dict[str, Any]], bool]] = {
     "audit with a new bucket and log shipping": lambda v: v["audit"].get("ship_access_log", False),
     "audit on an existing trail": lambda v: "existing_trail" in v["audit"],
     "ubuntu": lambda v: v["image_family"] == "ubuntu-24.04",
+    "a baked image": lambda v: v["image_source"] == "baked",
+    "a baked image with its id": lambda v: "image_id" in v,
     "a 24-character name": lambda v: len(v["name"]) == 24,
     "a 3-character name": lambda v: len(v["name"]) == 3,
     "an instance type outside the known list": lambda v: v["instance_type"].split(".")[1] not in

@@ -62,6 +62,7 @@ FREE: dict[str, str] = {
     "alicloud_oss_bucket_public_access_block": "billed as the bucket",
     "alicloud_oss_bucket_policy": "billed as the bucket",
     "alicloud_log_project": "billed as its logstores",
+    "alicloud_ecs_image_pipeline_execution": "billed as its template's bake (the temporary instance) and image",
     "random_password": "made by Terraform, not a cloud resource",
     "terraform_data": "made by Terraform, not a cloud resource",
 }
@@ -156,12 +157,26 @@ def _bucket(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any]
                 cost.state_bucket_gb, "monthly", None, {}, f"{cost.state_bucket_gb:g} GB of state and its versions")
 
 
+def _bake(stack: str, address: str, body: dict[str, Any], _doc: dict[str, Any], cost: CostSettings) -> Iterator[Usage]:
+    """Image Builder's template: each bake runs a pay-as-you-go instance of its type, and the image it makes is a
+    snapshot kept until pruned (one image of each recipe in use, as `image prune` keeps)."""
+    instance_type, who = body["instance_type"], _part(body, address)
+    hours = cost.bakes_per_month * cost.bake_minutes / 60
+    yield Usage(address, stack, who, f"image bake: instance {instance_type}, {cost.bakes_per_month:g} × "
+                f"{cost.bake_minutes:g} min", f"instance/{instance_type}", round(hours, 4), "monthly", None, {},
+                f"{cost.bakes_per_month:g} bakes a month of {cost.bake_minutes:g} minutes (cost.bakes_per_month, "
+                "cost.bake_minutes); its traffic in is free, out is a few requests")
+    yield Usage(address, stack, who, f"baked image: snapshot, {cost.baked_image_gb:g} GB", "snapshot",
+                cost.baked_image_gb, "monthly", None, {}, f"{cost.baked_image_gb:g} GB (cost.baked_image_gb)")
+
+
 PRICED: dict[str, Callable[[str, str, dict[str, Any], dict[str, Any], CostSettings], Iterator[Usage]]] = {
     "alicloud_instance": _instance,
     "alicloud_ecs_disk": _disk,
     "alicloud_ecs_auto_snapshot_policy": _snapshots,
     "alicloud_eip_address": _eip,
     "alicloud_oss_bucket": _bucket,
+    "alicloud_ecs_image_pipeline": _bake,
 }
 
 

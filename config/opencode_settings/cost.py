@@ -43,6 +43,13 @@ class CostSettings(BaseModel):
     )
     state_bucket_gb: float = Field(1, ge=0, le=1_000_000, description="GB kept in the state bucket (state and its old versions).")
     audit_bucket_gb: float = Field(5, ge=0, le=1_000_000, description="GB kept in the audit trail's bucket (its retention's worth).")
+    bakes_per_month: float = Field(
+        1, ge=0, le=1000, description="Image bakes a month (image_source = baked: one per OpenCode upgrade or recipe change).")
+    bake_minutes: float = Field(
+        20, gt=0, le=1440, description="Minutes a bake's temporary instance runs (Image Builder: boot, the recipe, "
+        "the image; the recipe took about 13 minutes under emulation in the boot rehearsal, 2026-12-02).")
+    baked_image_gb: float = Field(
+        4, ge=0, le=500, description="GB a baked image's snapshot holds (the used part of its system disk).")
     cny_per_usd: float = Field(
         7.2, gt=0, le=100, description="Exchange rate used for CNY prices (an assumption; shown wherever it is used)."
     )

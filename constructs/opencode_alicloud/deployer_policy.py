@@ -39,6 +39,7 @@ READ_FOR_PLANNING = [
     "ecs:DescribePrice", "bss:DescribePrice",  # scripts/cost's live prices (DescribePrice, GetPayAsYouGoPrice)
     "ecs:DescribeSnapshots",
     "oos:GetTemplate", "oos:ListExecutions",  # the schedule's template and executions
+    "ecs:DescribeImagePipelines", "ecs:DescribeImagePipelineExecutions",  # the image stack (image_source = baked)
 ]
 
 # Calls that create a resource: allowed only when the request tags it as this workspace's.
@@ -47,6 +48,7 @@ CREATE_TAGGED = [
     "ecs:CreateAutoSnapshotPolicy", "ecs:ImportKeyPair", "vpc:CreateVpc", "vpc:CreateVSwitch",
     "vpc:AllocateEipAddress", "ecs:TagResources", "vpc:TagResources",
     "ecs:CreateSnapshot",  # the CLI's `down --snapshot` (the request tags the snapshot)
+    "ecs:CreateImagePipeline",  # the image stack: Image Builder's template, tagged by the stack
 ]
 
 # Calls on existing resources: allowed only on resources tagged as this workspace's.
@@ -65,6 +67,9 @@ MANAGE_TAGGED = [
     "vpc:DeleteVpc", "vpc:ModifyVpcAttribute", "vpc:DeleteVSwitch", "vpc:ModifyVSwitchAttribute",
     "vpc:ReleaseEipAddress", "vpc:AssociateEipAddress", "vpc:UnassociateEipAddress",
     "vpc:ModifyEipAddressAttribute", "vpc:UnTagResources",
+    # The image stack's template and its bakes; the baked images, which `image bake` tags as this workspace's
+    # (Image Builder's provider resource cannot), for `image prune`.
+    "ecs:DeleteImagePipeline", "ecs:StartImagePipelineExecution", "ecs:CancelImagePipelineExecution", "ecs:DeleteImage",
 ]
 
 SECRET_PARAMETERS = [
@@ -84,6 +89,10 @@ ROLE_ACTIONS = ["ram:CreateRole", "ram:DeleteRole", "ram:UpdateRole", "ram:PassR
                 "ram:TagResources", "ram:UntagResources"]
 POLICY_ACTIONS = ["ram:CreatePolicy", "ram:DeletePolicy", "ram:CreatePolicyVersion", "ram:DeletePolicyVersion"]
 ATTACH_ACTIONS = ["ram:AttachPolicyToRole", "ram:DetachPolicyFromRole"]
+
+# Image Builder's service-linked role, made by ECS on the first CreateImagePipeline of the account.
+IMAGE_BUILDER_SERVICE = "imagebuilder.ecs.aliyuncs.com"
+IMAGE_BUILDER_ROLE = "aliyunserviceroleforecsimagebuilder"
 
 # Never, whatever else the deployer is given: new identities or keys.
 DENIED = ["ram:CreateUser", "ram:CreateAccessKey", "ram:CreateLoginProfile", "ram:UpdateLoginProfile",
@@ -130,5 +139,8 @@ def deployer_policy(name: str) -> dict[str, Any]:
                        "Resource": policies})
     statements.append({"Sid": "AttachOnlyThisWorkspacesPolicies", "Effect": "Allow", "Action": ATTACH_ACTIONS,
                        "Resource": [*roles, *policies]})
+    statements.append({"Sid": "ImageBuildersServiceLinkedRole", "Effect": "Allow", "Action": ["ram:CreateServiceLinkedRole"],
+                       "Resource": [f"acs:ram:*:*:role/{IMAGE_BUILDER_ROLE}"],
+                       "Condition": {"StringEquals": {"ram:ServiceName": IMAGE_BUILDER_SERVICE}}})
     statements.append({"Sid": "NoNewIdentitiesOrKeys", "Effect": "Deny", "Action": DENIED, "Resource": "*"})
     return {"Version": "1", "Statement": statements}
