@@ -26,7 +26,9 @@ from opencode_api import ApiUnavailable, default_credential
 from opencode_settings import CONFIG_FILE_ENV, Settings, SettingsError, load_settings, team_settings
 from opencode_settings.egress import allowed_names
 
-from . import wizard
+from opencode_alicloud.instance.recipe import IMAGE_PREFIX
+
+from . import image, wizard
 from .boot import Health, follow, health
 from .cloud import Ecs
 from .engine import STACK, Engine, EngineError
@@ -187,6 +189,8 @@ def up(
 ) -> None:
     """Deploy (synth + cdktf deploy), then follow the first boot until the login works."""
     stack, values = workspace(name)
+    if values.image_source == "baked" and not values.image_id:
+        offer_to_bake(values, yes, skip_provider_lock)
     engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
     result = estimate_of(engine, values)
     views = result.views()
@@ -223,6 +227,23 @@ def up(
 
 
 # -- status --------------------------------------------------------------------------------------
+
+def offer_to_bake(values: Settings, yes: bool, skip_provider_lock: bool) -> None:
+    """image_source = baked and no image of the recipe yet: bake first (asked), or stop with one line."""
+    (recipe,) = image.recipes([values])
+    try:
+        ready = image.available(Ecs(values.region, default_credential(), CTX.api_endpoint).images(recipe.image_name + "_"), recipe)
+    except ApiUnavailable as error:
+        out.print(f"(could not look for the baked image {recipe.image_name}: {error}; the plan checks it)")
+        return
+    if ready:
+        return
+    asked = f"No baked image {recipe.image_name} in {values.region} yet. Bake it now (about 15-25 minutes)?"
+    if not yes and not (interactive() and questionary.confirm(asked, default=True).unsafe_ask()):
+        fail(EXIT_UNHEALTHY, f"no baked image {recipe.image_name} in {values.region}: run opencode-alicloud image bake "
+                             '(or set image_source = "public")')
+    bake(values, True, 90, skip_provider_lock, 30.0)
+
 
 def estimate_of(engine: Engine, values: Settings) -> Any:
     """The cost estimate of the engine's stack, from its synth (live prices when credentials exist)."""
@@ -569,6 +590,105 @@ def logs(
         typer.echo(line)
     if not lines:
         out.print(f"(the serial console of {instance.instance_id} has no bootstrap lines yet; --all shows all of it)")
+
+
+# -- image ---------------------------------------------------------------------------------------
+
+image_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                        help="The workspace's baked system image (image_source = baked): bake, list, prune.")
+app.add_typer(image_app, name="image")
+IMAGE_STACK = "opencode-image"
+
+
+def bake(values: Settings, yes: bool, timeout: int, skip_provider_lock: bool, poll: float) -> None:
+    """Deploy the image stack (Image Builder starts a bake for each new recipe), follow each bake until its
+    image is Available, and tag the image as the project's."""
+    wanted = image.recipes(list((team_settings(values) or {values.name: values}).values()))
+    if not wanted:
+        fail(EXIT_USAGE, 'image_source is "public" (or image_id names the image): nothing to bake; set image_source = "baked"')
+    out.print(f"Baking {', '.join(r.image_name for r in wanted)} with ECS Image Builder in {values.region} (stack "
+              f"{IMAGE_STACK}: a temporary {values.instance_type} runs the bake recipe; about 15-25 minutes)")
+    if interactive() and not yes and not questionary.confirm("Bake?", default=True).unsafe_ask():
+        fail(EXIT_UNHEALTHY, "not baked")
+    engine = Engine(skip_provider_lock=skip_provider_lock, stack=IMAGE_STACK)
+    try:
+        engine.deploy()
+        found = engine.outputs()
+    except EngineError as error:
+        fail(EXIT_ENGINE, str(error))
+    cloud = ecs(values.region)
+    for recipe in wanted:
+        execution_id = found.get(f"execution_{recipe.digest}")
+        if not execution_id:
+            fail(EXIT_ENGINE, f"the image stack has no bake of {recipe.image_name} (output execution_{recipe.digest})")
+        try:
+            with out.status(f"baking {recipe.image_name}") as status:
+                def on_progress(progress: image.Progress, name: str = recipe.image_name) -> None:
+                    out.print(f"  {name}: {progress.status} ({progress.seconds / 60:.0f} min)")
+                    status.update(f"{name}: {progress.status}")
+                made = image.wait_for_bake(lambda: cloud.execution(execution_id),
+                                           lambda: image.available(cloud.images(recipe.image_name + "_"), recipe),
+                                           on_progress, timeout * 60, poll)
+            cloud.tag_image(made["ImageId"], {"workspace": values.name, **image.MANAGED})
+        except image.BakeFailed as error:
+            fail(EXIT_UNHEALTHY, str(error))
+        except ApiUnavailable as error:
+            fail(EXIT_CLOUD, str(error))
+        out.print(f"Baked: {made['ImageId']} ({made['ImageName']}); workspaces with image_source = \"baked\" boot it")
+
+
+@image_app.command("bake")
+def image_bake(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before baking.")] = False,
+    timeout: Annotated[int, typer.Option(help="Minutes to wait for each image.")] = 90,
+    skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
+    poll: Annotated[float, typer.Option(hidden=True)] = 30.0,
+) -> None:
+    """Bake the image of every baked workspace's recipe (ECS Image Builder), and wait until each is Available."""
+    bake(settings(), yes, timeout, skip_provider_lock, poll)
+
+
+@image_app.command("list")
+def image_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False) -> None:
+    """This project's baked images in the region: id, name, status, when made, and the instances running each."""
+    values = settings()
+    cloud = ecs(values.region)
+    try:
+        images, in_use = cloud.images(IMAGE_PREFIX), cloud.images_in_use()
+    except ApiUnavailable as error:
+        fail(EXIT_CLOUD, str(error))
+    rows = [{"id": i["ImageId"], "name": i["ImageName"], "status": i.get("Status", ""), "created": i.get("CreationTime", ""),
+             "used_by": in_use.get(i["ImageId"], [])} for i in images]
+    if as_json:
+        return typer.echo(json.dumps(rows, indent=2))
+    table = Table("image", "name", "status", "created", "used by")
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["status"], row["created"], ", ".join(row["used_by"]) or "-")
+    out.print(table if rows else f"no baked images in {values.region} (opencode-alicloud image bake makes one)")
+
+
+@image_app.command("prune")
+def image_prune(
+    keep: Annotated[int, typer.Option(min=0, help="Keep this many of the newest images no instance runs.")] = 1,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before deleting.")] = False,
+) -> None:
+    """Delete this project's baked images that no instance runs, but the newest `--keep`."""
+    values = settings()
+    cloud = ecs(values.region)
+    try:
+        kept, deleted = image.prune_plan(cloud.images(IMAGE_PREFIX), cloud.images_in_use(), keep)
+    except ApiUnavailable as error:
+        fail(EXIT_CLOUD, str(error))
+    out.print(f"Keeping {len(kept)}: {', '.join(i['ImageId'] for i in kept) or '-'}; deleting {len(deleted)}: "
+              f"{', '.join(i['ImageId'] + ' (' + i['ImageName'] + ')' for i in deleted) or '-'}")
+    if not deleted or (interactive() and not yes and not questionary.confirm("Delete?", default=False).unsafe_ask()):
+        return
+    try:
+        for item in deleted:
+            cloud.delete_image(item["ImageId"])
+    except ApiUnavailable as error:
+        fail(EXIT_CLOUD, str(error))
+    out.print(f"Deleted {len(deleted)} image(s)")
 
 
 def main() -> None:

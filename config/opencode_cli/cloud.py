@@ -92,3 +92,65 @@ class Ecs:
             disk_id=disk_id, snapshot_name=name, description="taken by opencode-alicloud down, before the disk was destroyed",
             tag=[models.CreateSnapshotRequestTag(key=key, value=value) for key, value in sorted(tags.items())])
         return str(self._call("CreateSnapshot", lambda: self._client.create_snapshot(request))["SnapshotId"])
+
+    # -- baked images (image_source = baked) ---------------------------------------------------------
+
+    def images(self, prefix: str) -> list[dict[str, Any]]:
+        """This account's images whose names start with `prefix` (DescribeImages, owner self, any status), newest first."""
+        from alibabacloud_ecs20140526 import models
+
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            request = models.DescribeImagesRequest(region_id=self.region, image_owner_alias="self", image_name=prefix,
+                                                   status="Creating,Waiting,Available,UnAvailable,CreateFailed",
+                                                   page_size=100, page_number=page)
+            body = self._call("DescribeImages", lambda: self._client.describe_images(request))
+            items = body.get("Images", {}).get("Image", [])
+            found += [item for item in items if item.get("ImageName", "").startswith(prefix)]
+            if len(items) < 100:
+                break
+            page += 1
+        return sorted(found, key=lambda item: item.get("CreationTime", ""), reverse=True)
+
+    def images_in_use(self) -> dict[str, list[str]]:
+        """Image id -> the names of the instances in this region that run it (stopped ones too)."""
+        from alibabacloud_ecs20140526 import models
+
+        used: dict[str, list[str]] = {}
+        page = 1
+        while True:
+            request = models.DescribeInstancesRequest(region_id=self.region, page_size=100, page_number=page)
+            body = self._call("DescribeInstances", lambda: self._client.describe_instances(request))
+            items = body.get("Instances", {}).get("Instance", [])
+            for item in items:
+                used.setdefault(item.get("ImageId", ""), []).append(item.get("InstanceName", item["InstanceId"]))
+            if len(items) < 100:
+                break
+            page += 1
+        return used
+
+    def execution(self, execution_id: str) -> dict[str, Any] | None:
+        """An Image Builder execution (DescribeImagePipelineExecutions): Status, ImageId, Message."""
+        from alibabacloud_ecs20140526 import models
+
+        request = models.DescribeImagePipelineExecutionsRequest(region_id=self.region, execution_id=execution_id)
+        body = self._call("DescribeImagePipelineExecutions",
+                          lambda: self._client.describe_image_pipeline_executions(request))
+        found = body.get("ImagePipelineExecution", {}).get("ImagePipelineExecutionSet", [])
+        return found[0] if found else None
+
+    def tag_image(self, image_id: str, tags: dict[str, str]) -> None:
+        """Tag a baked image as the workspace's (Image Builder's provider resource cannot): `image prune` may
+        then delete it under the deployer policy, which allows DeleteImage on tagged images only."""
+        from alibabacloud_ecs20140526 import models
+
+        request = models.TagResourcesRequest(region_id=self.region, resource_type="image", resource_id=[image_id],
+                                             tag=[models.TagResourcesRequestTag(key=k, value=v) for k, v in sorted(tags.items())])
+        self._call("TagResources", lambda: self._client.tag_resources(request))
+
+    def delete_image(self, image_id: str) -> None:
+        from alibabacloud_ecs20140526 import models
+
+        request = models.DeleteImageRequest(region_id=self.region, image_id=image_id)
+        self._call("DeleteImage", lambda: self._client.delete_image(request))

@@ -1,6 +1,7 @@
 """A fake of the Alibaba Cloud OpenAPI calls made from the operator's machine, on 127.0.0.1:
 ECS (2014-05-26) DescribePrice, DescribeInstances, GetInstanceConsoleOutput, DescribeDisks,
-DescribeSnapshots and CreateSnapshot, and BSS (2017-12-14) GetPayAsYouGoPrice. A SIMULATION of
+DescribeSnapshots, CreateSnapshot, and for baked images DescribeImages, DescribeImagePipelineExecutions,
+TagResources and DeleteImage, and BSS (2017-12-14) GetPayAsYouGoPrice. A SIMULATION of
 their documented request rules and answer shapes, with prices and resources the test chooses; it
 knows none of Alibaba's prices, stock or IAM.
 
@@ -34,6 +35,7 @@ class FakeInstance:
     status: str = "Running"  # Pending, Starting, Running, Stopping, Stopped
     public_ip: str = "203.0.113.10"
     console: str = ""  # what GetInstanceConsoleOutput returns (the serial console so far)
+    image_id: str = "m-public000000000000a"
 
 
 @dataclass
@@ -58,6 +60,8 @@ class Account:
     instances: list[FakeInstance] = field(default_factory=list)
     disks: list[FakeDisk] = field(default_factory=list)
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # DescribeSnapshots' Snapshot items
+    images: list[dict[str, Any]] = field(default_factory=list)  # this account's own images (DescribeImages' Image items)
+    executions: list[dict[str, Any]] = field(default_factory=list)  # Image Builder executions (their Set items)
     fail: tuple[int, str, str] | None = None  # (status, Code, Message) for every request
     requests: list[dict[str, Any]] = field(default_factory=list)  # what arrived and was accepted
     nonces: set[str] = field(default_factory=set)
@@ -209,6 +213,7 @@ class OpenApiHandler(_Handler):
             chosen = [i for i in chosen if key in i.tags and (value is None or i.tags[key] == value)]
             n += 1
         items = [{"InstanceId": i.instance_id, "InstanceName": i.name, "RegionId": i.region, "Status": i.status,
+                  "ImageId": i.image_id,
                   "EipAddress": {"IpAddress": i.public_ip}, "PublicIpAddress": {"IpAddress": []},
                   "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in i.tags.items()]}} for i in chosen]
         self._ok({"Instances": {"Instance": items}, "TotalCount": len(items), "PageNumber": 1, "PageSize": 10})
@@ -251,7 +256,61 @@ class OpenApiHandler(_Handler):
         return self._ok({"SnapshotId": snapshot_id})
 
 
+    def _describe_images(self, params: dict[str, str]) -> None:
+        if params.get("ImageOwnerAlias") != "self":
+            return self._error(400, "InvalidParameter", "this fake answers ImageOwnerAlias=self only")
+        statuses = params.get("Status", "Available").split(",")  # the API's default: Available only
+        chosen = [i for i in self.cloud.images if i["Status"] in statuses
+                  and params.get("ImageName", "") in i["ImageName"]]  # ImageName: a fuzzy match
+        size, page = int(params.get("PageSize", 10)), int(params.get("PageNumber", 1))
+        if size > 100:
+            return self._error(400, "InvalidParameter.PageSize", "PageSize must be 1-100.")
+        return self._ok({"Images": {"Image": chosen[(page - 1) * size:page * size]}, "TotalCount": len(chosen),
+                         "PageNumber": page, "PageSize": size, "RegionId": params.get("RegionId")})
+
+    def _image(self, params: dict[str, str], key: str = "ImageId") -> dict[str, Any] | None:
+        found = [i for i in self.cloud.images if i["ImageId"] == params.get(key)]
+        if not found:
+            self._error(404, "InvalidImageId.NotFound", f"The specified ImageId {params.get(key)} does not exist.")
+            return None
+        return found[0]
+
+    def _delete_image(self, params: dict[str, str]) -> None:
+        image = self._image(params)
+        if image is None:
+            return None
+        if any(i.image_id == image["ImageId"] for i in self.cloud.instances) and params.get("Force") != "true":
+            return self._error(403, "IncorrectImageStatus", "The image is being used by instances.")
+        with self.cloud.lock:
+            self.cloud.images.remove(image)
+        return self._ok({})
+
+    def _tag_resources(self, params: dict[str, str]) -> None:
+        if params.get("ResourceType") != "image":
+            return self._error(400, "InvalidResourceType.NotSupported", "this fake tags images only")
+        image = self._image(params, "ResourceId.1")
+        if image is None:
+            return None
+        n = 1
+        with self.cloud.lock:
+            tags = image.setdefault("Tags", {"Tag": []})["Tag"]
+            while f"Tag.{n}.Key" in params:
+                tags[:] = [t for t in tags if t["TagKey"] != params[f"Tag.{n}.Key"]]
+                tags.append({"TagKey": params[f"Tag.{n}.Key"], "TagValue": params.get(f"Tag.{n}.Value", "")})
+                n += 1
+        return self._ok({})
+
+    def _describe_executions(self, params: dict[str, str]) -> None:
+        chosen = [e for e in self.cloud.executions if e["ExecutionId"] == params.get("ExecutionId", e["ExecutionId"])]
+        return self._ok({"ImagePipelineExecution": {"ImagePipelineExecutionSet": chosen}, "TotalCount": len(chosen),
+                         "MaxResults": 50})
+
+
 _ECS_ACTIONS = {
+    "DescribeImages": "_describe_images",
+    "DeleteImage": "_delete_image",
+    "TagResources": "_tag_resources",
+    "DescribeImagePipelineExecutions": "_describe_executions",
     "DescribeInstances": "_describe_instances",
     "GetInstanceConsoleOutput": "_console_output",
     "DescribeDisks": "_describe_disks",
