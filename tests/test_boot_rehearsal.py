@@ -180,3 +180,41 @@ def test_a_boot_ends_at_its_verdict_or_when_cloud_init_ends_without_one() -> Non
     ready = "2026-12-02T10:00:00Z [70.1s] start\n2026-12-02T10:05:00Z [370.1s] ready 370.1s after boot\n"
     assert wait(ConsoleVM([1, 2, 3], log=ready)) == (ready, "")
     assert wait(ConsoleVM([1, 2, 3], status="status: error"))[1] == "cloud-init ended (status: error) with no verdict in the log"
+
+
+# -- the rehearsal's bake (tests/boot/bake.py) --------------------------------------------------------------
+
+def _build_content(tmp_path: Path) -> str:
+    from conftest import synth_app
+
+    documents = synth_app(tmp_path, image_source="baked")
+    (pipeline,) = documents["opencode-image"]["resource"]["alicloud_ecs_image_pipeline"].values()
+    return pipeline["build_content"]
+
+
+def test_the_bake_runs_the_build_contents_one_command_and_reads_the_facts_in_the_same_session(tmp_path: Path) -> None:
+    import bake
+
+    content = _build_content(tmp_path)
+    script = bake.bake_script(content, "opencode-workspace:1.18.33")
+    assert bake.run_line(content) in script.splitlines()  # the command Image Builder runs, unchanged
+    assert script.index(bake.run_line(content)) < script.index("rehearsal-fact: machine-id bytes")
+    assert script.rstrip().endswith('[ "$status" = 0 ] && systemctl poweroff --no-block\nexit "$status"')
+    with pytest.raises(ValueError, match="not one RUN line"):
+        bake.run_line("RUN true\nRUN false")
+    result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_seal_check_names_what_was_left() -> None:
+    import bake
+
+    clean = ("rehearsal-fact: exit 0\nrehearsal-fact: machine-id bytes 0\nrehearsal-fact: ssh host keys 0\n"
+             "rehearsal-fact: authorized keys 0\nrehearsal-fact: cloud-init instance absent\nrehearsal-fact: cloud-init logs 0\n"
+             "rehearsal-fact: apt lists 0\nrehearsal-fact: caddy enabled disabled\nrehearsal-fact: squid enabled disabled\n"
+             "rehearsal-fact: workspace image sha256:abc\nrehearsal-fact: recipe 0123456789ab\n")
+    facts = bake.facts_in("apt-get output\n" + clean)
+    assert facts["exit"] == "0" and facts["recipe"] == "0123456789ab" and bake.sealed(facts) == []
+    left = bake.facts_in(clean.replace("ssh host keys 0", "ssh host keys 6").replace("caddy enabled disabled", "caddy enabled enabled"))
+    assert bake.sealed(left) == ["ssh host keys: 6", "caddy enabled: enabled"]
+    assert bake.sealed({}) != []  # nothing read is not clean
