@@ -188,3 +188,16 @@ def on_instance_module(tmp_path: Path, path: str, variant: str = "default") -> A
     finally:
         sys.path.remove(str(tmp_path))
     return module
+
+
+class Clock:
+    """A fake clock for code that takes `clock` and `sleep`: sleeping moves it on, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds

@@ -24,7 +24,7 @@ from opencode_cli import wizard
 from opencode_cli.boot import Health, follow, phases, verdict
 from opencode_cli.cloud import Ecs
 from opencode_settings import load_settings
-from support import KEY
+from support import KEY, Clock
 
 ENTER, DOWN, CLEAR = "\r", "\x1b[B", "\x01\x0b"  # ctrl-a ctrl-k: the line's start, then kill to its end
 
@@ -194,17 +194,6 @@ def test_the_verdict_comes_from_the_last_boots_phases(console: str, expected: st
 def test_phases_are_the_bootstrap_lines_only() -> None:
     assert phases(CONSOLE) == ["start", "metadata firewall", "opencode 1.18.33: building the image in the background",
                                "ready 212s after boot"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_follow_shows_each_phase_once_and_ends_when_healthy() -> None:

@@ -20,6 +20,7 @@ from opencode_alicloud.instance.recipe import Recipe
 from opencode_cli import image
 from opencode_cli.cloud import Ecs
 from opencode_settings import load_settings
+from support import Clock
 
 RECIPE = Recipe.of("1.18.33", "debian-13")
 MANAGED = [{"TagKey": "managed-by", "TagValue": "opencode-alicloud"}, {"TagKey": "workspace", "TagValue": "opencode"}]
@@ -70,17 +71,6 @@ def test_the_image_requests_are_the_ones_expected(account: Any) -> None:
                        "Tag.2.Key": "workspace", "Tag.2.Value": "opencode"}
     assert sent[6] == {"action": "DeleteImage", "RegionId": "ap-southeast-1", "ImageId": "m-older00000000000002"}
     assert "m-older00000000000002" not in [i["ImageId"] for i in acct.images] and not acct.log
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_a_bake_is_followed_until_its_image_is_available() -> None:
