@@ -32,7 +32,7 @@ def main() -> int:
     from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps
     workspaces = team_settings(settings) or {"opencode": settings}
     try:
-        image = ImageStackProps.from_settings(settings, list(workspaces.values()))  # Image Builder's limits
+        image = ImageStackProps.from_settings(settings, workspaces)  # one base, Image Builder's limits
     except SettingsError as error:
         return print(error.render(), file=sys.stderr) or 2
     state_dir = (ROOT / settings.state_dir).resolve()

@@ -618,23 +618,46 @@ def bake(values: Settings, yes: bool, timeout: int, skip_provider_lock: bool, po
         fail(EXIT_ENGINE, str(error))
     cloud = ecs(values.region)
     for recipe in wanted:
-        execution_id = found.get(f"execution_{recipe.digest}")
-        if not execution_id:
-            fail(EXIT_ENGINE, f"the image stack has no bake of {recipe.image_name} (output execution_{recipe.digest})")
         try:
-            with out.status(f"baking {recipe.image_name}") as status:
-                def on_progress(progress: image.Progress, name: str = recipe.image_name) -> None:
-                    out.print(f"  {name}: {progress.status} ({progress.seconds / 60:.0f} min)")
-                    status.update(f"{name}: {progress.status}")
-                made = image.wait_for_bake(lambda: cloud.execution(execution_id),
-                                           lambda: image.available(cloud.images(recipe.image_name + "_"), recipe),
-                                           on_progress, timeout * 60, poll)
-            cloud.tag_image(made["ImageId"], {"workspace": values.name, **image.MANAGED})
+            made = follow_bake(engine, cloud, recipe, found, timeout, poll)
+            cloud.tag("image", [made["ImageId"]], {"workspace": values.name, **image.MANAGED})
+            if image.snapshots_of(made):
+                cloud.tag("snapshot", image.snapshots_of(made), {"workspace": values.name, **image.MANAGED})
         except image.BakeFailed as error:
             fail(EXIT_UNHEALTHY, str(error))
         except ApiUnavailable as error:
             fail(EXIT_CLOUD, str(error))
+        except EngineError as error:
+            fail(EXIT_ENGINE, str(error))
+        if not made["ImageName"].startswith(recipe.image_name + "_"):
+            fail(EXIT_UNHEALTHY, f"Image Builder named the image {made['ImageName']} ({made['ImageId']}), which the "
+                                 f"workspace's lookup (^{recipe.image_name}_) does not find: set image_id = \"{made['ImageId']}\"")
         out.print(f"Baked: {made['ImageId']} ({made['ImageName']}); workspaces with image_source = \"baked\" boot it")
+
+
+def follow_bake(engine: Engine, cloud: Ecs, recipe: Any, found: dict[str, Any], timeout: int, poll: float) -> dict[str, Any]:
+    """The recipe's image: its bake followed until the image is Available; a bake that failed before, or whose
+    image is gone, is started again first (the execution resource is replaced)."""
+    output = f"execution_{recipe.digest}"
+    execution_id = found.get(output)
+    if not execution_id:
+        raise EngineError(f"the image stack has no bake of {recipe.image_name} (output {output})")
+    current = cloud.execution(execution_id)
+    made_before = cloud.image(current["ImageId"]) if current and current.get("ImageId") else None
+    if image.needs_new_bake(current, made_before is not None):
+        out.print(f"  {recipe.image_name}: the last bake is {current.get('Status') if current else '?'}"
+                  f"{' and its image is gone' if current and current.get('Status') in image.SUCCEEDED else ''}: baking again")
+        engine.replace(f"alicloud_ecs_image_pipeline_execution.bake-{recipe.digest}")
+        execution_id = engine.outputs()[output]
+    with out.status(f"baking {recipe.image_name}") as status:
+        def on_progress(progress: image.Progress) -> None:
+            out.print(f"  {recipe.image_name}: {progress.status} ({progress.seconds / 60:.0f} min)")
+            status.update(f"{recipe.image_name}: {progress.status}")
+
+        def usable(item: dict[str, Any]) -> dict[str, Any] | None:
+            made = cloud.image(item["ImageId"]) if item.get("ImageId") else None
+            return made if made and made.get("Status") == "Available" else None
+        return image.wait_for_bake(lambda: cloud.execution(execution_id), usable, on_progress, timeout * 60, poll)
 
 
 @image_app.command("bake")
@@ -675,20 +698,27 @@ def image_prune(
     """Delete this project's baked images that no instance runs, but the newest `--keep`."""
     values = settings()
     cloud = ecs(values.region)
+    names = set(team_settings(values) or {values.name: values})
     try:
-        kept, deleted = image.prune_plan(cloud.images(IMAGE_PREFIX), cloud.images_in_use(), keep)
+        kept, deleted = image.prune_plan(cloud.images(IMAGE_PREFIX), cloud.images_in_use(), keep, names)
     except ApiUnavailable as error:
         fail(EXIT_CLOUD, str(error))
     out.print(f"Keeping {len(kept)}: {', '.join(i['ImageId'] for i in kept) or '-'}; deleting {len(deleted)}: "
               f"{', '.join(i['ImageId'] + ' (' + i['ImageName'] + ')' for i in deleted) or '-'}")
-    if not deleted or (interactive() and not yes and not questionary.confirm("Delete?", default=False).unsafe_ask()):
+    if not deleted:
+        return
+    if not yes and not interactive():
+        fail(EXIT_USAGE, "image prune deletes images: add --yes, or run it in a terminal to be asked")
+    if not yes and not questionary.confirm("Delete?", default=False).unsafe_ask():
         return
     try:
         for item in deleted:
             cloud.delete_image(item["ImageId"])
+            for snapshot in image.snapshots_of(item):  # DeleteImage keeps them, and they bill
+                cloud.delete_snapshot(snapshot)
     except ApiUnavailable as error:
         fail(EXIT_CLOUD, str(error))
-    out.print(f"Deleted {len(deleted)} image(s)")
+    out.print(f"Deleted {len(deleted)} image(s) and their snapshots")
 
 
 def main() -> None:

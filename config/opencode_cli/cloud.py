@@ -113,6 +113,15 @@ class Ecs:
             page += 1
         return sorted(found, key=lambda item: item.get("CreationTime", ""), reverse=True)
 
+    def image(self, image_id: str) -> dict[str, Any] | None:
+        """One of this account's images by id, whatever its status (DescribeImages)."""
+        from alibabacloud_ecs20140526 import models
+
+        request = models.DescribeImagesRequest(region_id=self.region, image_owner_alias="self", image_id=image_id,
+                                               status="Creating,Waiting,Available,UnAvailable,CreateFailed")
+        found = self._call("DescribeImages", lambda: self._client.describe_images(request)).get("Images", {}).get("Image", [])
+        return found[0] if found else None
+
     def images_in_use(self) -> dict[str, list[str]]:
         """Image id -> the names of the instances in this region that run it (stopped ones too)."""
         from alibabacloud_ecs20140526 import models
@@ -140,12 +149,12 @@ class Ecs:
         found = body.get("ImagePipelineExecution", {}).get("ImagePipelineExecutionSet", [])
         return found[0] if found else None
 
-    def tag_image(self, image_id: str, tags: dict[str, str]) -> None:
-        """Tag a baked image as the workspace's (Image Builder's provider resource cannot): `image prune` may
-        then delete it under the deployer policy, which allows DeleteImage on tagged images only."""
+    def tag(self, resource_type: str, ids: list[str], tags: dict[str, str]) -> None:
+        """Tag a baked image and its snapshots as the workspace's (Image Builder's provider resource cannot):
+        `image prune` may then delete them under the deployer policy, which allows that on tagged ones only."""
         from alibabacloud_ecs20140526 import models
 
-        request = models.TagResourcesRequest(region_id=self.region, resource_type="image", resource_id=[image_id],
+        request = models.TagResourcesRequest(region_id=self.region, resource_type=resource_type, resource_id=ids,
                                              tag=[models.TagResourcesRequestTag(key=k, value=v) for k, v in sorted(tags.items())])
         self._call("TagResources", lambda: self._client.tag_resources(request))
 
@@ -154,3 +163,9 @@ class Ecs:
 
         request = models.DeleteImageRequest(region_id=self.region, image_id=image_id)
         self._call("DeleteImage", lambda: self._client.delete_image(request))
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        from alibabacloud_ecs20140526 import models
+
+        request = models.DeleteSnapshotRequest(snapshot_id=snapshot_id)
+        self._call("DeleteSnapshot", lambda: self._client.delete_snapshot(request))

@@ -97,6 +97,11 @@ class Engine:
             raise EngineError(f"terraform {args[0]} failed: " + _last_line(result.stderr))
         return result.stdout
 
+    def replace(self, address: str) -> None:
+        """Apply the stack again with one resource replaced (`terraform apply -replace`): a new bake of a recipe
+        whose last one failed, or whose image is gone (the execution resource never changes by itself)."""
+        self._terraform("apply", "-input=false", "-no-color", "-auto-approve", f"-replace={address}")
+
     def outputs(self) -> dict[str, Any]:
         """The stack's outputs by name (sensitive ones included: they stay in this process)."""
         document = json.loads(self._terraform("output", "-json", "-no-color") or "{}")

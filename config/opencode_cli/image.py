@@ -27,6 +27,13 @@ def recipes(workspaces: list[Settings]) -> list[Recipe]:
     return sorted(found, key=lambda recipe: recipe.image_name)
 
 
+def needs_new_bake(execution: dict[str, Any] | None, image_found: bool) -> bool:
+    """Whether the stack's execution can give no image: it failed or was cancelled, or it succeeded and its image is
+    gone (pruned, deleted). The execution resource never changes by itself: the CLI replaces it then."""
+    status = (execution or {}).get("Status", "")
+    return status in FAILED or (status in SUCCEEDED and not image_found)
+
+
 def available(images: list[dict[str, Any]], recipe: Recipe) -> dict[str, Any] | None:
     """The newest usable image this recipe made (Image Builder names it <image name>_<execution id>)."""
     return next((image for image in images if image.get("ImageName", "").startswith(recipe.image_name + "_")
@@ -39,7 +46,7 @@ class Progress:
     seconds: float
 
 
-def wait_for_bake(execution: Callable[[], dict[str, Any] | None], image: Callable[[], dict[str, Any] | None],
+def wait_for_bake(execution: Callable[[], dict[str, Any] | None], image: Callable[[dict[str, Any]], dict[str, Any] | None],
                   on_progress: Callable[[Progress], None], timeout: float, poll: float = 30,
                   clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Follow an Image Builder execution until its image is Available: the image's DescribeImages item. A failed or
@@ -49,6 +56,9 @@ def wait_for_bake(execution: Callable[[], dict[str, Any] | None], image: Callabl
     while True:
         item = execution()
         status = (item or {}).get("Status", "NOT_FOUND")
+        if item is None and clock() - started > 5 * 60:  # a new execution is listed within seconds
+            raise BakeFailed("the image stack's bake is not in this region's Image Builder executions: check the "
+                             "region, or run opencode-alicloud image bake again")
         if status != last:
             on_progress(Progress(status, clock() - started))
             last = status
@@ -57,7 +67,7 @@ def wait_for_bake(execution: Callable[[], dict[str, Any] | None], image: Callabl
                              f"console, Image Builder, execution {(item or {}).get('ExecutionId', '?')} (the recipe's "
                              "output, the failing step last)")
         if status in SUCCEEDED:
-            found = image()
+            found = image(item or {})
             if found:
                 return found
         if clock() - started > timeout:
@@ -66,18 +76,29 @@ def wait_for_bake(execution: Callable[[], dict[str, Any] | None], image: Callabl
         sleep(poll)
 
 
-def prune_plan(images: list[dict[str, Any]], in_use: dict[str, list[str]], keep: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(kept, deleted) among this project's baked images (newest first): every image an instance runs is kept,
-    and the `keep` newest of the rest; only images tagged as the project's may be deleted."""
-    ours = [image for image in images if image.get("ImageName", "").startswith(IMAGE_PREFIX)]
-    kept, deleted, spare = [], [], keep
-    for image in ours:
+def prune_plan(images: list[dict[str, Any]], in_use: dict[str, list[str]], keep: int,
+               workspaces: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(kept, deleted) among baked images (newest first). Only images this project made for one of `workspaces`
+    (tagged by `image bake`) may be deleted; of those, every image an instance runs is kept, and the `keep`
+    newest of each recipe that no instance runs."""
+    kept, deleted = [], []
+    spare: dict[str, int] = {}
+    for image in images:
+        if not image.get("ImageName", "").startswith(IMAGE_PREFIX):
+            continue
         tags = {tag["TagKey"]: tag["TagValue"] for tag in (image.get("Tags") or {}).get("Tag", [])}
-        if image["ImageId"] in in_use or not MANAGED.items() <= tags.items():
+        recipe = image["ImageName"].split("_", 1)[0]
+        if image["ImageId"] in in_use or not MANAGED.items() <= tags.items() or tags.get("workspace") not in workspaces:
             kept.append(image)
-        elif spare > 0:
+        elif spare.setdefault(recipe, keep) > 0:
             kept.append(image)
-            spare -= 1
+            spare[recipe] -= 1
         else:
             deleted.append(image)
     return kept, deleted
+
+
+def snapshots_of(image: dict[str, Any]) -> list[str]:
+    """The snapshots an image is made of (DeleteImage keeps them, and they bill until deleted)."""
+    mappings = (image.get("DiskDeviceMappings") or {}).get("DiskDeviceMapping", [])
+    return [m["SnapshotId"] for m in mappings if m.get("SnapshotId")]

@@ -10,7 +10,7 @@ from typing import Any
 from .errors import SettingsError
 from .settings import VALUES_ONLY
 
-RESERVED_STACKS = ("opencode-state",)
+RESERVED_STACKS = ("opencode-state", "opencode-audit", "opencode-image")  # the administrator's stacks
 NOT_OVERRIDABLE = ("name", "workspaces", "state", "backend")  # the name is the key; state and backend are the team's
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 

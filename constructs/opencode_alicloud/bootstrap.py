@@ -46,6 +46,7 @@ from .instance.layout import (  # noqa: F401  (re-exported: the rest of the pack
     AGENT_BRIDGE,
     AGENT_SUBNET,
     PROXY_PORT,
+    METADATA_REJECT,
 )
 from .instance.documents import (  # noqa: F401
     compose_document,
@@ -300,10 +301,13 @@ def render_files(settings: BootstrapSettings, facts: BootstrapFacts) -> dict[str
             workspace_image=settings.workspace_image or "",
             opencode_url=_opencode_url(settings),
             ship_logs="1" if settings.ship_bucket else "",
+            # The bake recipe's digest: a changed recipe changes the user-data, which replaces the instance
+            # (on a baked image as on the public one, where the recipe itself is in the user-data).
+            recipe=recipe(settings).digest,
         ),
         "/etc/opencode/compose.yaml": render_compose(compose_document(settings)),
         MANAGED_CONFIG: render_opencode_json(settings),
-        "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
+        "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2", rule=METADATA_REJECT),
         **api_files(settings.egress_mode == "none"),
         **idle_files(settings),
         **egress_files(settings),
@@ -360,9 +364,10 @@ def render_model_server_files(server: ModelServerBootstrap, facts: ModelServerFa
             workspace_image="",
             opencode_url="",
             ship_logs="",
+            recipe="",
         ),
         "/etc/opencode/compose.yaml": render_compose(model_compose_document(server)),
-        "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2"),
+        "/etc/systemd/system/opencode-imds-block.service": render("opencode-imds-block.service.j2", rule=METADATA_REJECT),
         "/etc/systemd/system/opencode-bootstrap.service": render(
             "opencode-bootstrap.service.j2", script="/usr/local/sbin/opencode-bootstrap"
         ),

@@ -70,6 +70,7 @@ MANAGE_TAGGED = [
     # The image stack's template and its bakes; the baked images, which `image bake` tags as this workspace's
     # (Image Builder's provider resource cannot), for `image prune`.
     "ecs:DeleteImagePipeline", "ecs:StartImagePipelineExecution", "ecs:CancelImagePipelineExecution", "ecs:DeleteImage",
+    "ecs:DeleteSnapshot",  # a pruned image's snapshots (DeleteImage keeps them), tagged by `image bake`
 ]
 
 SECRET_PARAMETERS = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cdktf import TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformResourceLifecycle, TerraformStack
 from constructs import Construct
 
 from imports.alicloud.ecs_image_pipeline import EcsImagePipeline
@@ -43,14 +43,23 @@ class ImageStackProps:
     tags: dict[str, str]
 
     @classmethod
-    def from_settings(cls, settings: Settings, workspaces: list[Settings]) -> ImageStackProps:
-        recipes = {Recipe.of(w.opencode_version, w.image_family) for w in workspaces if w.image_source == "baked" and not w.image_id}
-        problems = [problem for recipe in recipes for problem in recipe.problems()]
+    def from_settings(cls, settings: Settings, workspaces: dict[str, Settings]) -> ImageStackProps:
+        """One stack bakes on one base, in one region, on one instance type (the top level's): a team workspace
+        that bakes on another is refused (exit 2, naming it), as is a version Image Builder would refuse."""
+        baked = {name: w for name, w in workspaces.items() if w.image_source == "baked" and not w.image_id}
+        problems = [(f"workspaces.{name}.image_source" if name != settings.name else "image_source",
+                     f"= baked needs the top level's {', '.join(differ)} (the image stack bakes on one base image, in one "
+                     'region, on one instance type): set it at the top level, or image_source = "public" here')
+                    for name, w in baked.items()
+                    if (differ := [key for key in ("region", "image_family", "image_name_regex", "instance_type")
+                                   if getattr(w, key) != getattr(settings, key)])]
+        recipes = {Recipe.of(w.opencode_version, w.image_family) for w in baked.values()}
+        problems += [problem for recipe in recipes for problem in recipe.problems()]
         if problems:
             raise SettingsError(problems)
         return cls(name=settings.name, region=settings.region, recipes=tuple(sorted(recipes, key=lambda r: r.image_name)),
                    base_image_regex=escape_for_terraform(settings.system_image_regex), instance_type=settings.instance_type,
-                   system_disk_size=min(w.system_disk_size for w in workspaces),
+                   system_disk_size=min(w.system_disk_size for w in workspaces.values()),
                    tags=literal_tags(settings.resource_tags()) | {"purpose": "image-bake"})
 
 
@@ -76,6 +85,9 @@ class ImageStack(TerraformStack):
                 build_content=recipe.build_content(), instance_type=props.instance_type,
                 vswitch_id=self.network.vswitch_id, internet_max_bandwidth_out=BAKE_BANDWIDTH_MBPS,
                 system_disk_size=props.system_disk_size, delete_instance_on_failure=True, tags=props.tags,
+                # The base is the newest public image when the recipe is first baked; a newer one later does not
+                # re-bake (a recipe change does: it is a new pipeline).
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["base_image"]),
             )
             self.pipelines[recipe.image_name] = pipeline
             self.executions[recipe.image_name] = EcsImagePipelineExecution(

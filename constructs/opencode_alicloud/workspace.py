@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 
-from cdktf import Fn
+from cdktf import Fn, TerraformResourceLifecycle
 from constructs import Construct
 
 from imports.alicloud.data_alicloud_eip_addresses import DataAlicloudEipAddresses
@@ -196,5 +196,8 @@ class Workspace(Construct):
             user_data=self.gzipped.value,  # the cloud-config, gzip + base64 (host.gzipped_user_data)
             tags=props.tags,
             volume_tags=props.tags,
-            lifecycle=self.gzipped.lifecycle,
+            # A baked workspace is replaced when its recipe changes (the digest is in the user-data), not when the same
+            # recipe is baked again (a new image id of the same contents would replace the system disk in place).
+            lifecycle=TerraformResourceLifecycle(replace_triggered_by=self.gzipped.lifecycle.replace_triggered_by,
+                                                 ignore_changes=["image_id"]) if props.baked else self.gzipped.lifecycle,
         )

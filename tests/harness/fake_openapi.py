@@ -62,6 +62,8 @@ class Account:
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # DescribeSnapshots' Snapshot items
     images: list[dict[str, Any]] = field(default_factory=list)  # this account's own images (DescribeImages' Image items)
     executions: list[dict[str, Any]] = field(default_factory=list)  # Image Builder executions (their Set items)
+    tagged_snapshots: dict[str, str] = field(default_factory=dict)  # snapshot id -> its first tag's value
+    deleted_snapshots: list[str] = field(default_factory=list)
     fail: tuple[int, str, str] | None = None  # (status, Code, Message) for every request
     requests: list[dict[str, Any]] = field(default_factory=list)  # what arrived and was accepted
     nonces: set[str] = field(default_factory=set)
@@ -261,7 +263,8 @@ class OpenApiHandler(_Handler):
             return self._error(400, "InvalidParameter", "this fake answers ImageOwnerAlias=self only")
         statuses = params.get("Status", "Available").split(",")  # the API's default: Available only
         chosen = [i for i in self.cloud.images if i["Status"] in statuses
-                  and params.get("ImageName", "") in i["ImageName"]]  # ImageName: a fuzzy match
+                  and params.get("ImageName", "") in i["ImageName"]  # ImageName: a fuzzy match
+                  and params.get("ImageId", i["ImageId"]) == i["ImageId"]]
         size, page = int(params.get("PageSize", 10)), int(params.get("PageNumber", 1))
         if size > 100:
             return self._error(400, "InvalidParameter.PageSize", "PageSize must be 1-100.")
@@ -286,8 +289,15 @@ class OpenApiHandler(_Handler):
         return self._ok({})
 
     def _tag_resources(self, params: dict[str, str]) -> None:
+        if params.get("ResourceType") == "snapshot":
+            with self.cloud.lock:
+                n = 1
+                while f"ResourceId.{n}" in params:
+                    self.cloud.tagged_snapshots[params[f"ResourceId.{n}"]] = params.get("Tag.1.Value", "")
+                    n += 1
+            return self._ok({})
         if params.get("ResourceType") != "image":
-            return self._error(400, "InvalidResourceType.NotSupported", "this fake tags images only")
+            return self._error(400, "InvalidResourceType.NotSupported", "this fake tags images and snapshots only")
         image = self._image(params, "ResourceId.1")
         if image is None:
             return None
@@ -298,6 +308,14 @@ class OpenApiHandler(_Handler):
                 tags[:] = [t for t in tags if t["TagKey"] != params[f"Tag.{n}.Key"]]
                 tags.append({"TagKey": params[f"Tag.{n}.Key"], "TagValue": params.get(f"Tag.{n}.Value", "")})
                 n += 1
+        return self._ok({})
+
+    def _delete_snapshot(self, params: dict[str, str]) -> None:
+        if any(params.get("SnapshotId") == m.get("SnapshotId") for i in self.cloud.images
+               for m in (i.get("DiskDeviceMappings") or {}).get("DiskDeviceMapping", [])):
+            return self._error(403, "IncorrectSnapshotStatus", "The snapshot is used by an image.")
+        with self.cloud.lock:
+            self.cloud.deleted_snapshots.append(params.get("SnapshotId", ""))
         return self._ok({})
 
     def _describe_executions(self, params: dict[str, str]) -> None:
@@ -311,6 +329,7 @@ _ECS_ACTIONS = {
     "DeleteImage": "_delete_image",
     "TagResources": "_tag_resources",
     "DescribeImagePipelineExecutions": "_describe_executions",
+    "DeleteSnapshot": "_delete_snapshot",
     "DescribeInstances": "_describe_instances",
     "GetInstanceConsoleOutput": "_console_output",
     "DescribeDisks": "_describe_disks",

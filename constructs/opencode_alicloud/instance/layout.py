@@ -14,6 +14,9 @@ AGENT_BRIDGE = "oc-agent"
 _AGENT_HOSTS = ipaddress.ip_network(AGENT_SUBNET).hosts()
 AGENT_GATEWAY, AGENT_ADDRESS = str(next(_AGENT_HOSTS)), str(next(_AGENT_HOSTS))
 PROXY_PORT = 3128  # Squid, the agent's only way out
+# No container reaches the metadata service (the instance role's credentials): the bake recipe during its build,
+# then opencode-imds-block.service after every Docker start.
+METADATA_REJECT = "DOCKER-USER -d 100.100.100.200 -j REJECT"
 
 # Environment variable per model provider (OpenCode reads these via {env:...}).
 PROVIDER_KEY_ENV = {

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from . import render
-from .layout import HOST_PACKAGES, NPM_SHA512, NPM_VERSION, WORKSPACE_IMAGE
+from .layout import HOST_PACKAGES, METADATA_REJECT, NPM_SHA512, NPM_VERSION, WORKSPACE_IMAGE
 
 BAKE_SCRIPT = "/usr/local/sbin/opencode-bake"
 IMAGE_PREFIX = "opencode-"
@@ -35,7 +35,7 @@ class Recipe:
     @classmethod
     def of(cls, opencode_version: str, image_family: str) -> Recipe:
         text = render("bake.sh.j2", version=opencode_version, family=image_family, packages=HOST_PACKAGES[image_family],
-                      tag=WORKSPACE_IMAGE.format(version=opencode_version),
+                      tag=WORKSPACE_IMAGE.format(version=opencode_version), metadata_rule=METADATA_REJECT,
                       dockerfile=workspace_dockerfile(opencode_version).rstrip("\n"))
         return cls(text, opencode_version, image_family)
 
