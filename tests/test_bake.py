@@ -4,6 +4,7 @@ user-data on a baked image only configures."""
 from __future__ import annotations
 
 import base64
+import json
 import gzip
 import re
 import shutil
@@ -103,15 +104,15 @@ def test_a_new_version_is_a_new_recipe_and_a_new_image_name(tmp_path: Path) -> N
 
 def test_an_image_id_boots_that_image_and_bakes_nothing(tmp_path: Path) -> None:
     documents = stacks(tmp_path, image_source="baked", image_id="m-0123456789abcdefghij")
-    assert "opencode-image" not in documents and "data" not in documents["opencode"] or \
-        "alicloud_images" not in documents["opencode"].get("data", {})
+    assert "opencode-image" not in documents
+    assert "alicloud_images" not in documents["opencode"].get("data", {})
     (instance,) = documents["opencode"]["resource"]["alicloud_instance"].values()
     assert instance["image_id"] == "m-0123456789abcdefghij"
 
 
 @pytest.mark.parametrize("settings, setting, message", [
-    ({"IMAGE_SOURCE": "baked", "IMAGE_ID": "m-short"}, "image_id", "is not a image id; it starts with m followed by 20"),
-    ({"IMAGE_SOURCE": "baked", "IMAGE_ID": "i-0123456789abcdefghij"}, "image_id", "is not a image id"),
+    ({"IMAGE_SOURCE": "baked", "IMAGE_ID": "m-short"}, "image_id", "is not an image id; it starts with m- followed by 20"),
+    ({"IMAGE_SOURCE": "baked", "IMAGE_ID": "i-0123456789abcdefghij"}, "image_id", "is not an image id"),
     ({"IMAGE_ID": "m-0123456789abcdefghij"}, "image_id", 'set image_source = "baked" too'),
     ({"IMAGE_SOURCE": "prebuilt"}, "image_source", "'public' or 'baked'"),
     ({"IMAGE_SOURCE": "baked", "OPENCODE_VERSION": "1.18." + "3" * 60}, "opencode_version", "which Image Builder refuses"),
@@ -164,3 +165,56 @@ def test_the_seal_removes_what_makes_a_machine_one_machine(tmp_path: Path) -> No
     assert (root / "etc/machine-id").read_text() == ""  # empty: systemd makes a new one at the next boot
     done = calls.read_text()
     assert "docker builder prune --all --force" in done and "apt-get clean" in done and "cloud-init clean --logs" in done
+
+
+def test_the_recipe_blocks_the_metadata_service_before_its_build_and_never_starts_the_proxies(tmp_path: Path) -> None:
+    """The build runs npm's install scripts: no container of it reaches the instance role's credentials; Caddy's
+    and Squid's package scripts may not start them (policy-rc.d), and they are left disabled."""
+    recipe = written_files(workspace_user_data(stacks(tmp_path)["opencode"]))[BAKE]["content"]
+    rule = "DOCKER-USER -d 100.100.100.200 -j REJECT"
+    assert recipe.index(f"iptables -w -I {rule}") < recipe.index("docker build")
+    unit = written_files(workspace_user_data(stacks(tmp_path)["opencode"]))["/etc/systemd/system/opencode-imds-block.service"]
+    assert f"iptables -I {rule}" in unit["content"]  # the same rule, kept after every Docker start
+    policy = recipe.split("printf '", 1)[1].split("' >/usr/sbin/policy-rc.d", 1)[0].encode().decode("unicode_escape")
+    script = tmp_path / "policy-rc.d"
+    script.write_text(policy)
+    verdicts = {name: subprocess.run(["sh", str(script), name, "start"], timeout=10).returncode
+                for name in ("caddy", "squid.service", "docker", "ssh")}
+    assert verdicts == {"caddy": 101, "squid.service": 101, "docker": 0, "ssh": 0}  # 101: action forbidden
+    assert recipe.index("policy-rc.d") < recipe.index("apt-get install") < recipe.index("rm -f /usr/sbin/policy-rc.d")
+    assert "systemctl disable --now caddy squid" in recipe
+
+
+def test_a_changed_recipe_replaces_a_baked_instance_and_a_new_bake_of_the_same_recipe_does_not(tmp_path: Path) -> None:
+    documents = stacks(tmp_path, image_source="baked")
+    (pipeline,) = documents["opencode-image"]["resource"]["alicloud_ecs_image_pipeline"].values()
+    digest = pipeline["image_name"].rsplit("-", 1)[1]
+    user_data = workspace_user_data(documents["opencode"])
+    assert f"RECIPE={digest}\n" in written_files(user_data)["/etc/opencode/bootstrap.env"]["content"] + "\n"
+    (instance,) = documents["opencode"]["resource"]["alicloud_instance"].values()
+    assert instance["lifecycle"]["ignore_changes"] == ["image_id"]  # the same recipe baked again: not replaced
+    assert instance["lifecycle"]["replace_triggered_by"][0].startswith("terraform_data.")  # a new recipe: replaced
+    assert pipeline["lifecycle"]["ignore_changes"] == ["base_image"]  # a newer public base: no re-bake by itself
+    (public,) = stacks(tmp_path / "public")["opencode"]["resource"]["alicloud_instance"].values()
+    assert "ignore_changes" not in public["lifecycle"]
+
+
+def test_team_workspaces_bake_on_the_top_levels_base_or_are_refused(tmp_path: Path) -> None:
+    team = {"alice": {"image_source": "baked"}, "bob": {"image_source": "baked", "opencode_version": "1.18.32"},
+            "carol": {"image_source": "baked", "image_family": "ubuntu-24.04"}, "dave": {"region": "eu-central-1"}}
+    result = run_main({"OPENCODE_ALICLOUD_WORKSPACES": json.dumps(team), "OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path / "s")},
+                      tmp_path / "out")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "workspaces.carol.image_source: = baked needs the top level's image_family" in result.stderr
+    assert "alice" not in result.stderr and "dave" not in result.stderr  # the same base, or not baked
+    del team["carol"]
+    documents = stacks(tmp_path / "ok", workspaces=team)
+    pipelines = documents["opencode-image"]["resource"]["alicloud_ecs_image_pipeline"].values()
+    assert sorted(p["image_name"].split("-")[1] for p in pipelines) == ["1.18.32", "1.18.33"]  # one per recipe
+
+
+@pytest.mark.parametrize("name", ["opencode-image", "opencode-audit", "opencode-state"])
+def test_the_administrators_stack_names_are_no_workspace_names(name: str, tmp_path: Path) -> None:
+    result = run_main({"OPENCODE_ALICLOUD_WORKSPACES": json.dumps({name: {}}), "OPENCODE_ALICLOUD_STATE_DIR": str(tmp_path)},
+                      tmp_path / "out")
+    assert result.returncode == 2 and f"workspaces.{name}" in result.stderr and "Traceback" not in result.stderr

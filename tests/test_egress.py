@@ -31,7 +31,12 @@ def test_the_default_is_open_and_adds_nothing(tmp_path: Path) -> None:
     assert [r for r in resources(doc, "alicloud_security_group_rule") if r["type"] == "egress"] == []
     files = rendered_bootstrap("default")[1]
     assert SQUID_CONF not in files and "/etc/systemd/system/opencode-egress.service" not in files
-    assert "EGRESS_MODE=open" in files["/etc/opencode/bootstrap.env"]  # Squid is in the image, off (the recipe), not started
+    assert "EGRESS_MODE=open" in files["/etc/opencode/bootstrap.env"]
+    # Squid is in the image, off (the recipe); the bootstrap enables and starts it only in its egress branch.
+    script = files["/usr/local/sbin/opencode-bootstrap"]
+    branch = script.split('if [ "$EGRESS_MODE" != open ]; then\n', 1)[1].split("\nfi\n", 1)[0]
+    assert "systemctl enable squid" in branch and "systemctl restart squid" in branch
+    assert "squid" not in script.replace(branch, "")
 
 
 @pytest.mark.parametrize("overrides, field, fix", [

@@ -45,7 +45,9 @@ def _resource_id(kind: str, value: str | None) -> str | None:
     if not pattern.fullmatch(value):
         prefix = pattern.pattern[1:pattern.pattern.index("-")]
         length = " followed by 20 letters or digits (m-0123456789abcdefghij)" if kind == "image_id" else ""
-        raise ValueError(f"{value!r} is not a {kind.replace('_', ' ')}; it starts with {prefix}{length}")
+        what = kind.replace("_", " ")
+        article = "an" if what[0] in "aeiou" else "a"
+        raise ValueError(f"{value!r} is not {article} {what}; it starts with {prefix}-{length}")
     return value
 
 

@@ -84,9 +84,11 @@ def baked_image(base: VmImage, build_content: str, digest: str, workspace_image:
     record = folder / "bake.json"
     if image.disk.exists() and record.exists():
         facts = json.loads(record.read_text())
-        check(f"bake: recipe {digest}: cached image from an earlier run (its checks passed then)", True,
-              f"{folder}; baked in {facts.get('took', '?')} s, seal: {', '.join(sealed(facts)) or 'clean'}")
-        return image
+        good = not sealed(facts) and facts.get("recipe") == digest and facts.get("workspace image", "missing") != "missing"
+        check(f"bake: recipe {digest}: the cached image's bake ran this recipe, sealed, with the workspace image",
+              good, f"{folder}; baked in {facts.get('took', '?')} s; left: {', '.join(sealed(facts)) or 'nothing'}; "
+              f"recipe {facts.get('recipe', '?')}")
+        return image if good else None
     work = workdir / "bake"
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data.qcow2"
@@ -116,12 +118,12 @@ def baked_image(base: VmImage, build_content: str, digest: str, workspace_image:
                 why or f"exit {facts.get('exit', '?')} after {took:.0f} s; last lines: "
                 + " | ".join(text.strip().splitlines()[-4:])[-600:])
     left = sealed(facts)
-    check("bake: the seal left no machine identity (machine id, SSH host keys, root's key, cloud-init's state and "
+    clean_seal = check("bake: the seal left no machine identity (machine id, SSH host keys, root's key, cloud-init's state and "
           "logs, apt's lists) and Caddy and Squid off; the workspace image and the recipe in the image",
           ran and not left and facts.get("workspace image", "missing") != "missing" and facts.get("recipe") == digest,
           f"left: {', '.join(left) or 'nothing'}; image {facts.get('workspace image', '?')[:19]}; recipe {facts.get('recipe', '?')}")
-    if not ran:
-        return None
+    if not (ran and clean_seal):
+        return None  # nothing cached: a failed seal is never a cached image
     if machine.process:
         try:
             machine.process.wait(timeout=300)

@@ -130,7 +130,8 @@ class Deployment:
     password: str
     parameters: dict[str, str]
     settings: dict[str, str]
-    opencode_version: str  # as the user-data's Dockerfile pins it
+    opencode_version: str  # as the user-data's compose file names the workspace image
+    image_id: str  # the system image Terraform gave the instance
 
     @classmethod
     def from_state(cls, state: dict, settings: dict[str, str]) -> Deployment:
@@ -143,7 +144,7 @@ class Deployment:
                    region=_env_line(text, "REGION"), role=_env_line(text, "ROLE"),
                    site=outputs["url"]["value"].removeprefix("https://"), password=outputs["password"]["value"],
                    parameters=parameters_from_state(state), settings=settings,
-                   opencode_version=_compose_image(text).rpartition(":")[2])
+                   opencode_version=_compose_image(text).rpartition(":")[2], image_id=instance["image_id"])
 
 
 def _compose_image(user_data: str) -> str:
@@ -563,7 +564,8 @@ def restart(checks: Checks, key: Path, deadline_seconds: int = 15 * 60) -> None:
     """What an idle-stopped workspace does when it is started again: a clean power-off, then power-on of the same
     disks; the login healthy again through the proxy (no bootstrap runs: everything it set up is enabled)."""
     machine, r = checks.machine, checks.report
-    machine.shutdown(key)
+    before = checks.bootstrap_log().count("] start\n")
+    clean = machine.shutdown(key)
     offset = machine.serial_size()
     started = time.monotonic()
     machine.start()
@@ -576,9 +578,12 @@ def restart(checks: Checks, key: Path, deadline_seconds: int = 15 * 60) -> None:
     took = time.monotonic() - started
     kept = checks.ssh(f"cat {MARKER}").stdout.strip() if status == "200" else ""
     banner = machine.serial_since(offset).count("Linux version")
-    r.check("restart from stopped: power-on to a healthy login, the workspace files kept",
-            status == "200" and banner >= 1 and bool(kept), f"login {status or 'no answer'} {took:.0f} s after power-on; "
-            f"{banner} kernel banner(s) since; {MARKER}: {'kept' if kept else 'missing'}")
+    again = checks.bootstrap_log().count("] start\n") - before
+    r.check("restart from stopped: a clean power-off, then power-on to a healthy login, the workspace files kept, "
+            "no bootstrap run again", clean and status == "200" and banner >= 1 and bool(kept) and again == 0,
+            f"{'clean' if clean else 'NOT a clean'} power-off; login {status or 'no answer'} {took:.0f} s after power-on; "
+            f"{banner} kernel banner(s) since; {MARKER}: {'kept' if kept else 'missing'}; bootstrap runs since: {again}")
+    checks.metadata()  # the firewall unit is back before anyone could use the agent
     say(f"time: restart from stopped: {took:.0f} s from power-on to the login answering 200 (from the host, polled every 5 s)")
 
 
@@ -738,9 +743,11 @@ def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> 
     timed.append((f"the bake of {image_name}", time.monotonic() - begun))
     if not baked:
         return
-    stage.image_baked(image_name)
+    baked_id = stage.image_baked(image_name)
 
     second = stage.deploy(BAKED)
+    report.check("deploy 2 boots the baked image (the lookup by the recipe's name found it)",
+                 second.image_id == baked_id, f"planned {second.image_id}, baked {baked_id}")
     say(f"deploy 2 on the stub (defaults, image_source baked, idle stop {IDLE_MINUTES} min, egress allowlist): instance "
         f"{first.instance_id} -> {second.instance_id}, data disk {second.data_disk_id} "
         f"({'kept' if second.data_disk_id == first.data_disk_id else 'REPLACED'})")

@@ -98,16 +98,20 @@ class Machine:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def shutdown(self, key: Path, seconds: int = 180) -> None:
+    def shutdown(self, key: Path, seconds: int = 180) -> bool:
         """A clean power-off, as ECS stops an instance before it is replaced (SIGTERM to QEMU is a
-        power cut: what the guest had not written back would be lost)."""
+        power cut: what the guest had not written back would be lost). Whether the guest powered off by
+        itself within `seconds` (else QEMU was stopped)."""
         self.ssh(key, "systemctl poweroff", timeout=30)
+        clean = False
         if self.process:
             try:
                 self.process.wait(timeout=seconds)
+                clean = True
             except subprocess.TimeoutExpired:
                 pass
         self.stop()
+        return clean
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
