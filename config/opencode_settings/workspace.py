@@ -35,9 +35,10 @@ class WorkspaceSettings(BaseModel):
     )
     image_source: ImageSource = Field(
         "public",
-        description="public: the family's public image, and the first boot installs the packages and builds the "
-        "workspace image (about 16 minutes, rehearsed); baked: this project's image made once per OpenCode version "
-        "by ECS Image Builder (`opencode-alicloud image bake`, stack opencode-image), and the first boot only configures.",
+        description="public: the family's public image, and each instance's first boot runs the bake recipe (the "
+        "packages, the workspace image) before it configures; baked: this project's image, made once per recipe "
+        "(OpenCode version and family) by ECS Image Builder (`opencode-alicloud image bake`, stack opencode-image), "
+        "and the first boot only configures. See the README's \"A baked image\".",
     )
     image_id: str | None = Field(
         None, description="With image_source = baked: this custom image (m-...) instead of the newest baked one.",
