@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 
 from cloud_sim import Rehearsal, build_mirror, environment, warnings_in
 from conftest import ROOT, synth
+from opencode_alicloud.instance.recipe import Recipe
 from strategies import workspace_settings
 
 SCHEMA = json.loads((ROOT / "config" / "schemas" / "alicloud-1.289.0.json").read_text())
@@ -60,7 +62,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
     base = tmp_path_factory.mktemp("property")
     env = environment(build_mirror(base / "sim"))
-    env.update(TF_VAR_model_api_key="sk-test", TF_VAR_github_token="ghp_test")
+    env.update(TF_VAR_model_api_key="sk-test", TF_VAR_github_token="ghp_test",
+               STUB_PROVIDER_IMAGES=str(base / "account-images.json"))
     return Rehearsal(base / "tf", env)
 
 
@@ -78,6 +81,12 @@ def test_every_valid_setting_plans_cleanly_against_the_provider_rules(
     # again) runs on the same stack without the block, since the backends need the network.
     _, report = rehearsal.validate_with_backend(document)
     assert report["valid"] and report["error_count"] == 0 and report["warning_count"] == 0, (values, report["diagnostics"])
+    # The account's own images: one of this recipe's, when the draw bakes (without it the plan stops, by design:
+    # tests/scenarios/test_bake_rehearsal.py).
+    recipe = Recipe.of(values["opencode_version"], values["image_family"])
+    Path(rehearsal.env["STUB_PROVIDER_IMAGES"]).write_text(json.dumps(
+        [{"id": "m-baked00000000000001", "name": f"{recipe.image_name}_exec-00000000000000000001"}]
+        if values["image_source"] == "baked" and "image_id" not in values else []))
     rehearsal.load(document)
     code, plan, output = rehearsal.plan()
     assert code == 0, (values, output[-3000:])
