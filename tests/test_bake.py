@@ -174,7 +174,7 @@ def test_the_recipe_blocks_the_metadata_service_before_its_build_and_never_start
     rule = "DOCKER-USER -d 100.100.100.200 -j REJECT"
     assert recipe.index(f"iptables -w -I {rule}") < recipe.index("docker build")
     unit = written_files(workspace_user_data(stacks(tmp_path)["opencode"]))["/etc/systemd/system/opencode-imds-block.service"]
-    assert f"iptables -I {rule}" in unit["content"]  # the same rule, kept after every Docker start
+    assert f"iptables -w -I {rule}" in unit["content"]  # the same rule, in place before every Docker start
     policy = recipe.split("cat >/usr/sbin/policy-rc.d <<'POLICY'\n", 1)[1].split("\nPOLICY\n", 1)[0]
     script = tmp_path / "policy-rc.d"
     script.write_text(policy)

@@ -197,15 +197,28 @@ def test_the_proxy_config_is_deny_by_default_and_squid_parses_it(tmp_path: Path)
 def test_the_agent_network_firewall_unit(tmp_path: Path) -> None:
     unit = rendered_bootstrap("egress-allowlist")[1]["/etc/systemd/system/opencode-egress.service"]
     assert [line.removeprefix("ExecStart=") for line in unit.splitlines() if line.startswith("ExecStart=")] == agent_firewall()
-    assert agent_firewall()[3] == "/usr/sbin/iptables -w -A OPENCODE-AGENT -p tcp --dport 3128 -j ACCEPT"
-    assert agent_firewall()[4] == "/usr/sbin/iptables -w -A OPENCODE-AGENT -j REJECT"
+    assert agent_firewall()[4] == "/usr/sbin/iptables -w -A OPENCODE-AGENT -p tcp --dport 3128 -j ACCEPT"
+    assert agent_firewall()[5] == "/usr/sbin/iptables -w -A OPENCODE-AGENT -j REJECT"
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze is not installed")
-    (tmp_path / "opencode-egress.service").write_text(unit.replace("Requires=docker.service\n", "").replace(
-        "After=docker.service\n", ""))
+    (tmp_path / "opencode-egress.service").write_text(unit)
     verify = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "opencode-egress.service")],
                             capture_output=True, text=True)
     assert "opencode-egress.service" not in verify.stderr, verify.stderr
+
+
+@pytest.mark.parametrize("unit", ["/etc/systemd/system/opencode-egress.service", "/etc/systemd/system/opencode-imds-block.service"])
+def test_the_firewall_units_run_before_docker_and_its_containers(unit: str) -> None:
+    """Security review 2, #10: the containers (restart: unless-stopped) start with Docker's daemon at a reboot or a
+    start from stopped; a unit ordered after docker.service left the agent running before its rules existed."""
+    import configparser
+
+    parsed = configparser.ConfigParser(strict=False, interpolation=None)
+    parsed.read_string(rendered_bootstrap("egress-allowlist")[1][unit])
+    assert parsed["Unit"]["Before"] == "docker.service" and "After" not in parsed["Unit"] and "Requires" not in parsed["Unit"]
+    assert parsed["Install"]["WantedBy"].split() == ["docker.service", "multi-user.target"]  # pulled in by Docker's start
+    commands = rendered_bootstrap("egress-allowlist")[1][unit].split("ExecStart=")[1:]
+    assert commands[0].strip() == "-/usr/sbin/iptables -w -N DOCKER-USER"  # the chain Docker would make, made first
 
 
 def test_the_bootstrap_installs_the_proxy_before_opencode_starts() -> None:

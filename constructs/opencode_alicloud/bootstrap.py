@@ -217,6 +217,7 @@ def agent_firewall() -> list[str]:
     (and replies to what the host opened, e.g. the HTTPS proxy's requests to OpenCode); nothing forwarded."""
     ipt, chain, bridge, port = "/usr/sbin/iptables -w", AGENT_CHAIN, AGENT_BRIDGE, PROXY_PORT
     return [
+        f"-{ipt} -N DOCKER-USER",  # before Docker (the unit runs first): Docker keeps the chain it finds
         f"-{ipt} -N {chain}",  # "-": it may exist already (a restart)
         f"{ipt} -F {chain}",
         f"{ipt} -A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",

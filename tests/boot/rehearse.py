@@ -586,7 +586,8 @@ def restart(checks: Checks, key: Path, deadline_seconds: int = 15 * 60) -> None:
             "no bootstrap run again", clean and status == "200" and banner >= 1 and bool(kept) and again == 0,
             f"{'clean' if clean else 'NOT a clean'} power-off; login {status or 'no answer'} {took:.0f} s after power-on; "
             f"{banner} kernel banner(s) since; {MARKER}: {'kept' if kept else 'missing'}; bootstrap runs since: {again}")
-    checks.metadata()  # the firewall unit is back before anyone could use the agent
+    rules_before_docker(checks, "after a restart")
+    checks.metadata()  # and the rule is in place now
     say(f"time: restart from stopped: {took:.0f} s from power-on to the login answering 200 (from the host, polled every 5 s)")
 
 
@@ -658,6 +659,20 @@ def reboot(checks: Checks, deadline_seconds: int = 15 * 60) -> None:
     r.check("after a reboot: healthy again with the same data", status == "200" and after == before,
             f"login {status or 'no answer'} {time.monotonic() - started:.0f} s after the reboot was asked; "
             f"workspace file {'kept' if after == before else 'LOST'}")
+    rules_before_docker(checks, "after a reboot")
+
+
+def rules_before_docker(checks: Checks, when: str) -> None:
+    """The metadata and egress firewall units were active before Docker's daemon (which starts the containers)
+    was started, by systemd's own monotonic timestamps of this boot."""
+    units = ["opencode-imds-block.service"] + (["opencode-egress.service"] if checks.deployment.settings.get(
+        "OPENCODE_ALICLOUD_EGRESS__MODE", "open") != "open" else [])
+    answer = checks.ssh("; ".join(f"systemctl show -p ActiveEnterTimestampMonotonic --value {unit}" for unit in units)
+                        + "; systemctl show -p ExecMainStartTimestampMonotonic --value docker.service").stdout.split()
+    times = [int(value) if value.isdigit() else 0 for value in answer]
+    ok = len(times) == len(units) + 1 and all(0 < t <= times[-1] for t in times[:-1])
+    checks.report.check(f"{when}: the firewall rules exist before Docker starts the agent ({', '.join(units)} before docker.service)",
+                        ok, ", ".join(f"{name} {t / 1e6:.2f} s" for name, t in zip([*units, "docker.service (its start)"], times)))
 
 
 def egress(checks: Checks) -> None:
