@@ -4,6 +4,7 @@ the signature; its units under systemd-analyze; the role's stop-only policy; and
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -232,3 +233,17 @@ def test_an_accepted_stop_is_not_asked_for_again_while_it_happens(idle: Any) -> 
     assert idle.stop_pending({"stopped_at": NOW - 60}, NOW)
     assert not idle.stop_pending({"stopped_at": NOW - idle.SETTLE}, NOW)  # it did not happen: ask again
     assert not idle.stop_pending({"stopped_at": NOW + 60}, NOW)  # a clock gone back: judge afresh
+
+
+@pytest.mark.parametrize("plant", ["symlink", "hardlink"])
+def test_the_idle_check_never_reads_a_link_planted_in_caddys_folder(idle: Any, tmp_path: Path, plant: str) -> None:
+    """Security review 2, #13: it runs as root over Caddy's folder: a planted link is no access log (so no stop),
+    and the file it points at is never read."""
+    secret = tmp_path / "secrets.env"
+    secret.write_text(json.dumps({"user_id": "opencode", "ts": NOW, "status": 200}) + "\n")
+    log = tmp_path / "opencode-access.log"
+    log.symlink_to(secret) if plant == "symlink" else os.link(secret, log)
+    assert idle.read_log(str(log)) is None
+    regular = tmp_path / "regular.log"
+    regular.write_text(access(NOW) + "\n")
+    assert idle.read_log(str(regular)) == [access(NOW)]  # the control: a log of its own is read

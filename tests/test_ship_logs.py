@@ -69,6 +69,32 @@ def test_what_is_new_in_a_log_caddy_rolls(ship: Any, tmp_path: Path) -> None:
     assert ship.pending(str(log), {**state, "offset": 10**6})[0] == line(6)
 
 
+@pytest.mark.parametrize("plant", ["symlink", "hardlink", "rolled hardlink"])
+def test_a_link_planted_in_caddys_folder_is_never_read(ship: Any, tmp_path: Path, plant: str) -> None:
+    """Security review 2, #13: the program runs as root and reads Caddy's folder, which Caddy writes: a link
+    there to a root-only file (the secrets) is refused, not shipped, whether it is the log or a rolled one."""
+    secret = tmp_path / "secrets.env"
+    secret.write_text("MODEL_API_KEY=sk-must-not-ship\n")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "opencode-access.log"
+    state: dict[str, Any] = {}
+    if plant == "symlink":
+        log.symlink_to(secret)
+    elif plant == "hardlink":
+        os.link(secret, log)
+    else:
+        log.write_bytes(line(1))
+        state = ship.pending(str(log), {})[1]
+        log.rename(logs / "gone.log")
+        (logs / "gone.log").unlink()
+        os.link(secret, logs / "opencode-access-rolled.log")  # as if it were the rolled log (its inode)
+        log.write_bytes(line(2))
+        state = {**state, "inode": secret.stat().st_ino, "offset": 0}
+    with pytest.raises(OSError):
+        ship.pending(str(log), state)
+
+
 def test_the_program_adds_an_object_through_the_role_and_never_overwrites(ship: Any, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     cloud = Cloud(instance_id="i-t4nship01", region="ap-southeast-1", role="opencode-instance", parameters={},
