@@ -135,3 +135,40 @@ def test_the_old_layout_would_have_failed(tmp_path: Path) -> None:
     (managed / "opencode.json").chmod(0o600)
     effective = _effective(managed, home, project, "openai-compatible")
     assert "custom" not in effective.get("provider", {}) and effective.get("share") != "disabled"
+
+
+def _diagnostics(managed: Path, home: Path, project: Path) -> None:
+    """`opencode debug lsp diagnostics` on a TypeScript file of the project, as uid 1000 (it starts the LSP
+    servers the configuration enables for that file)."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "OPENCODE_TEST_MANAGED_CONFIG_DIR": str(managed),
+           **_container_env("default")}
+    subprocess.run(["setpriv", f"--reuid={AGENT_UID}", f"--regid={AGENT_UID}", "--clear-groups", str(OPENCODE), "debug",
+                    "lsp", "diagnostics", "a.ts"], env=env, cwd=project, capture_output=True, text=True, timeout=120)
+
+
+def test_a_binary_planted_in_a_repository_is_never_started_as_a_language_server_or_formatter(tmp_path: Path) -> None:
+    """Security review 2, #12: OpenCode starts language servers and formatters from the repository's own
+    node_modules/.bin (oxlint here) without a bash approval. The managed config turns both off, and that wins
+    over a configuration that turns them on (the control: with only that one, the planted binary runs)."""
+    managed, home, project = _layout(tmp_path, "default")
+    ran = tmp_path / "ran"
+    bin_dir = project / "node_modules" / ".bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("oxlint", "oxc_language_server"):
+        (bin_dir / name).write_text(f"#!/bin/sh\necho \"$0 $*\" >> {ran}\n")
+        (bin_dir / name).chmod(0o755)
+    (project / "package.json").write_text('{"name": "p", "devDependencies": {"oxlint": "1.0.0"}}')
+    (project / "a.ts").write_text("const a: number = 1;\n")
+    for path in (project / "node_modules", bin_dir, project / "package.json", project / "a.ts"):
+        os.chown(path, AGENT_UID, AGENT_UID)
+    tmp_path.chmod(0o777)
+    enabling = home / ".config" / "opencode" / "opencode.jsonc"  # as if the agent's global config turned them on
+    enabling.write_text(json.dumps({"lsp": True, "formatter": True}))
+    effective = _effective(managed, home, project, "default")
+    assert effective["lsp"] is False and effective["formatter"] is False
+    _diagnostics(managed, home, project)
+    assert not ran.exists(), ran.read_text()
+    control = tmp_path / "no-managed"
+    control.mkdir()
+    _diagnostics(control, home, project)  # the same project, no managed config: the planted binary runs
+    assert "node_modules/.bin/o" in ran.read_text()

@@ -70,6 +70,10 @@ def opencode_config(settings: BootstrapSettings) -> dict[str, Any]:
         "autoupdate": False,
         "share": "disabled",
         "permission": {"edit": "allow", "bash": "ask", "webfetch": "ask"},
+        # No language server and no formatter: OpenCode starts them from the repository's own node_modules/.bin
+        # (oxlint, biome, prettier) without asking, so a planted executable would run unapproved.
+        "lsp": False,
+        "formatter": False,
         "provider": provider,
     }
 
