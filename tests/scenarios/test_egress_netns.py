@@ -38,6 +38,34 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), capture_output=True, text=True, timeout=60, check=check)
 
 
+def agent_network(host: str, agent: str, tag: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Two namespaces joined as Docker's internal network joins the container: the host's end `oc-agent` at
+    the gateway address, the agent's at its address, no route out. Returns the commands that run in each."""
+    sh("ip", "netns", "add", host)
+    sh("ip", "netns", "add", agent)
+    sh("ip", "link", "add", f"ocv{tag}", "type", "veth", "peer", "name", f"oca{tag}")
+    sh("ip", "link", "set", f"ocv{tag}", "netns", host)
+    sh("ip", "link", "set", f"oca{tag}", "netns", agent)
+    inh, ina = ("ip", "netns", "exec", host), ("ip", "netns", "exec", agent)
+    sh(*inh, "ip", "link", "set", f"ocv{tag}", "name", AGENT_BRIDGE)
+    sh(*inh, "ip", "addr", "add", f"{AGENT_GATEWAY}/24", "dev", AGENT_BRIDGE)
+    sh(*ina, "ip", "addr", "add", f"{AGENT_ADDRESS}/24", "dev", f"oca{tag}")
+    for ns, link in ((inh, AGENT_BRIDGE), (ina, f"oca{tag}")):
+        sh(*ns, "ip", "link", "set", "lo", "up")
+        sh(*ns, "ip", "link", "set", link, "up")
+    return inh, ina
+
+
+def start_squid(inh: tuple[str, ...], conf: Path, processes: list[subprocess.Popen[bytes]]) -> None:
+    """The real Squid with `conf` in the host namespace, waited for until its port accepts."""
+    processes.append(subprocess.Popen([*inh, "squid", "-N", "-f", str(conf)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for _ in range(100):
+        if sh(*inh, "sh", "-c", f"exec 3<>/dev/tcp/{AGENT_GATEWAY}/{PROXY_PORT}", check=False).returncode == 0:
+            break
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def namespaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     tag = str(os.getpid())
@@ -45,19 +73,7 @@ def namespaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     processes: list[subprocess.Popen[bytes]] = []
     run: Path | None = None
     try:
-        sh("ip", "netns", "add", host)
-        sh("ip", "netns", "add", agent)
-        sh("ip", "link", "add", f"ocv{tag}", "type", "veth", "peer", "name", f"oca{tag}")
-        sh("ip", "link", "set", f"ocv{tag}", "netns", host)
-        sh("ip", "link", "set", f"oca{tag}", "netns", agent)
-        inh = ("ip", "netns", "exec", host)
-        ina = ("ip", "netns", "exec", agent)
-        sh(*inh, "ip", "link", "set", f"ocv{tag}", "name", AGENT_BRIDGE)
-        sh(*inh, "ip", "addr", "add", f"{AGENT_GATEWAY}/24", "dev", AGENT_BRIDGE)
-        sh(*ina, "ip", "addr", "add", f"{AGENT_ADDRESS}/24", "dev", f"oca{tag}")
-        for ns, link in ((inh, AGENT_BRIDGE), (ina, f"oca{tag}")):
-            sh(*ns, "ip", "link", "set", "lo", "up")
-            sh(*ns, "ip", "link", "set", link, "up")
+        inh, _ = agent_network(host, agent, tag)
         # The world, the metadata service and the model server, on the host namespace's loopback.
         settings = load_settings(**SETTINGS)
         model_server = settings.model_server.address()
@@ -79,12 +95,7 @@ def namespaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         (run / "squid.conf").write_text(conf)
         parsed = sh("squid", "-k", "parse", "-f", str(run / "squid.conf"), check=False)
         assert parsed.returncode == 0, parsed.stderr
-        processes.append(subprocess.Popen([*inh, "squid", "-N", "-f", str(run / "squid.conf")],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for _ in range(100):
-            if sh(*inh, "sh", "-c", f"exec 3<>/dev/tcp/{AGENT_GATEWAY}/{PROXY_PORT}", check=False).returncode == 0:
-                break
-            time.sleep(0.2)
+        start_squid(inh, run / "squid.conf", processes)
         before = curl(agent, f"http://{AGENT_GATEWAY}:8080/")
         sh(*inh, "iptables", "-w", "-N", "DOCKER-USER")  # Docker makes it; the unit inserts into it
         for command in agent_firewall():
@@ -281,17 +292,7 @@ def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     run = Path(tempfile.mkdtemp(prefix="oc-squid-dns-", dir="/tmp"))
     run.chmod(0o777)
     try:
-        sh("ip", "netns", "add", host)
-        sh("ip", "netns", "add", agent)
-        sh("ip", "link", "add", f"odv{tag}", "type", "veth", "peer", "name", f"oda{tag}")
-        sh("ip", "link", "set", f"odv{tag}", "netns", host)
-        sh("ip", "link", "set", f"oda{tag}", "netns", agent)
-        inh, ina = ("ip", "netns", "exec", host), ("ip", "netns", "exec", agent)
-        sh(*inh, "ip", "addr", "add", f"{AGENT_GATEWAY}/24", "dev", f"odv{tag}")
-        sh(*ina, "ip", "addr", "add", f"{AGENT_ADDRESS}/24", "dev", f"oda{tag}")
-        for ns, link in ((inh, f"odv{tag}"), (ina, f"oda{tag}")):
-            sh(*ns, "ip", "link", "set", "lo", "up")
-            sh(*ns, "ip", "link", "set", link, "up")
+        inh, _ = agent_network(host, agent, tag)
         settings = load_settings(egress={"mode": "allowlist", "allow": [LISTED]}, model_server={"enabled": True})
         for address in (WORLD, DNS_SERVER):
             sh(*inh, "ip", "addr", "add", f"{address}/32", "dev", "lo")
@@ -310,12 +311,7 @@ def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             "pid_file": str(run / "squid.pid"), "hosts_file": str(run / "hosts")})
         # The test's only addition: where Squid asks (the instance's resolver on ECS).
         (run / "squid.conf").write_text(conf + f"dns_nameservers {DNS_SERVER}\n")
-        processes.append(subprocess.Popen([*inh, "squid", "-N", "-f", str(run / "squid.conf")],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for _ in range(100):
-            if sh(*inh, "sh", "-c", f"exec 3<>/dev/tcp/{AGENT_GATEWAY}/{PROXY_PORT}", check=False).returncode == 0:
-                break
-            time.sleep(0.2)
+        start_squid(inh, run / "squid.conf", processes)
         yield {"agent": agent, "queries": str(queries)}
     finally:
         clean_up(processes, [host, agent], run)
