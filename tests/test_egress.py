@@ -187,6 +187,7 @@ def test_the_proxy_config_is_deny_by_default_and_squid_parses_it(tmp_path: Path)
     assert ("acl inside dst 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 "
             "192.168.0.0/16 ::1 fc00::/7 fe80::/10") in conf
     assert "access_log stdio:/var/log/squid/access.log squid" in conf and "forwarded_for delete" in conf
+    assert "visible_hostname opencode-proxy" in conf.splitlines()  # no lookup of the host's own name at start
     if not shutil.which("squid"):
         pytest.skip("squid is not installed (scripts/install-test-tools installs it)")
     (tmp_path / "squid.conf").write_text(conf)
@@ -217,9 +218,27 @@ def test_the_firewall_units_run_before_docker_and_its_containers(unit: str) -> N
     parsed = configparser.ConfigParser(strict=False, interpolation=None)
     parsed.read_string(rendered_bootstrap("egress-allowlist")[1][unit])
     assert parsed["Unit"]["Before"] == "docker.service" and "After" not in parsed["Unit"] and "Requires" not in parsed["Unit"]
-    assert parsed["Install"]["WantedBy"].split() == ["docker.service", "multi-user.target"]  # pulled in by Docker's start
+    # Required by Docker's start, not only wanted: a rule that cannot be made keeps Docker and its containers down.
+    assert parsed["Install"]["RequiredBy"].split() == ["docker.service"]
+    assert parsed["Install"]["WantedBy"].split() == ["multi-user.target"]
     commands = rendered_bootstrap("egress-allowlist")[1][unit].split("ExecStart=")[1:]
     assert commands[0].strip() == "-/usr/sbin/iptables -w -N DOCKER-USER"  # the chain Docker would make, made first
+
+
+@pytest.mark.parametrize("unit", ["opencode-egress.service", "opencode-imds-block.service"])
+def test_enabling_a_firewall_unit_makes_docker_require_it(unit: str, tmp_path: Path) -> None:
+    """The reviewer's follow-up to #10: with WantedBy a failed firewall unit let Docker start the agent without its
+    rules (fail open). systemd's own `systemctl enable`, on an offline root, is the judge: the unit lands in
+    docker.service.requires/, so Docker's start fails when the unit fails (Requires= with Before=)."""
+    if not shutil.which("systemctl"):
+        pytest.skip("systemctl is not installed")
+    units = tmp_path / "etc/systemd/system"
+    units.mkdir(parents=True)
+    (units / unit).write_text(rendered_bootstrap("egress-allowlist")[1][f"/etc/systemd/system/{unit}"])
+    subprocess.run(["systemctl", f"--root={tmp_path}", "enable", unit], check=True, capture_output=True, text=True)
+    assert (units / "docker.service.requires" / unit).is_symlink()
+    assert not (units / "docker.service.wants" / unit).exists()
+    assert (units / "multi-user.target.wants" / unit).is_symlink()
 
 
 def test_the_bootstrap_installs_the_proxy_before_opencode_starts() -> None:

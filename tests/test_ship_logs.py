@@ -95,6 +95,20 @@ def test_a_link_planted_in_caddys_folder_is_never_read(ship: Any, tmp_path: Path
         ship.pending(str(log), state)
 
 
+def test_a_refused_log_is_one_line_and_a_failure_not_a_traceback(ship: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    secret = tmp_path / "secrets.env"
+    secret.write_text("MODEL_API_KEY=sk-must-not-ship\n")
+    log = tmp_path / "opencode-access.log"
+    log.symlink_to(secret)
+    monkeypatch.setattr(ship, "LOG", str(log))
+    monkeypatch.setattr(ship, "STATE", str(tmp_path / "state.json"))
+    assert ship.main("http://127.0.0.1:9/latest") == 1  # the unit fails (seen in systemctl), nothing is read
+    out = capsys.readouterr().out
+    assert out.startswith("not shipping: ") and str(log) in out and "sk-must" not in out
+    assert not (tmp_path / "state.json").exists()
+
+
 def test_the_program_adds_an_object_through_the_role_and_never_overwrites(ship: Any, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     cloud = Cloud(instance_id="i-t4nship01", region="ap-southeast-1", role="opencode-instance", parameters={},
