@@ -63,11 +63,54 @@ def test_the_trail_records_every_call_into_a_bucket_kept_180_days(audit_doc: dic
 
 def test_nobody_may_delete_a_log(audit_doc: dict[str, Any]) -> None:
     (policy,) = resources(audit_doc, "alicloud_oss_bucket_policy")
-    assert json.loads(policy["policy"]) == {"Version": "1", "Statement": [{
-        "Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion"],
-        "Resource": ["acs:oss:*:${data.alicloud_caller_identity.caller.account_id}:acme-opencode-audit/*"]}]}
+    bucket = "acs:oss:*:${data.alicloud_caller_identity.caller.account_id}:acme-opencode-audit"
+    assert json.loads(policy["policy"]) == {"Version": "1", "Statement": [
+        {"Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion"],
+         "Resource": [f"{bucket}/*"]},
+        # Security review 2, #6: what expires the logs without deleting one. Bucket-level actions, matched against
+        # the bucket's own ARN (OSS ignores `<bucket>/*` for them).
+        {"Effect": "Deny", "Principal": ["*"], "Action": [
+            "oss:PutBucketLifecycle", "oss:DeleteBucketLifecycle", "oss:PutBucketVersioning", "oss:PutBucketPolicy",
+            "oss:DeleteBucketPolicy", "oss:AbortBucketWorm", "oss:DeleteBucket"], "Resource": [bucket]},
+    ]}
+    # The lifecycle, versioning and encryption are in place before the policy freezes them.
+    assert policy["depends_on"] == ["alicloud_oss_bucket_versioning.versioning",
+                                    "alicloud_oss_bucket_server_side_encryption.encryption"]
     (trail,) = resources(audit_doc, "alicloud_actiontrail_trail")
     assert trail["depends_on"] == ["alicloud_oss_bucket_policy.no-delete"]  # the policy exists before the first log
+    assert "alicloud_oss_bucket_worm" not in audit_doc["resource"]  # irreversible: only when asked for
+
+
+def test_a_ram_user_with_full_oss_access_cannot_expire_the_logs(audit_doc: dict[str, Any]) -> None:
+    """AliyunOSSFullAccess (oss:*) against the bucket policy, by RAM's documented evaluation: every call that
+    would shorten, drop or suspend what keeps the logs is denied; reading them is not. The control: the policy as
+    the review found it (the object deny alone) let each of them through."""
+    from ram_eval import Request, Resource, allowed
+
+    (policy,) = resources(audit_doc, "alicloud_oss_bucket_policy")
+    bucket_policy = json.loads(policy["policy"])
+    full_access = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:*", "Resource": "*"}]}
+    bucket = "acs:oss:*:${data.alicloud_caller_identity.caller.account_id}:acme-opencode-audit"
+    erasing = ["oss:PutBucketLifecycle", "oss:DeleteBucketLifecycle", "oss:PutBucketVersioning", "oss:PutBucketPolicy",
+               "oss:DeleteBucketPolicy", "oss:DeleteBucket"]
+
+    def combined(statements: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"Version": "1", "Statement": [*full_access["Statement"], *statements]}
+
+    for action in erasing:
+        assert not allowed(combined(bucket_policy["Statement"]), Request(action, (Resource(bucket),))), action
+        assert allowed(combined(bucket_policy["Statement"][:1]), Request(action, (Resource(bucket),))), action
+    assert not allowed(combined(bucket_policy["Statement"]), Request("oss:DeleteObject", (Resource(f"{bucket}/actiontrail/x"),)))
+    assert allowed(combined(bucket_policy["Statement"]), Request("oss:GetObject", (Resource(f"{bucket}/actiontrail/x"),)))
+
+
+def test_worm_locks_the_retention_on_the_bucket(tmp_path: Path) -> None:
+    doc = synth_audit(tmp_path, worm=True, retention_days=400)
+    (worm,) = resources(doc, "alicloud_oss_bucket_worm")
+    assert (worm["bucket"], worm["retention_period_in_days"], worm["status"]) == (
+        "${alicloud_oss_bucket.bucket.bucket}", 400, "Locked")
+    assert worm["depends_on"] == ["alicloud_oss_bucket_versioning.versioning"]
+    assert worm["lifecycle"] == {"prevent_destroy": True}
 
 
 def test_the_workspaces_instance_role_has_no_permission_on_the_trail(tmp_path: Path) -> None:

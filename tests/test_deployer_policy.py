@@ -21,6 +21,10 @@ STAR_ALLOWED = {
     "ChangeOnlyThisWorkspacesResources": "ECS and VPC ids are not known before the deploy; the resource must carry this workspace's tag",
     "ReadOnlyThisWorkspacesUserDataAndConsole": "the instance id is not known before the deploy; it must carry this workspace's tag",
     "KmsOnlyThroughOos": "OOS decrypts secret parameters with KMS as the caller; only through the OOS service",
+    "TagOnlyThisWorkspacesEcsResources": "the resource must already carry this workspace's tags, and the request too",
+    "TagVpcResourcesAsThisWorkspaces": "provider 1.289.0 tags new vSwitches and EIPs after creating them: the request's "
+                                       "tags; another workspace's resources are denied (NeverTagAnotherWorkspacesResources)",
+    "NeverTagAnotherWorkspacesResources": "a Deny",
     "NoNewIdentitiesOrKeys": "a Deny",
 }
 
@@ -68,7 +72,7 @@ def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> 
                 f"{name}-instance-ship-logs",
                 f"{name}-schedule", f"{name}-schedule-start-stop",
             }, resource
-    denied = next(s for s in _statements(deployer_policy(name)) if s["Effect"] == "Deny")
+    denied = next(s for s in _statements(deployer_policy(name)) if s["Sid"] == "NoNewIdentitiesOrKeys")
     assert {"ram:CreateUser", "ram:CreateAccessKey", "ram:AttachPolicyToUser"} <= set(denied["Action"])
 
 
@@ -152,3 +156,64 @@ def test_other_instances_user_data_and_consoles_are_out_of_reach(action: str) ->
     workspace's tags now. (RAM's evaluation of the condition is not run offline.)"""
     granted = [s for s in _statements(deployer_policy("alice")) if action in s["Action"] and s["Effect"] == "Allow"]
     assert granted and all(s["Condition"]["StringEquals"]["acs:ResourceTag/workspace"] == "alice" for s in granted), granted
+
+
+# --- tag chains (security review 2, #2), judged by RAM's documented evaluation (tests/harness/ram_eval.py) -------
+
+ACCOUNT = "acs:ecs:ap-southeast-1:1234"
+MINE = {"workspace": "alice", "managed-by": "opencode-alicloud"}
+BOBS = {"workspace": "bob", "managed-by": "opencode-alicloud"}
+
+
+def _chain_requests(owner: dict[str, str] | None) -> list[Any]:
+    """The steps of the chains the review found, against resources that `owner`'s tags mark (None: untagged)."""
+    from ram_eval import Request, Resource
+
+    return [
+        Request("ecs:TagResources", (Resource(f"{ACCOUNT}:instance/i-target", owner),), MINE),
+        Request("ecs:TagResources", (Resource(f"{ACCOUNT}:securitygroup/sg-target", owner),), MINE),
+        Request("ecs:TagResources", (Resource(f"{ACCOUNT}:disk/d-target", owner),), MINE),
+        Request("vpc:TagResources", (Resource("acs:vpc:ap-southeast-1:1234:eip/eip-target", owner),), MINE),
+        Request("ecs:CreateSnapshot", (Resource(f"{ACCOUNT}:disk/d-target", owner), Resource(f"{ACCOUNT}:snapshot/*")), MINE),
+        Request("ecs:CreateDisk", (Resource(f"{ACCOUNT}:disk/*"), Resource(f"{ACCOUNT}:snapshot/s-target", owner)), MINE),
+        Request("ecs:AttachDisk", (Resource(f"{ACCOUNT}:disk/d-target", owner),)),
+        Request("ecs:AuthorizeSecurityGroup", (Resource(f"{ACCOUNT}:securitygroup/sg-target", owner),)),
+        Request("vpc:AssociateEipAddress", (Resource("acs:vpc:ap-southeast-1:1234:eip/eip-target", owner),)),
+    ]
+
+
+def test_no_step_of_a_tag_chain_reaches_another_workspaces_resources() -> None:
+    from ram_eval import allowed
+
+    policy = deployer_policy("alice")
+    for request in _chain_requests(BOBS):
+        assert not allowed(policy, request), request
+    for request in _chain_requests(MINE):  # the same calls on its own resources: what deploy and `down` need
+        assert allowed(policy, request), request
+
+
+def test_what_the_provider_and_the_cli_do_first_stays_allowed() -> None:
+    """Provider 1.289.0 creates vSwitches and EIPs untagged and tags them next; `down --snapshot` snapshots the
+    data disk; the data disk is created tagged and from no snapshot."""
+    from ram_eval import Request, Resource, allowed
+
+    policy = deployer_policy("alice")
+    assert allowed(policy, Request("vpc:TagResources", (Resource("acs:vpc:ap-southeast-1:1234:vswitch/vsw-new", {}),), MINE))
+    assert allowed(policy, Request("ecs:CreateDisk", (Resource(f"{ACCOUNT}:disk/*"),), MINE))
+    assert not allowed(policy, Request("ecs:CreateDisk", (Resource(f"{ACCOUNT}:disk/*"),), BOBS))
+    assert not allowed(policy, Request("vpc:TagResources", (Resource("acs:vpc:ap-southeast-1:1234:eip/eip-mine", MINE),), BOBS))
+
+
+def test_the_chain_test_fails_on_the_policy_the_review_found() -> None:
+    """The control: tagging and snapshots allowed with the request's tags only (the policy before the fix) let a
+    chain through, so the test above can fail."""
+    from ram_eval import allowed
+
+    before = deployer_policy("alice")
+    requested = next(s for s in before["Statement"] if s["Sid"] == "CreateOnlyTaggedAsThisWorkspace")
+    old = {**requested, "Action": [*requested["Action"], "ecs:TagResources", "vpc:TagResources", "ecs:CreateSnapshot",
+                                   "ecs:CreateDisk"]}
+    before["Statement"] = [old if s is requested else s for s in before["Statement"]
+                           if s["Sid"] != "NeverTagAnotherWorkspacesResources"]
+    assert [r.action for r in _chain_requests(BOBS) if allowed(before, r)] == [
+        "ecs:TagResources", "ecs:TagResources", "ecs:TagResources", "vpc:TagResources", "ecs:CreateSnapshot", "ecs:CreateDisk"]

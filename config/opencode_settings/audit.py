@@ -28,6 +28,9 @@ class AuditSettings(BaseModel):
                                               "secret parameter) or Write.")
     sls: bool = Field(False, description="Also deliver the trail to an SLS logstore (search and alerts).")
     protect: bool = Field(True, description="Protect the bucket and the trail against an accidental destroy.")
+    worm: bool = Field(False, description="Lock an OSS retention (WORM) policy of retention_days on the bucket: nobody, "
+                       "the root account included, deletes or expires a log sooner. Irreversible: the bucket cannot be "
+                       "deleted until its newest log is that old.")
     access_log_days: int = Field(30, ge=1, le=3650, description="Days the HTTPS proxy's JSON access log is kept on the instance.")
     ship_access_log: bool = Field(False, description="Also copy the access log to the audit bucket every hour "
                                   "(access-logs/<name>/), through an instance role that may only add objects there.")

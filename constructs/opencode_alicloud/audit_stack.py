@@ -27,6 +27,7 @@ from imports.alicloud.oss_bucket_policy import OssBucketPolicy
 from imports.alicloud.oss_bucket_public_access_block import OssBucketPublicAccessBlock
 from imports.alicloud.oss_bucket_server_side_encryption import OssBucketServerSideEncryption
 from imports.alicloud.oss_bucket_versioning import OssBucketVersioningA as OssBucketVersioning
+from imports.alicloud.oss_bucket_worm import OssBucketWorm
 from imports.alicloud.provider import AlicloudProvider
 from opencode_settings import AUDIT_PURPOSE, Settings
 
@@ -48,6 +49,7 @@ class AuditStackProps:
     event_rw: str
     sls: bool
     protect: bool
+    worm: bool
     tags: dict[str, str]
 
     @classmethod
@@ -55,23 +57,36 @@ class AuditStackProps:
         audit = settings.audit
         assert audit.bucket is not None
         return cls(name=settings.name, region=settings.region, bucket=audit.bucket, retention_days=audit.retention_days,
-                   event_rw=audit.event_rw, sls=audit.sls, protect=audit.protect,
+                   event_rw=audit.event_rw, sls=audit.sls, protect=audit.protect, worm=audit.worm,
                    tags=literal_tags(settings.tags) | {"managed-by": "opencode-alicloud", "purpose": AUDIT_PURPOSE})
 
 
+# What would erase the logs without deleting one: a lifecycle rule that expires them (or none at all), versioning
+# suspended, the policy itself dropped, a WORM policy not yet locked aborted, the bucket removed. Bucket-level
+# actions: OSS matches them against the bucket's own ARN, never against `<bucket>/*`.
+BUCKET_LEVEL_DENIED = ["oss:PutBucketLifecycle", "oss:DeleteBucketLifecycle", "oss:PutBucketVersioning",
+                       "oss:PutBucketPolicy", "oss:DeleteBucketPolicy", "oss:AbortBucketWorm", "oss:DeleteBucket"]
+
+
 def no_delete_policy(account_id: str, bucket: str) -> dict:
-    """Nobody deletes a log: not the workspace, not an administrator's key (who must first remove this policy,
-    a call the trail records). Expiry is OSS's own lifecycle, which a bucket policy does not govern."""
+    """Nobody deletes a log, and nobody changes what keeps them (security review 2, #6): not the workspace, not a
+    RAM user or role with AliyunOSSFullAccess. OSS exempts the bucket owner (the root account) from a bucket
+    policy without a condition: it alone can still change this policy, a call the trail records; `audit.worm`
+    binds the root account too."""
     return {
         "Version": "1",
-        "Statement": [{"Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion"],
-                       "Resource": [f"acs:oss:*:{account_id}:{bucket}/*"]}],
+        "Statement": [
+            {"Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion"],
+             "Resource": [f"acs:oss:*:{account_id}:{bucket}/*"]},
+            {"Effect": "Deny", "Principal": ["*"], "Action": BUCKET_LEVEL_DENIED,
+             "Resource": [f"acs:oss:*:{account_id}:{bucket}"]},
+        ],
     }
 
 
 class AuditStack(TerraformStack):
-    """Exposes `caller`, `bucket`, `acl`, `public_access_block`, `versioning`, `encryption`, `bucket_policy`,
-    `log_project` and `log_store` (or None), and `trail`."""
+    """Exposes `caller`, `bucket`, `acl`, `public_access_block`, `versioning`, `encryption`, `bucket_policy`, `worm`
+    (or None), `log_project` and `log_store` (or None), and `trail`."""
 
     def __init__(self, scope: Construct, id: str, settings: Settings, state_dir: Path) -> None:
         super().__init__(scope, id)
@@ -96,10 +111,16 @@ class AuditStack(TerraformStack):
             self, "public-access-block", bucket=self.bucket.bucket, block_public_access=True)
         self.versioning = OssBucketVersioning(self, "versioning", bucket=self.bucket.bucket, status="Enabled")
         self.encryption = OssBucketServerSideEncryption(self, "encryption", bucket=self.bucket.bucket, sse_algorithm="KMS")
+        # After the lifecycle (the bucket), versioning and encryption: the policy then refuses their change.
         self.bucket_policy = OssBucketPolicy(
             self, "no-delete", bucket=self.bucket.bucket,
             policy=json.dumps(no_delete_policy(self.caller.account_id, props.bucket), sort_keys=True),
+            depends_on=[self.versioning, self.encryption],
         )
+        # Locked at once: an unlocked WORM policy lapses after 24 hours. The provider's delete of a locked one only
+        # forgets it (no API call); OSS keeps it until the bucket goes.
+        self.worm = OssBucketWorm(self, "worm", bucket=self.bucket.bucket, retention_period_in_days=days,
+                                  status="Locked", depends_on=[self.versioning], lifecycle=keep) if props.worm else None
         self.log_project: LogProject | None = None
         self.log_store: LogStore | None = None
         sls_arn = None

@@ -44,12 +44,24 @@ READ_FOR_PLANNING = [
 
 # Calls that create a resource: allowed only when the request tags it as this workspace's.
 CREATE_TAGGED = [
-    "ecs:RunInstances", "ecs:CreateInstance", "ecs:CreateSecurityGroup", "ecs:CreateDisk",
+    "ecs:RunInstances", "ecs:CreateInstance", "ecs:CreateSecurityGroup",
     "ecs:CreateAutoSnapshotPolicy", "ecs:ImportKeyPair", "vpc:CreateVpc", "vpc:CreateVSwitch",
-    "vpc:AllocateEipAddress", "ecs:TagResources", "vpc:TagResources",
-    "ecs:CreateSnapshot",  # the CLI's `down --snapshot` (the request tags the snapshot)
+    "vpc:AllocateEipAddress",
     "ecs:CreateImagePipeline",  # the image stack: Image Builder's template, tagged by the stack
 ]
+# Tags are what every other right here is conditioned on, so tagging is itself conditioned on the resource's
+# tags (security review 2, #2: with only the request's tags, the deployer could tag another workspace's
+# instance, disk or security group as its own and then attach, open or reboot it). ECS resources carry their
+# tags from their create request (provider 1.289.0), so ECS tagging needs them already this workspace's.
+TAG_ECS = ["ecs:TagResources"]
+# Provider 1.289.0 creates vSwitches and EIPs without tags and tags them in a second call, and RAM has no test
+# for a tag that is absent: VPC tagging is allowed with the request's tags, and denied on anything another
+# workspace of this project owns (TAKEN_BY_ANOTHER below).
+TAG_VPC = ["vpc:TagResources"]
+# Snapshots and disks made from them: the source must be this workspace's (ECS authorizes the disk for
+# CreateSnapshot and the snapshot for CreateDisk), the new one is tagged by the request.
+SNAPSHOT = ["ecs:CreateSnapshot"]  # the CLI's `down --snapshot`
+DISK = ["ecs:CreateDisk"]
 
 # Calls on existing resources: allowed only on resources tagged as this workspace's.
 READ_TAGGED = ["ecs:DescribeUserData", "ecs:GetInstanceConsoleOutput"]
@@ -108,6 +120,9 @@ def deployer_policy(name: str) -> dict[str, Any]:
     """The RAM policy that deploys and destroys workspace `name` and nothing else."""
     tagged = {"StringEquals": {"acs:ResourceTag/workspace": name, "acs:ResourceTag/managed-by": MANAGED_BY}}
     requested = {"StringEquals": {"acs:RequestTag/workspace": name, "acs:RequestTag/managed-by": MANAGED_BY}}
+    both = {"StringEquals": {**tagged["StringEquals"], **requested["StringEquals"]}}
+    # A resource this project manages (any workspace's) whose workspace is not this one.
+    taken = {"StringEquals": {"acs:ResourceTag/managed-by": MANAGED_BY}, "StringNotEquals": {"acs:ResourceTag/workspace": name}}
     roles = [f"acs:ram:*:*:role/{role}" for role in role_names(name)]
     policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in (workspace_role_name(name), model_server_role_name(name))]
     policies.append(f"acs:ram:*:*:policy/{workspace_role_name(name)}-stop-self")  # idle_stop_minutes
@@ -120,6 +135,21 @@ def deployer_policy(name: str) -> dict[str, Any]:
          "Condition": requested},
         {"Sid": "ChangeOnlyThisWorkspacesResources", "Effect": "Allow", "Action": MANAGE_TAGGED, "Resource": "*",
          "Condition": tagged},
+        {"Sid": "TagOnlyThisWorkspacesEcsResources", "Effect": "Allow", "Action": TAG_ECS, "Resource": "*",
+         "Condition": both},
+        {"Sid": "TagVpcResourcesAsThisWorkspaces", "Effect": "Allow", "Action": TAG_VPC, "Resource": "*",
+         "Condition": requested},
+        {"Sid": "NeverTagAnotherWorkspacesResources", "Effect": "Deny", "Action": [*TAG_ECS, *TAG_VPC, "ecs:UntagResources",
+                                                                                    "vpc:UnTagResources"],
+         "Resource": "*", "Condition": taken},
+        {"Sid": "SnapshotOnlyThisWorkspacesDisks", "Effect": "Allow", "Action": SNAPSHOT,
+         "Resource": ["acs:ecs:*:*:disk/*"], "Condition": tagged},
+        {"Sid": "NewSnapshotsTaggedAsThisWorkspace", "Effect": "Allow", "Action": SNAPSHOT,
+         "Resource": ["acs:ecs:*:*:snapshot/*"], "Condition": requested},
+        {"Sid": "NewDisksTaggedAsThisWorkspace", "Effect": "Allow", "Action": DISK,
+         "Resource": ["acs:ecs:*:*:disk/*"], "Condition": requested},
+        {"Sid": "DisksOnlyFromThisWorkspacesSnapshots", "Effect": "Allow", "Action": DISK,
+         "Resource": ["acs:ecs:*:*:snapshot/*"], "Condition": tagged},
         # Another instance's user-data and console are that workspace's business (security review 2, #5): the
         # provider reads this one's user-data, the CLI its console (boot progress).
         {"Sid": "ReadOnlyThisWorkspacesUserDataAndConsole", "Effect": "Allow", "Action": READ_TAGGED,

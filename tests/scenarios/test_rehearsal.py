@@ -63,21 +63,22 @@ def test_the_default_stack_plans_with_every_provider_rule_and_no_warning(tmp_pat
 
 
 def test_the_audit_stack_plans_applies_and_destroys_only_when_unprotected(tmp_path: Path, sim_env: dict[str, str]) -> None:
-    """opencode-audit against every provider rule, with SLS: planned clean, applied; protected, a destroy is
-    refused by Terraform (prevent_destroy); unprotected, it goes."""
+    """opencode-audit against every provider rule, with SLS and a locked WORM policy: planned clean, applied;
+    protected, a destroy is refused by Terraform (prevent_destroy); unprotected, it goes (the provider's delete
+    of a locked WORM policy only forgets it; OSS keeps it, and the bucket, until the logs are old enough)."""
     from test_audit import synth_audit
 
     rehearsal = Rehearsal(tmp_path / "tf", sim_env)
-    rehearsal.load(synth_audit(tmp_path / "protected", sls=True))
+    rehearsal.load(synth_audit(tmp_path / "protected", sls=True, worm=True))
     code, plan, output = rehearsal.plan()
     assert code == 0 and warnings_in(output) == [], output[-3000:]
-    assert plan is not None and len(plan["resource_changes"]) == 9
+    assert plan is not None and len(plan["resource_changes"]) == 10
     rehearsal.apply()
     refused = rehearsal._run("destroy", "-auto-approve", "-input=false", "-no-color")
     assert refused.returncode != 0 and "prevent_destroy" in refused.stderr
-    rehearsal.load(synth_audit(tmp_path / "unprotected", sls=True, protect=False))
+    rehearsal.load(synth_audit(tmp_path / "unprotected", sls=True, protect=False, worm=True))
     rehearsal.apply()
-    assert "Destroy complete! Resources: 9 destroyed" in rehearsal._run(
+    assert "Destroy complete! Resources: 10 destroyed" in rehearsal._run(
         "destroy", "-auto-approve", "-input=false", "-no-color").stdout
 
 
