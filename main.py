@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """opencode-alicloud: settings -> the stacks below -> cdktf.out/. Bad settings or a policy rule
 broken: one line per problem on stderr, exit 2. The stacks:
-  "opencode"        WorkspaceStack: Network, Firewall, Login, Secrets, Workspace, Access, Outputs
+  "opencode"        WorkspaceStack: Network, Firewall, Login, Secrets, Workspace, Outputs
                     (with team workspaces, `[workspaces.<name>]`: one WorkspaceStack "<name>" each)
+  "opencode-roles"  RolesStack: every workspace's RAM roles and their policies (an administrator applies it)
   "opencode-state"  StateStack (when state.bucket is set): the team's OSS bucket and lock table
   "opencode-audit"  AuditStack (when audit.enabled, without audit.existing_trail): the ActionTrail trail
   "opencode-image"  ImageStack (when image_source = baked): ECS Image Builder bakes the workspace's image"""
@@ -28,6 +29,7 @@ def main() -> int:
     from opencode_alicloud.audit_stack import AUDIT_STACK_ID, AuditStack
     from opencode_alicloud.image_stack import IMAGE_STACK_ID, ImageStack, ImageStackProps
     from opencode_alicloud.policy.aspect import synth_checked
+    from opencode_alicloud.roles_stack import ROLES_STACK_ID, RolesStack
     from opencode_alicloud.stack import WorkspaceStack
     from opencode_alicloud.state_stack import STATE_STACK_ID, StateStack, StateStackProps
     workspaces = team_settings(settings) or {"opencode": settings}
@@ -44,6 +46,7 @@ def main() -> int:
             WorkspaceStack(app, stack_id, workspace, state_dir=str(state_dir))
     except SettingsError as error:
         return print(error.render(), file=sys.stderr) or 2
+    RolesStack(app, ROLES_STACK_ID, settings, workspaces, state_dir)
     if image.recipes:
         ImageStack(app, IMAGE_STACK_ID, settings, image, state_dir)
     if settings.state.bucket:

@@ -31,6 +31,22 @@ def synth(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     return json.loads((outdir / "stacks" / "opencode" / "cdk.tf.json").read_text())
 
 
+def synth_roles(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """Synthesize the administrator's roles stack (opencode-roles) in-process for this one workspace."""
+    from cdktf import App
+
+    from opencode_alicloud.roles_stack import ROLES_STACK_ID, RolesStack
+    from opencode_settings import load_settings
+
+    settings = load_settings(**overrides)
+    outdir = tmp_path / "cdktf.out"
+    outdir.mkdir(parents=True, exist_ok=True)
+    app = App(outdir=str(outdir))
+    RolesStack(app, ROLES_STACK_ID, settings, {"opencode": settings}, tmp_path / "state")
+    app.synth()
+    return json.loads((outdir / "stacks" / ROLES_STACK_ID / "cdk.tf.json").read_text())
+
+
 def resources(document: dict[str, Any], type_name: str) -> list[dict[str, Any]]:
     return list(document.get("resource", {}).get(type_name, {}).values())
 

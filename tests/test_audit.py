@@ -139,7 +139,7 @@ def test_main_synthesizes_the_audit_stack_and_the_policy_refuses_a_short_retenti
     base = {"OPENCODE_ALICLOUD_AUDIT__ENABLED": "true", "OPENCODE_ALICLOUD_AUDIT__BUCKET": "acme-opencode-audit"}
     good = main_in(tmp_path / "good", **base)
     assert good.returncode == 0, good.stderr
-    assert sorted(p.name for p in (tmp_path / "good" / "out" / "stacks").iterdir()) == ["opencode", "opencode-audit"]
+    assert sorted(p.name for p in (tmp_path / "good" / "out" / "stacks").iterdir()) == ["opencode", "opencode-audit", "opencode-roles"]
     short = main_in(tmp_path / "short", **base, OPENCODE_ALICLOUD_AUDIT__RETENTION_DAYS="90")
     assert short.returncode == 2 and "Traceback" not in short.stderr
     assert "CKV_OCA_6 alicloud_oss_bucket.bucket: lifecycle rule 'expire-after-retention' expiration after 90 days" in short.stderr
@@ -148,7 +148,7 @@ def test_main_synthesizes_the_audit_stack_and_the_policy_refuses_a_short_retenti
     assert not stacks.exists() or not any(stacks.iterdir()), sorted(p.name for p in stacks.iterdir())
     existing = main_in(tmp_path / "existing", OPENCODE_ALICLOUD_AUDIT__ENABLED="true",
                         OPENCODE_ALICLOUD_AUDIT__EXISTING_TRAIL="company-trail")
-    assert existing.returncode == 0 and sorted(p.name for p in (tmp_path / "existing" / "out" / "stacks").iterdir()) == ["opencode"]
+    assert existing.returncode == 0 and sorted(p.name for p in (tmp_path / "existing" / "out" / "stacks").iterdir()) == ["opencode", "opencode-roles"]
 
 
 @pytest.mark.parametrize("kind, conf, found", [

@@ -106,7 +106,7 @@ def test_the_model_server_adds_its_gpu_instance_and_weights_disk(tmp_path: Path)
 
 def test_a_baked_image_prices_its_bakes_and_its_snapshot(tmp_path: Path) -> None:
     documents = synth_app(tmp_path, image_source="baked")
-    assert set(documents) == {"opencode", "opencode-image"}
+    assert set(documents) == {"opencode", "opencode-image", "opencode-roles"}
     cost = CostSettings(bakes_per_month=2, bake_minutes=30, baked_image_gb=5)
     result = estimate(documents, cost, table=fixed_table())
     bake = line(result, "image bake: instance ecs.e-c1m2.large")
@@ -120,7 +120,7 @@ def test_a_baked_image_prices_its_bakes_and_its_snapshot(tmp_path: Path) -> None
 
 def test_the_state_stack_prices_its_bucket_and_names_the_lock_table_unpriced(tmp_path: Path) -> None:
     documents = synth_app(tmp_path, backend=OSS, state={"bucket": "team-tfstate"})
-    assert set(documents) == {"opencode", "opencode-state"}
+    assert set(documents) == {"opencode", "opencode-state", "opencode-roles"}
     result = estimate(documents, CostSettings(state_bucket_gb=2), table=fixed_table())
     bucket = line(result, "state bucket team-tfstate")
     assert bucket.usage.stack == "opencode-state" and bucket.monthly(CostSettings(), HOURS) == pytest.approx(0.04)

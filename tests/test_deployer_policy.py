@@ -10,6 +10,7 @@ import pytest
 
 from cloud_sim import SCHEMAS
 from conftest import ROOT, VARIANTS, synth, synth_app
+from support import synth_roles
 from opencode_alicloud.deployer_policy import READ_FOR_PLANNING, deployer_policy
 
 SECRET_READS = {"oos:GetSecretParameter", "oos:GetSecretParameters", "kms:Decrypt", "kms:GetSecretValue"}
@@ -77,14 +78,17 @@ def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> 
 
 
 def test_the_policy_names_what_the_stack_creates(tmp_path) -> None:
-    document = synth(tmp_path, name="team-a", model_server={"enabled": True}, idle_stop_minutes=60,
-                     schedule={"enabled": True}, egress={"mode": "allowlist"},
-                     audit={"enabled": True, "bucket": "team-a-audit", "ship_access_log": True})
+    settings = dict(name="team-a", model_server={"enabled": True}, idle_stop_minutes=60, schedule={"enabled": True},
+                    egress={"mode": "allowlist"}, audit={"enabled": True, "bucket": "team-a-audit", "ship_access_log": True})
+    document = synth(tmp_path, **settings)
     policy = json.dumps(deployer_policy("team-a"))
-    for role in document["resource"]["alicloud_ram_role"].values():
-        assert f"role/{role['role_name']}\"" in policy
-    for ram_policy in document["resource"]["alicloud_ram_policy"].values():
-        assert f"policy/{ram_policy['policy_name']}\"" in policy
+    assert not {"alicloud_ram_role", "alicloud_ram_policy", "alicloud_ram_role_policy_attachment"} & set(document["resource"])
+    passed = {a["ram_role_name"] for a in document["resource"]["alicloud_ecs_ram_role_attachment"].values()}
+    passed |= {json.loads(e["parameters"])["OOSAssumeRole"] for e in document["resource"]["alicloud_oos_execution"].values()}
+    admin = synth_roles(tmp_path / "roles", **settings)  # the roles it passes: exactly the administrator's
+    assert passed == {r["role_name"] for r in admin["resource"]["alicloud_ram_role"].values()}
+    for role in passed:
+        assert f"role/{role}\"" in policy
     for parameter in document["resource"]["alicloud_oos_secret_parameter"].values():
         assert parameter["secret_parameter_name"].startswith("team-a-")
     for template in document["resource"]["alicloud_oos_template"].values():

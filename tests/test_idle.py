@@ -14,7 +14,7 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from conftest import assert_rejected, resources, synth
 from fake_alibaba import Cloud, MetadataHandler, RpcHandler, serve
-from support import on_instance_module, rendered_bootstrap, written_files
+from support import on_instance_module, rendered_bootstrap, synth_roles, written_files
 
 IDLE = "/usr/local/sbin/opencode-idle"
 NOW = 1_800_000_000.0  # a wall-clock time
@@ -166,22 +166,25 @@ def test_the_idle_check_is_only_there_when_set_and_the_bootstrap_enables_it_when
     assert not [path for path in default if "idle" in path] and "IDLE_STOP_MINUTES=\n" in default["/etc/opencode/bootstrap.env"]
 
 
-def test_the_role_may_stop_exactly_its_instance(tmp_path: Path) -> None:
-    doc = synth(tmp_path, **{"idle_stop_minutes": 60})
+def test_the_role_may_stop_only_its_workspaces_instances(tmp_path: Path) -> None:
+    """The role is made before the instance (the administrator's stack opencode-roles): the policy names this
+    workspace's instances by the tags the instance carries, which the deployer cannot put on another's."""
+    doc = synth_roles(tmp_path, **{"idle_stop_minutes": 60})
     policies = {p["policy_name"]: json.loads(p["policy_document"]) for p in resources(doc, "alicloud_ram_policy")}
-    (instance_key,) = doc["resource"]["alicloud_instance"]
     assert policies["opencode-instance-stop-self"] == {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["ecs:StopInstance"],
-        "Resource": [f"acs:ecs:ap-southeast-1:*:instance/${{alicloud_instance.{instance_key}.id}}"]}]}
+        "Effect": "Allow", "Action": ["ecs:StopInstance"], "Resource": ["acs:ecs:ap-southeast-1:*:instance/*"],
+        "Condition": {"StringEquals": {"acs:ResourceTag/workspace": "opencode", "acs:ResourceTag/managed-by": "opencode-alicloud"}}}]}
+    (instance,) = resources(synth(tmp_path / "workspace", idle_stop_minutes=60), "alicloud_instance")
+    assert {"workspace": "opencode", "managed-by": "opencode-alicloud"}.items() <= instance["tags"].items()
     for document in policies.values():
         for statement in document["Statement"]:
             assert not any(action in {"*", "ecs:*"} or action.endswith(":*") for action in statement["Action"])
             assert "*" not in statement["Resource"]
     attached = {a["policy_name"]: a for a in resources(doc, "alicloud_ram_role_policy_attachment")}
     stop_attachment = next(a for a in attached.values() if "stop-self" in a["policy_name"])
-    assert stop_attachment["role_name"].startswith("${alicloud_ram_role.workspace_role_")
+    assert stop_attachment["role_name"].startswith("${alicloud_ram_role.opencode_role_")
     # Without the setting: no stop permission at all.
-    plain = synth(tmp_path / "plain")
+    plain = synth_roles(tmp_path / "plain")
     assert [p["policy_name"] for p in resources(plain, "alicloud_ram_policy")] == ["opencode-instance-read-secrets"]
 
 

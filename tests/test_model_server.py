@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cloud_sim import build_mirror, environment, terraform_binary
+from cloud_sim import build_mirror, environment, terraform_binary, with_admin_roles
 from conftest import VARIANTS, cloud_config, rendered_bootstrap, rendered_model_server, resources, synth, assert_rejected
+from support import synth_roles
 from opencode_alicloud.bootstrap import vllm_serve_args
 from opencode_settings import load_settings
 
@@ -65,19 +66,21 @@ def test_gpu_zone_and_own_vswitch(doc: dict) -> None:
     (instance,) = _by_path(doc, "alicloud_instance", "model-server")
     assert "role_name" not in instance and instance["availability_zone"] == vswitch["zone_id"]
     (attachment,) = _by_path(doc, "alicloud_ecs_ram_role_attachment", "model-server")
-    assert attachment["ram_role_name"].startswith("${alicloud_ram_role.model-server_role_")
+    assert attachment["ram_role_name"] == "opencode-model-instance"  # the administrator's role (opencode-roles)
 
 
-def test_secrets_and_least_privilege(doc: dict) -> None:
+def test_secrets_and_least_privilege(doc: dict, tmp_path_factory: pytest.TempPathFactory) -> None:
     assert "variable" not in doc  # no public model API key is needed
     names = sorted(p["secret_parameter_name"] for p in resources(doc, "alicloud_oos_secret_parameter"))
     assert names == ["opencode-model-server-api-key"]
     key = next(p for p in resources(doc, "alicloud_oos_secret_parameter") if "model-server" in p["secret_parameter_name"])
     assert key["value"].startswith("${random_password.model-server-key") and key["value"].endswith(".result}")
-    policies = {p["policy_name"]: json.loads(p["policy_document"]) for p in resources(doc, "alicloud_ram_policy")}
+    assert "alicloud_ram_policy" not in doc["resource"]  # the roles' policies are the administrator's stack's
+    roles = synth_roles(tmp_path_factory.mktemp("roles"), **ON)
+    policies = {p["policy_name"]: json.loads(p["policy_document"]) for p in resources(roles, "alicloud_ram_policy")}
     model_policy = policies["opencode-model-instance-read-secrets"]
     (statement,) = model_policy["Statement"]
-    assert len(statement["Resource"]) == 1 and "model_server_api_key" in statement["Resource"][0]
+    assert statement["Resource"] == ["acs:oos:ap-southeast-1:*:secretparameter/opencode-model-server-api-key"]
     workspace_policy = policies["opencode-instance-read-secrets"]
     assert len(workspace_policy["Statement"][0]["Resource"]) == 1  # the model server's key
 
@@ -206,7 +209,7 @@ def test_bad_model_server_settings(overrides: dict, field: str, fix: str) -> Non
 
 @pytest.mark.slow
 def test_model_server_plans_applies_and_destroys_on_the_stub(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    env = environment(build_mirror(tmp_path_factory.mktemp("sim-ms")))
+    env = with_admin_roles(environment(build_mirror(tmp_path_factory.mktemp("sim-ms"))), tmp_path / "roles.json", "opencode")
     synth(tmp_path, **ON)
     stack = tmp_path / "cdktf.out" / "stacks" / "opencode"
     tf = terraform_binary()

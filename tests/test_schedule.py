@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_rejected, resources, synth
+from support import synth_roles
 from opencode_cost.estimate import estimate
 from opencode_settings import CostSettings, ScheduleSettings
 
@@ -37,7 +38,8 @@ def test_oos_starts_and_stops_this_instance_on_the_working_days_in_its_time_zone
     started = json.loads(start["parameters"])
     assert START_REQUIRED <= set(started) <= START_PARAMETERS
     role = started["OOSAssumeRole"]
-    assert role.startswith("${alicloud_ram_role.schedule_role_") and role.endswith(".role_name}")
+    assert role == "opencode-schedule"  # the administrator's role (stack opencode-roles), checked before the plan goes on
+    assert "alicloud_ram_role" not in document["resource"] and "alicloud_ram_policy" not in document["resource"]
     assert started == {"regionId": "ap-southeast-1", "cron": "0 30 8 ? * MON-FRI", "timeZone": "Europe/Berlin",
                        "endDate": "2099-12-01T00:00:00Z", "OOSAssumeRole": role,
                        "targets": {"Type": "ResourceIds", "ResourceIds": [instance], "RegionId": "ap-southeast-1"}}
@@ -52,20 +54,21 @@ def test_oos_starts_and_stops_this_instance_on_the_working_days_in_its_time_zone
     assert timer["Action"] == "ACS::TimerTrigger" and timer["Properties"]["TimeZone"] == "{{ timeZone }}"
     assert action["Action"] == "ACS::ECS::StopInstance" and set(action["Properties"]) == STOP_ACTION_PROPERTIES
     assert action["Properties"]["stoppedMode"] == "StopCharging" and content["RamRole"] == "{{ OOSAssumeRole }}"
-    attachment = next(key for key in document["resource"]["alicloud_ram_role_policy_attachment"] if key.startswith("schedule_"))
-    for resource in (start, stop):  # both wait for the role's permission to exist
-        assert resource["depends_on"] == [f"alicloud_ram_role_policy_attachment.{attachment}"]
+    (lookup,) = document["data"]["alicloud_ram_roles"].values()
+    assert lookup["name_regex"] == "^(opencode\\-instance|opencode\\-schedule)$"
 
 
-def test_only_oos_assumes_the_role_and_it_may_start_and_stop_only_this_instance(document: dict) -> None:
-    roles = {r["role_name"]: json.loads(r["assume_role_policy_document"]) for r in resources(document, "alicloud_ram_role")}
+def test_only_oos_assumes_the_role_and_it_may_start_and_stop_only_this_workspaces_instances(tmp_path: Path) -> None:
+    admin = synth_roles(tmp_path, schedule=SCHEDULE)
+    roles = {r["role_name"]: json.loads(r["assume_role_policy_document"]) for r in resources(admin, "alicloud_ram_role")}
     assert roles["opencode-schedule"]["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["oos.aliyuncs.com"]}}]
-    policies = {p["policy_name"]: json.loads(p["policy_document"]) for p in resources(document, "alicloud_ram_policy")}
-    (instance_key,) = document["resource"]["alicloud_instance"]
+    policies = {p["policy_name"]: json.loads(p["policy_document"]) for p in resources(admin, "alicloud_ram_policy")}
     change, read = policies["opencode-schedule-start-stop"]["Statement"]
     assert change == {"Effect": "Allow", "Action": ["ecs:StartInstance", "ecs:StopInstance"],
-                      "Resource": [f"acs:ecs:ap-southeast-1:*:instance/${{alicloud_instance.{instance_key}.id}}"]}
+                      "Resource": ["acs:ecs:ap-southeast-1:*:instance/*"],
+                      "Condition": {"StringEquals": {"acs:ResourceTag/workspace": "opencode",
+                                                     "acs:ResourceTag/managed-by": "opencode-alicloud"}}}
     assert read == {"Effect": "Allow", "Action": ["ecs:DescribeInstances"], "Resource": ["*"]}  # read-only
 
 

@@ -35,7 +35,10 @@ def test_a_bad_workspace_names_the_workspace_and_the_setting(workspaces: dict, f
 
 def test_one_stack_per_workspace_each_with_its_own_state_key(tmp_path: Path) -> None:
     stacks = synth_app(tmp_path, backend=OSS, workspaces={"alice": {}, "bob": {"instance_type": "ecs.g7.large"}})
-    assert set(stacks) == {"alice", "bob"}
+    assert set(stacks) == {"alice", "bob", "opencode-roles"}
+    roles = stacks.pop("opencode-roles")  # the administrator's: every workspace's roles, in one state of its own
+    assert sorted(r["role_name"] for r in roles["resource"]["alicloud_ram_role"].values()) == ["alice-instance", "bob-instance"]
+    assert roles["terraform"]["backend"]["oss"]["key"] == "opencode-roles.tfstate"
     keys = {name: (doc["terraform"]["backend"]["oss"]["prefix"], doc["terraform"]["backend"]["oss"]["key"])
             for name, doc in stacks.items()}
     assert keys == {"alice": ("opencode/alice", "alice.tfstate"), "bob": ("opencode/bob", "bob.tfstate")}

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import assert_rejected, resources, synth
 from fake_alibaba import Cloud, MetadataHandler, OssHandler, oss_v4_authorization, serve
-from support import AUDIT_VARIANTS, on_instance_module, rendered_bootstrap
+from support import AUDIT_VARIANTS, on_instance_module, rendered_bootstrap, synth_roles
 
 SHIP = "/usr/local/sbin/opencode-ship-logs"
 AUDIT = AUDIT_VARIANTS["ship-logs"]
@@ -151,14 +151,14 @@ def test_the_program_adds_an_object_through_the_role_and_never_overwrites(ship: 
 
 
 def test_the_role_may_only_add_objects_under_its_prefix(tmp_path: Path) -> None:
-    doc = synth(tmp_path, **AUDIT)
+    doc = synth_roles(tmp_path, **AUDIT)
     (ship,) = [p for p in resources(doc, "alicloud_ram_policy") if p["policy_name"] == "opencode-instance-ship-logs"]
     assert json.loads(ship["policy_document"]) == {"Version": "1", "Statement": [
         {"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": ["acs:oss:*:*:acme-audit-trail/access-logs/opencode/*"]}]}
     attached = [a for a in resources(doc, "alicloud_ram_role_policy_attachment") if "ship" in a["policy_name"]]
     assert len(attached) == 1 and attached[0]["role_name"].startswith("${alicloud_ram_role.")
     # Without the setting there is no such policy, and the log rolls compressed as before.
-    assert not [p for p in resources(synth(tmp_path / "off"), "alicloud_ram_policy") if "ship" in p["policy_name"]]
+    assert not [p for p in resources(synth_roles(tmp_path / "off"), "alicloud_ram_policy") if "ship" in p["policy_name"]]
     assert "roll_uncompressed" not in rendered_bootstrap("default")[1]["/etc/opencode/Caddyfile"]
 
 

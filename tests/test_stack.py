@@ -22,13 +22,15 @@ def test_default_stack_has_the_architecture(tmp_path: Path) -> None:
         "alicloud_ecs_auto_snapshot_policy_attachment": 1,
         "alicloud_eip_address": 1,
         "alicloud_eip_association": 1,
-        "alicloud_ram_role": 1,
-        "alicloud_ram_policy": 1,
-        "alicloud_ram_role_policy_attachment": 1,
-        "alicloud_ecs_ram_role_attachment": 1,
+        "alicloud_ecs_ram_role_attachment": 1,  # the role itself is the administrator's (stack opencode-roles)
         "alicloud_oos_secret_parameter": 1,
         "random_password": 1,
         "terraform_data": 1,
     }
     assert doc["terraform"]["required_providers"]["alicloud"] == {"source": "aliyun/alicloud", "version": "1.289.0"}
     assert doc["provider"]["alicloud"] == [{"region": "ap-southeast-1"}]
+    (roles,) = doc["data"]["alicloud_ram_roles"].values()  # looked up first: missing, the plan stops
+    assert roles["name_regex"] == "^(opencode\\-instance)$"
+    ((check,),) = [roles["lifecycle"]["postcondition"]]
+    assert check["condition"] == "${length(self.names) == 1}"
+    assert check["error_message"].startswith("the RAM roles opencode-instance must exist first: an administrator applies")

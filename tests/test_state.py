@@ -92,7 +92,7 @@ def _one(doc: dict, type_name: str) -> dict:
 
 
 def test_no_state_stack_unless_asked(tmp_path: Path) -> None:
-    assert set(synth_app(tmp_path)) == {"opencode"}
+    assert set(synth_app(tmp_path)) == {"opencode", "opencode-roles"}  # the roles: always, an administrator's
 
 
 def test_state_stack_is_private_versioned_encrypted_and_protected(tmp_path: Path) -> None:

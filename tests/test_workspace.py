@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 from conftest import assert_rejected, data_sources, resources, synth
-from support import cloud_config, synthesized_user_data, written_files
+from support import cloud_config, synth_roles, synthesized_user_data, written_files
 
 
 def test_instance_is_hardened(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_instance_is_hardened(tmp_path: Path) -> None:
     assert "role_name" not in instance
     (attachment,) = resources(synth(tmp_path / "again"), "alicloud_ecs_ram_role_attachment")
     assert attachment["instance_id"] == "${alicloud_instance.workspace_instance_00387BFD.id}"
-    assert attachment["ram_role_name"] == "${alicloud_ram_role.workspace_role_D5E95835.role_name}"
+    assert attachment["ram_role_name"] == "opencode-instance"  # the administrator's role (stack opencode-roles)
     assert "password" not in instance and "key_name" not in instance
 
 
@@ -84,7 +84,8 @@ def test_eip_is_pay_as_you_go_by_traffic(tmp_path: Path) -> None:
 
 
 def test_ram_role_trusts_only_ecs(tmp_path: Path) -> None:
-    (role,) = resources(synth(tmp_path), "alicloud_ram_role")
+    assert "alicloud_ram_role" not in synth(tmp_path / "workspace")["resource"]  # the administrator's, not the deployer's
+    (role,) = resources(synth_roles(tmp_path), "alicloud_ram_role")
     trust = json.loads(role["assume_role_policy_document"])
     assert trust["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["ecs.aliyuncs.com"]}}

@@ -5,6 +5,7 @@ from .audit import AUDIT_MIN_DAYS, AUDIT_PURPOSE, AuditSettings
 from .cost import CostSettings
 from .egress import EgressSettings
 from .errors import SettingsError
+from .fields import MANAGED_BY
 from .loading import load_settings
 from .model import ModelSettings
 from .model_server import ModelServerSettings
@@ -22,6 +23,7 @@ __all__ = [
     "CostSettings",
     "EgressSettings",
     "ENV_PREFIX",
+    "MANAGED_BY",
     "BackendSettings",
     "ModelServerSettings",
     "ModelSettings",

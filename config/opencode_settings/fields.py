@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator
 
+MANAGED_BY = "opencode-alicloud"  # the `managed-by` tag of everything the project makes; RAM conditions check it
+
 DiskCategory = Literal["cloud_essd_entry", "cloud_auto", "cloud_essd", "cloud_ssd", "cloud_efficiency"]
 ModelProvider = Literal["anthropic", "openai", "google", "openai-compatible"]
 TlsMode = Literal["acme", "internal", "tunnel-only"]

@@ -25,6 +25,7 @@ from .audit import AuditSettings, audit_problems
 from .cost import CostSettings
 from .egress import EgressSettings, egress_problems
 from .errors import SettingsError, SettingsProblems
+from .fields import MANAGED_BY
 from .model import ModelSettings
 from .model_server import ModelServerSettings, model_server_problems
 from .network import NetworkSettings
@@ -117,4 +118,4 @@ class Settings(NetworkSettings, WorkspaceSettings, BaseSettings):
         return []
 
     def resource_tags(self) -> dict[str, str]:
-        return {**self.tags, "workspace": self.name, "managed-by": "opencode-alicloud"}
+        return {**self.tags, "workspace": self.name, "managed-by": MANAGED_BY}

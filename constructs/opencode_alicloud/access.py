@@ -10,6 +10,8 @@ from constructs import Construct
 from imports.alicloud.ram_policy import RamPolicy
 from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
 
+from opencode_settings import MANAGED_BY
+
 from .bootstrap import ACCESS_LOG_PREFIX
 from .host import role_policy
 
@@ -19,9 +21,9 @@ class AccessProps:
     name: str
     region: str
     role_name: str
-    parameter_names: list[str]  # tokens or literal names of OOS secret parameters
+    parameter_names: list[str]  # the OOS secret parameters' names
     tags: dict[str, str]
-    stop_instance_id: str | None = None  # the instance the role may stop (a token: known after it exists)
+    stop_self: bool = False  # the role may stop this workspace's instances (idle_stop_minutes)
     ship_bucket: str | None = None  # the audit bucket the access log is copied to
 
 
@@ -41,18 +43,18 @@ def read_secrets_policy(region: str, parameter_names: list[str]) -> dict:
     }
 
 
-def stop_self_policy(region: str, instance_id: str) -> dict:
-    """StopInstance on this one instance's ARN: the idle check stops its own instance, no other."""
-    return {
-        "Version": "1",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["ecs:StopInstance"],
-                "Resource": [f"acs:ecs:{region}:*:instance/{instance_id}"],
-            }
-        ],
-    }
+def this_workspaces_instances(region: str, workspace: str) -> dict:
+    """A statement's Resource and Condition for the instances tagged as workspace `workspace`'s: the roles are made
+    before the instances (stack opencode-roles), so a policy names them by their tags, not their ids."""
+    return {"Resource": [f"acs:ecs:{region}:*:instance/*"],
+            "Condition": {"StringEquals": {"acs:ResourceTag/workspace": workspace, "acs:ResourceTag/managed-by": MANAGED_BY}}}
+
+
+def stop_self_policy(region: str, workspace: str) -> dict:
+    """StopInstance on this workspace's instances only: the idle check stops its own instance, none of another
+    workspace (the deployer cannot tag another's instances as this one's: security review 2, #2)."""
+    return {"Version": "1",
+            "Statement": [{"Effect": "Allow", "Action": ["ecs:StopInstance"], **this_workspaces_instances(region, workspace)}]}
 
 
 def ship_logs_policy(bucket: str, prefix: str) -> dict:
@@ -67,9 +69,8 @@ def ship_logs_policy(bucket: str, prefix: str) -> dict:
 
 
 class Access(Construct):
-    """Exposes `policy` and `attachment`; with `stop_instance_id` `stop_policy` and `stop_attachment` (the
-    policy names the instance, so it exists only after the instance does); with `ship_bucket` `ship_policy`
-    and `ship_attachment`."""
+    """Exposes `policy` and `attachment`; with `stop_self` `stop_policy` and `stop_attachment`; with `ship_bucket`
+    `ship_policy` and `ship_attachment`. Part of the administrator's stack opencode-roles."""
 
     def __init__(self, scope: Construct, id: str, props: AccessProps) -> None:
         super().__init__(scope, id)
@@ -80,11 +81,11 @@ class Access(Construct):
         )
         self.stop_policy: RamPolicy | None = None
         self.stop_attachment: RamRolePolicyAttachment | None = None
-        if props.stop_instance_id:
+        if props.stop_self:
             self.stop_policy, self.stop_attachment = role_policy(
                 self, ("stop-self", "attach-stop-self"), props.role_name, f"{props.name}-instance-stop-self",
                 "OpenCode workspace instance: stop itself when idle, nothing else",
-                stop_self_policy(props.region, props.stop_instance_id), props.tags,
+                stop_self_policy(props.region, props.name), props.tags,
             )
         self.ship_policy: RamPolicy | None = None
         self.ship_attachment: RamRolePolicyAttachment | None = None

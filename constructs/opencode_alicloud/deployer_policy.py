@@ -5,10 +5,10 @@ Everything the deployer may change is this workspace's: new resources must carry
 RAM roles, RAM policies and OOS parameters are named by the workspace. No statement reads a
 secret of another workspace, and no statement grants a write on "*" without the tag condition.
 
-What RAM cannot do: limit what a policy document says. The deployer writes this workspace's
-instance-role policy, so whoever holds the deployer key can give *that* role any permission and
-start an instance with it. The README says so: keep the deployer key where an administrator's
-would be kept (a protected CI environment), not on every laptop.
+The roles the instances run with, and their policies, are not the deployer's to write (security review 2, #3):
+an administrator applies the stack opencode-roles, and the deployer may only pass exactly those roles to
+instances (ram:PassRole). It has no ram:CreatePolicy*, ram:AttachPolicyTo*, ram:SetDefaultPolicyVersion or
+ram:UpdateRole, and a Deny says so whatever else it is given.
 
 `scripts/deployer-policy` prints the policy; config/deployer-ram-policy.json is the default
 workspace's, kept equal to this function's output by a test.
@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from opencode_settings import MANAGED_BY
+
 from .bootstrap import model_server_role_name, workspace_role_name
 from .schedule import START_TEMPLATE, schedule_role_name
 from .secrets import SECRET_KEYS, secret_parameter_name
 
-MANAGED_BY = "opencode-alicloud"
 
 # Read-only calls Terraform makes to plan and refresh; they return no secret value. RAM gives
 # most Describe calls no resource-level control, so they are on "*". (The reason for each
@@ -35,7 +36,7 @@ READ_FOR_PLANNING = [
     "vpc:DescribeVpcs", "vpc:DescribeVpcAttribute", "vpc:DescribeVSwitches", "vpc:DescribeVSwitchAttributes",
     "vpc:DescribeEipAddresses", "vpc:ListTagResources", "vpc:DescribeRouteTableList",
     "ram:GetRole", "ram:ListPoliciesForRole", "ram:GetPolicy", "ram:GetPolicyVersion", "ram:ListPolicyVersions",
-    "ram:ListTagResources", "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
+    "ram:ListTagResources", "ram:ListRoles", "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
     "ecs:DescribePrice", "bss:DescribePrice",  # scripts/cost's live prices (DescribePrice, GetPayAsYouGoPrice)
     "ecs:DescribeSnapshots",
     "oos:GetTemplate", "oos:ListExecutions",  # the schedule's template and executions
@@ -98,18 +99,19 @@ TEMPLATE_ACTIONS = ["oos:CreateTemplate", "oos:UpdateTemplate", "oos:DeleteTempl
                     "oos:UntagResources"]
 EXECUTION_ACTIONS = ["oos:CancelExecution", "oos:DeleteExecutions"]
 
-ROLE_ACTIONS = ["ram:CreateRole", "ram:DeleteRole", "ram:UpdateRole", "ram:PassRole",
-                "ram:TagResources", "ram:UntagResources"]
-POLICY_ACTIONS = ["ram:CreatePolicy", "ram:DeletePolicy", "ram:CreatePolicyVersion", "ram:DeletePolicyVersion"]
-ATTACH_ACTIONS = ["ram:AttachPolicyToRole", "ram:DetachPolicyFromRole"]
+# The instance and schedule roles and their policies are an administrator's (stack opencode-roles, security
+# review 2, #3): the deployer only hands them to the instances and executions it makes.
+ROLE_ACTIONS = ["ram:PassRole"]
 
 # Image Builder's service-linked role, made by ECS on the first CreateImagePipeline of the account.
 IMAGE_BUILDER_SERVICE = "imagebuilder.ecs.aliyuncs.com"
 IMAGE_BUILDER_ROLE = "aliyunserviceroleforecsimagebuilder"
 
-# Never, whatever else the deployer is given: new identities or keys.
+# Never, whatever else the deployer is given: new identities or keys, and no RAM policy written or attached.
 DENIED = ["ram:CreateUser", "ram:CreateAccessKey", "ram:CreateLoginProfile", "ram:UpdateLoginProfile",
-          "ram:AttachPolicyToUser", "ram:AttachPolicyToGroup", "ram:AddUserToGroup"]
+          "ram:AttachPolicyToUser", "ram:AttachPolicyToGroup", "ram:AddUserToGroup",
+          "ram:CreatePolicy", "ram:CreatePolicyVersion", "ram:SetDefaultPolicyVersion", "ram:AttachPolicyToRole",
+          "ram:UpdateRole", "ram:CreateRole"]
 
 
 def role_names(name: str) -> list[str]:
@@ -124,10 +126,6 @@ def deployer_policy(name: str) -> dict[str, Any]:
     # A resource this project manages (any workspace's) whose workspace is not this one.
     taken = {"StringEquals": {"acs:ResourceTag/managed-by": MANAGED_BY}, "StringNotEquals": {"acs:ResourceTag/workspace": name}}
     roles = [f"acs:ram:*:*:role/{role}" for role in role_names(name)]
-    policies = [f"acs:ram:*:*:policy/{role}-read-secrets" for role in (workspace_role_name(name), model_server_role_name(name))]
-    policies.append(f"acs:ram:*:*:policy/{workspace_role_name(name)}-stop-self")  # idle_stop_minutes
-    policies.append(f"acs:ram:*:*:policy/{workspace_role_name(name)}-ship-logs")  # audit.ship_access_log
-    policies.append(f"acs:ram:*:*:policy/{schedule_role_name(name)}-start-stop")  # schedule.enabled
     template = f"acs:oos:*:*:template/{name}-schedule-stop"
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadForPlanning", "Effect": "Allow", "Action": READ_FOR_PLANNING, "Resource": "*"},
@@ -159,17 +157,13 @@ def deployer_policy(name: str) -> dict[str, Any]:
          "Resource": [f"acs:oos:*:*:secretparameter/{secret_parameter_name(name, key)}" for key in SECRET_KEYS]},
         {"Sid": "KmsOnlyThroughOos", "Effect": "Allow", "Action": KMS_THROUGH_OOS, "Resource": "*",
          "Condition": {"StringEquals": {"acs:ViaService": "oos.aliyuncs.com"}}},
-        {"Sid": "ThisWorkspacesInstanceRoles", "Effect": "Allow", "Action": ROLE_ACTIONS, "Resource": roles},
+        {"Sid": "PassOnlyThisWorkspacesRoles", "Effect": "Allow", "Action": ROLE_ACTIONS, "Resource": roles},
         {"Sid": "ThisWorkspacesScheduleTemplate", "Effect": "Allow", "Action": TEMPLATE_ACTIONS, "Resource": [template]},
         {"Sid": "ScheduleExecutionsTaggedAsThisWorkspace", "Effect": "Allow", "Action": ["oos:StartExecution"],
          "Resource": [template, f"acs:oos:*:*:template/{START_TEMPLATE}"], "Condition": requested},
         {"Sid": "ChangeOnlyThisWorkspacesExecutions", "Effect": "Allow", "Action": EXECUTION_ACTIONS,
          "Resource": ["acs:oos:*:*:execution/*"], "Condition": tagged},
     ]
-    statements.append({"Sid": "ThisWorkspacesRolePolicies", "Effect": "Allow", "Action": POLICY_ACTIONS,
-                       "Resource": policies})
-    statements.append({"Sid": "AttachOnlyThisWorkspacesPolicies", "Effect": "Allow", "Action": ATTACH_ACTIONS,
-                       "Resource": [*roles, *policies]})
     statements.append({"Sid": "ImageBuildersServiceLinkedRole", "Effect": "Allow", "Action": ["ram:CreateServiceLinkedRole"],
                        "Resource": [f"acs:ram:*:*:role/{IMAGE_BUILDER_ROLE}"],
                        "Condition": {"StringEquals": {"ram:ServiceName": IMAGE_BUILDER_SERVICE}}})

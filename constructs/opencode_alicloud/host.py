@@ -3,6 +3,7 @@ can assume, a closed security group, and the hardening arguments of the instance
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from constructs import Construct
 
 from imports.alicloud.data_alicloud_images import DataAlicloudImages
 from imports.alicloud.data_alicloud_instance_types import DataAlicloudInstanceTypes
+from imports.alicloud.data_alicloud_ram_roles import DataAlicloudRamRoles
 from imports.alicloud.ecs_ram_role_attachment import EcsRamRoleAttachment
 from imports.alicloud.instance import Instance
 from imports.alicloud.ram_policy import RamPolicy
@@ -106,10 +108,26 @@ def gzipped_user_data(scope: Construct, id: str, user_data: str) -> UserData:
     return UserData(version, lifecycle, value)
 
 
-def attach_role(scope: Construct, id: str, role: RamRole, instance: Instance) -> EcsRamRoleAttachment:
-    """The instance role, attached after the instance exists (`role_name` on the instance is
-    deprecated since provider 1.275.0). The bootstrap's secret reader waits for it."""
-    return EcsRamRoleAttachment(scope, id, ram_role_name=role.role_name, instance_id=instance.id)
+def attach_role(scope: Construct, id: str, role_name: str, instance: Instance) -> EcsRamRoleAttachment:
+    """The instance role (made by the administrator's stack opencode-roles), attached after the instance exists
+    (`role_name` on the instance is deprecated since provider 1.275.0). The bootstrap's secret reader waits for it."""
+    return EcsRamRoleAttachment(scope, id, ram_role_name=role_name, instance_id=instance.id)
+
+
+def required_roles(scope: Construct, id: str, role_names: list[str]) -> DataAlicloudRamRoles:
+    """The RAM roles this workspace's hosts run with, which an administrator makes (stack opencode-roles; the
+    deployer may only pass them). One missing: the plan stops with one line that says what to run, before any
+    resource changes (a postcondition is checked as the lookup is read)."""
+    pattern = "^(" + "|".join(re.escape(name) for name in role_names) + ")$"
+    return DataAlicloudRamRoles(
+        scope, id, name_regex=pattern,
+        lifecycle=TerraformResourceLifecycle(postcondition=[Postcondition(
+            condition=f"${{length(self.names) == {len(role_names)}}}",
+            error_message=f"the RAM roles {', '.join(role_names)} must exist first: an administrator applies the stack "
+                          "opencode-roles (`cdktf deploy opencode-roles`; `opencode-alicloud up` does it for a single "
+                          "workspace)",
+        )]),
+    )
 
 
 def instance_role(scope: Construct, id: str, role_name: str, description: str, tags: dict[str, str]) -> RamRole:

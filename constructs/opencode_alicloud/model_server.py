@@ -31,7 +31,6 @@ from .host import (
     attach_role,
     gzipped_user_data,
     first_zone,
-    instance_role,
     instance_zones,
     private_security_group,
     system_image,
@@ -83,7 +82,7 @@ def model_server_egress_needs(downloads: bool) -> list[EgressNeed]:
 
 
 class ModelServer(Construct):
-    """Exposes `zones`/`vswitch` (or `existing_vswitch`), `security_group`, `ingress`, `image`, `role`,
+    """Exposes `zones`/`vswitch` (or `existing_vswitch`), `security_group`, `ingress`, `image`, `role_name`,
     `weights_disk`, `instance`, `role_attachment`, `disk_attachment` and `endpoint` (http://<private ip>:<port>/v1)."""
 
     def __init__(self, scope: Construct, id: str, props: ModelServerProps) -> None:
@@ -111,13 +110,7 @@ class ModelServer(Construct):
         self.egress: list[SecurityGroupRule] = [] if props.egress_mode == "open" else egress_rules(
             self, self.security_group.id, model_server_egress_needs(props.downloads), f"model server, egress={props.egress_mode}")
         self.image = system_image(self, "image", props.image_name_regex, props.instance_type)
-        self.role = instance_role(
-            self,
-            "role",
-            model_server_role_name(props.name),
-            "OpenCode model server role; reads only its API key parameter",
-            props.tags,
-        )
+        self.role_name = model_server_role_name(props.name)  # made by the administrator's stack opencode-roles
         self.weights_disk = EcsDisk(
             self,
             "weights",
@@ -131,7 +124,7 @@ class ModelServer(Construct):
         )
         user_data = props.user_data(self.weights_disk.id)
         self.instance = self._instance(props, zone_id, vswitch_id, user_data)
-        self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
+        self.role_attachment = attach_role(self, "role-attachment", self.role_name, self.instance)
         self.disk_attachment = EcsDiskAttachment(
             self, "weights-attachment", disk_id=self.weights_disk.id, instance_id=self.instance.id
         )

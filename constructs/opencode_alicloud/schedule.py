@@ -1,7 +1,7 @@
 """Schedule: OOS scheduled executions start the workspace at the working day's start (the public
 template ACS-ECS-ScheduleToStartInstances) and stop it in economical mode at its end (a template of
 ours: the public stop template cannot set StopCharging), through a role OOS assumes that may start and
-stop exactly this instance. Each execution waits for its cron in its time zone, for as long as it exists."""
+stop this workspace's instances only (made by the administrator's stack opencode-roles). Each execution waits for its cron in its time zone, for as long as it exists."""
 from __future__ import annotations
 
 import json
@@ -11,10 +11,9 @@ from constructs import Construct
 
 from imports.alicloud.oos_execution import OosExecution
 from imports.alicloud.oos_template import OosTemplate
-from imports.alicloud.ram_role import RamRole
 from opencode_settings import Settings
 
-from .host import role_policy
+from .access import this_workspaces_instances
 
 START_TEMPLATE = "ACS-ECS-ScheduleToStartInstances"  # public, kept by Alibaba Cloud (aliyun/oos-templates)
 END_DATE = "2099-12-01T00:00:00Z"  # the timer trigger's required end, as the public start-and-stop template has it
@@ -28,14 +27,14 @@ def schedule_role_name(name: str) -> str:
     return f"{name}-schedule"
 
 
-def schedule_policy(region: str, instance_id: str) -> dict:
-    """Start and stop on this instance's ARN only; OOS reads instances to select the target and to wait
-    for its state (DescribeInstances has no resource-level control: read-only, on "*")."""
+def schedule_policy(region: str, workspace: str) -> dict:
+    """Start and stop on this workspace's instances only (by their tags: the role is made before them, in the
+    administrator's stack opencode-roles); OOS reads instances to select the target and to wait for its state
+    (DescribeInstances has no resource-level control: read-only, on "*")."""
     return {
         "Version": "1",
         "Statement": [
-            {"Effect": "Allow", "Action": ["ecs:StartInstance", "ecs:StopInstance"],
-             "Resource": [f"acs:ecs:{region}:*:instance/{instance_id}"]},
+            {"Effect": "Allow", "Action": ["ecs:StartInstance", "ecs:StopInstance"], **this_workspaces_instances(region, workspace)},
             {"Effect": "Allow", "Action": ["ecs:DescribeInstances"], "Resource": ["*"]},
         ],
     }
@@ -67,7 +66,7 @@ class ScheduleProps:
     name: str
     region: str
     tags: dict[str, str]
-    instance_id: str  # a token: the executions and the policy name the instance
+    instance_id: str  # a token: the executions name the instance
     start_cron: str
     stop_cron: str
     time_zone: str
@@ -81,34 +80,26 @@ class ScheduleProps:
 
 
 class Schedule(Construct):
-    """Exposes `role`, `policy`, `attachment`, `stop_template`, `start` and `stop` (the two executions)."""
+    """Exposes `role_name` (the role OOS assumes, made by the administrator's stack opencode-roles), `stop_template`,
+    `start` and `stop` (the two executions)."""
 
     def __init__(self, scope: Construct, id: str, props: ScheduleProps) -> None:
         super().__init__(scope, id)
-        self.role = RamRole(
-            self, "role", role_name=schedule_role_name(props.name),
-            assume_role_policy_document=json.dumps(OOS_TRUST_POLICY, sort_keys=True),
-            description="OOS: start and stop this OpenCode workspace on its schedule", tags=props.tags,
-        )
-        self.policy, self.attachment = role_policy(
-            self, ("policy", "attach"), self.role.role_name, f"{schedule_role_name(props.name)}-start-stop",
-            "OpenCode workspace schedule: start and stop this instance only",
-            schedule_policy(props.region, props.instance_id), props.tags,
-        )
+        self.role_name = schedule_role_name(props.name)
         self.stop_template = OosTemplate(
             self, "stop-template", template_name=f"{props.name}-schedule-stop",
             content=json.dumps(stop_template(), sort_keys=True), tags=props.tags,
         )
         common = {"regionId": props.region, "endDate": END_DATE, "timeZone": props.time_zone,
-                  "OOSAssumeRole": self.role.role_name}
+                  "OOSAssumeRole": self.role_name}
         targets = {"Type": "ResourceIds", "ResourceIds": [props.instance_id], "RegionId": props.region}
         self.start = OosExecution(
             self, "start", template_name=START_TEMPLATE, description=f"{props.name}: start on schedule",
             parameters=json.dumps({**common, "cron": props.start_cron, "targets": targets}, sort_keys=True),
-            tags=props.tags, depends_on=[self.attachment],
+            tags=props.tags,
         )
         self.stop = OosExecution(
             self, "stop", template_name=self.stop_template.template_name, description=f"{props.name}: stop on schedule",
             parameters=json.dumps({**common, "cron": props.stop_cron, "instanceId": props.instance_id}, sort_keys=True),
-            tags=props.tags, depends_on=[self.attachment],
+            tags=props.tags,
         )

@@ -64,6 +64,13 @@ def secret_specs(settings: Settings, password_value: str, model_server_key: str 
     return specs
 
 
+def read_parameter_names(settings: Settings) -> list[str]:
+    """The OOS parameters the workspace host reads at boot, by name (its own, or existing ones the settings name):
+    what its role may read, known before anything is deployed."""
+    specs = secret_specs(settings, "", "" if settings.model_server.enabled else None)
+    return [spec.existing_parameter or secret_parameter_name(settings.name, spec.key) for spec in specs]
+
+
 @dataclass(frozen=True)
 class SecretsProps:
     name: str

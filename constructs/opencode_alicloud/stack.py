@@ -12,16 +12,17 @@ from constructs import Construct
 from imports.alicloud.provider import AlicloudProvider
 from opencode_settings import Settings
 
-from .access import Access, AccessProps
 from .backend import state_backend
 from .bootstrap import (
     MODEL_SERVER_KEY_ENV, VLLM_KEY_ENV, BootstrapFacts, BootstrapSettings, ModelServerBootstrap, ModelServerFacts,
     literal_tags, render_model_server_user_data, render_user_data,
 )
 from .firewall import Firewall, FirewallProps
+from .host import required_roles
 from .login import Login, LoginProps
 from .model_server import ModelServer, ModelServerProps
 from .policy.aspect import add_policy
+from .roles import RolesProps
 from .schedule import Schedule, ScheduleProps
 from .network import Network, NetworkProps
 from .outputs import OutputsProps, WorkspaceOutputs
@@ -30,7 +31,7 @@ from .workspace import HostFacts, Workspace, WorkspaceProps, site_host
 
 
 class WorkspaceStack(TerraformStack):
-    """Network -> Firewall -> Login + Secrets -> Workspace -> Access -> (Schedule) -> (Model server) -> Outputs."""
+    """Roles (looked up) -> Network -> Firewall -> Login + Secrets -> Workspace -> (Schedule) -> (Model server) -> Outputs."""
 
     def __init__(self, scope: Construct, id: str, settings: Settings, state_dir: str) -> None:
         super().__init__(scope, id)
@@ -41,6 +42,8 @@ class WorkspaceStack(TerraformStack):
         AlicloudProvider(self, "alicloud", region=settings.region)
         RandomProvider(self, "random")
 
+        # The roles come from the administrator's stack opencode-roles: checked before anything changes.
+        self.roles = required_roles(self, "roles", RolesProps.from_settings(settings).role_names)
         self.network = Network(self, "network", NetworkProps.from_settings(settings, tags))
         self.firewall = Firewall(self, "firewall", FirewallProps.from_settings(settings, tags, self.network.vpc_id))
         self.login = Login(self, "login", LoginProps())
@@ -51,12 +54,6 @@ class WorkspaceStack(TerraformStack):
         self.secrets = Secrets(self, "secrets", SecretsProps(name=settings.name, tags=tags, specs=specs))
         self.workspace = Workspace(self, "workspace", WorkspaceProps.from_settings(
             settings, tags, self.network.zone_id, self.network.vswitch_id, self.firewall.security_group.id, self._user_data,
-        ))
-        self.access = Access(self, "access", AccessProps(
-            name=settings.name, region=settings.region, role_name=self.workspace.role.role_name,
-            parameter_names=list(self.secrets.parameter_names.values()), tags=tags,
-            stop_instance_id=self.workspace.instance.id if settings.idle_stop_minutes is not None else None,
-            ship_bucket=settings.audit.bucket if settings.audit.ship_access_log else None,
         ))
         self.schedule = Schedule(self, "schedule", ScheduleProps.from_settings(
             settings, tags, self.workspace.instance.id,
@@ -84,9 +81,5 @@ class WorkspaceStack(TerraformStack):
             lambda disk_id: render_model_server_user_data(
                 boot, ModelServerFacts(data_disk_id=disk_id, secret_parameters={VLLM_KEY_ENV: key_parameter})
             ),
-        ))
-        Access(self, "model-server-access", AccessProps(
-            name=f"{self.settings.name}-model", region=self.settings.region, role_name=model_server.role.role_name,
-            parameter_names=[key_parameter], tags=self.tags,
         ))
         return model_server

@@ -23,7 +23,7 @@ from opencode_settings import Settings
 from opencode_settings.provider_bounds import POWER_STATUS
 
 from .bootstrap import escape_for_terraform, workspace_role_name
-from .host import HARDENED_INSTANCE, UserData, attach_role, baked_image, gzipped_user_data, instance_role, system_image
+from .host import HARDENED_INSTANCE, UserData, attach_role, baked_image, gzipped_user_data, system_image
 from .instance.recipe import Recipe
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def site_host(settings: Settings, public_ip: str) -> str:
 
 
 class Workspace(Construct):
-    """Exposes `image` (None with image_id), `image_id`, `role`, `key_pair`, `eip` (or `existing_eip`), `public_ip`, `data_disk`,
+    """Exposes `image` (None with image_id), `image_id`, `role_name`, `key_pair`, `eip` (or `existing_eip`), `public_ip`, `data_disk`,
     `snapshot_policy`, `instance`, `role_attachment`, `disk_attachment`, `eip_association`, `user_data` (the
     rendered cloud-config) and `gzipped` (what the instance receives)."""
 
@@ -98,13 +98,7 @@ class Workspace(Construct):
             self.image = (baked_image(self, "image", props.baked.image_name_regex, props.baked.image_name, props.instance_type)
                           if props.baked else system_image(self, "image", props.image_name_regex, props.instance_type))
             self.image_id = self.image.images.get(0).id
-        self.role = instance_role(
-            self,
-            "role",
-            workspace_role_name(props.name),
-            "OpenCode workspace instance role; reads only this workspace's secret parameters",
-            props.tags,
-        )
+        self.role_name = workspace_role_name(props.name)  # made by the administrator's stack opencode-roles
         self.key_pair: EcsKeyPair | None = None
         key_name = props.key_pair_name
         if props.ssh_public_key:
@@ -117,7 +111,7 @@ class Workspace(Construct):
         self.user_data = props.user_data(HostFacts(public_ip=self.public_ip, data_disk_id=self.data_disk.id))
         self.gzipped: UserData = gzipped_user_data(self, "user-data-version", self.user_data)
         self.instance = self._instance(props, key_name)
-        self.role_attachment = attach_role(self, "role-attachment", self.role, self.instance)
+        self.role_attachment = attach_role(self, "role-attachment", self.role_name, self.instance)
         self.disk_attachment = EcsDiskAttachment(
             self, "data-attachment", disk_id=self.data_disk.id, instance_id=self.instance.id
         )

@@ -94,6 +94,15 @@ def environment(cli_config: Path) -> dict[str, str]:
     return env
 
 
+def with_admin_roles(env: dict[str, str], account: Path, *workspaces: str) -> dict[str, str]:
+    """The environment of an account whose administrator has applied opencode-roles for these workspaces: their
+    roles exist (the stub's `alicloud_ram_roles` answers from the file, as ListRoles would, and its applies of
+    `alicloud_ram_role` add to it). The names follow the project's documented pattern."""
+    roles = [f"{name}{suffix}" for name in workspaces for suffix in ("-instance", "-model-instance", "-schedule")]
+    account.write_text(json.dumps(roles))
+    return {**env, "STUB_PROVIDER_ROLES": str(account)}
+
+
 class Rehearsal:
     """One Terraform working directory against the stub providers, initialised once and fed one
     synthesized stack after another (its backend or cloud block removed: state stays local here). Each

@@ -198,6 +198,37 @@ def own_images(spec: dict[str, Any], config: Config) -> State:
     return state
 
 
+def _account_roles() -> tuple[Path | None, list[str]]:
+    listed = os.environ.get("STUB_PROVIDER_ROLES")
+    path = Path(listed) if listed else None
+    return path, json.loads(path.read_text()) if path and path.exists() else []
+
+
+def record_role(name: str, present: bool) -> None:
+    """The account's RAM roles: every `alicloud_ram_role` a stub apply creates (an administrator's stack) is added
+    to the JSON file STUB_PROVIDER_ROLES names, and taken out when destroyed; a test may list roles the account
+    already has there. Without the variable the account keeps no roles."""
+    path, roles = _account_roles()
+    if path is None:
+        return
+    roles = [role for role in roles if role != name] + ([name] if present else [])
+    path.write_text(json.dumps(roles))
+
+
+def account_roles(spec: dict[str, Any], config: Config) -> State:
+    """`alicloud_ram_roles`: the account's roles (above) whose names match name_regex, as ListRoles answers."""
+    pattern = config.get("name_regex")
+    found = [role for role in _account_roles()[1] if not pattern or re.search(pattern, role)]
+    state: dict[str, Any] = {name: config.get(name) for name in spec["block"].get("attributes", {})}
+    item = spec["block"]["attributes"]["roles"]["type"][1][1]
+    state["roles"] = [{**{key: fake_value(kind, key, role) for key, kind in item.items()}, "name": role, "id": role}
+                      for role in found]
+    state["names"] = found
+    state["ids"] = found
+    state["id"] = _digest("alicloud_ram_roles", config)[:16]
+    return state
+
+
 def random_password(state: dict[str, Any]) -> dict[str, Any]:
     """random_password: a real random result and its real bcrypt hash (cost 10, `$2a$`, as the
     provider's Go bcrypt makes it), so a login against the hash works in the boot rehearsal."""
@@ -319,6 +350,8 @@ class StubProvider(Provider):
         class StubResource(_typed(type_name, spec), Resource):  # type: ignore[misc]
             def create(self, ctx: Any, planned: State) -> State:
                 hold_while_file_exists()
+                if type_name == "alicloud_ram_role":
+                    record_role(planned["role_name"], True)
                 return resolve_unknowns(type_name, spec, planned, _digest(type_name, secrets.token_hex(8)))
 
             def read(self, ctx: Any, current: State) -> State | None:
@@ -328,6 +361,8 @@ class StubProvider(Provider):
                 return resolve_unknowns(type_name, spec, planned, _digest(type_name, current.get("id")))
 
             def delete(self, ctx: Any, current: State) -> None:
+                if type_name == "alicloud_ram_role":
+                    record_role(current["role_name"], False)
                 return None
 
         return StubResource
@@ -338,6 +373,8 @@ class StubProvider(Provider):
             def read(self, ctx: Any, config: Config) -> State:
                 if type_name == "alicloud_images" and config.get("owners") == "self":
                     return own_images(spec, config)
+                if type_name == "alicloud_ram_roles":
+                    return account_roles(spec, config)
                 # Deterministic: the same config always gives the same answer.
                 state = {name: config.get(name) for name in spec["block"].get("attributes", {})}
                 for name in spec["block"].get("block_types", {}):
