@@ -56,7 +56,9 @@ def test_no_star_next_to_a_write_or_a_secret_read_without_a_reason(name: str) ->
 
 
 @pytest.mark.parametrize("name", ["opencode", "team-a"])
-def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> None:
+def test_of_ram_the_deployer_may_only_pass_this_workspaces_roles(name: str) -> None:
+    """Security review 2, #3: whoever writes a role's policy can give it any right and use it through an instance
+    it starts, so the roles are an administrator's (opencode-roles) and the deployer writes no RAM at all."""
     for statement in _statements(deployer_policy(name)):
         ram = [a for a in statement["Action"] if a.startswith("ram:") and not a.split(":")[1].startswith(READ_VERBS)]
         if not ram or statement["Effect"] == "Deny":
@@ -66,15 +68,47 @@ def test_ram_writes_touch_only_this_workspaces_roles_and_policies(name: str) -> 
             assert statement["Resource"] == ["acs:ram:*:*:role/aliyunserviceroleforecsimagebuilder"]
             assert statement["Condition"] == {"StringEquals": {"ram:ServiceName": "imagebuilder.ecs.aliyuncs.com"}}
             continue
-        for resource in statement["Resource"]:
-            assert resource.rsplit("/", 1)[1] in {
-                f"{name}-instance", f"{name}-model-instance",
-                f"{name}-instance-read-secrets", f"{name}-model-instance-read-secrets", f"{name}-instance-stop-self",
-                f"{name}-instance-ship-logs",
-                f"{name}-schedule", f"{name}-schedule-start-stop",
-            }, resource
+        assert ram == ["ram:PassRole"], statement
+        assert sorted(r.rsplit("/", 1)[1] for r in statement["Resource"]) == sorted(
+            f"{name}{suffix}" for suffix in ("-instance", "-model-instance", "-schedule"))
     denied = next(s for s in _statements(deployer_policy(name)) if s["Sid"] == "NoNewIdentitiesOrKeys")
     assert {"ram:CreateUser", "ram:CreateAccessKey", "ram:AttachPolicyToUser"} <= set(denied["Action"])
+
+
+# What a deployer that may write its roles' policies would do (the review's chain), on its own roles' names.
+RAM = "acs:ram::1234"
+POLICY_WRITES = [("ram:CreatePolicyVersion", "policy/alice-instance-read-secrets"),
+                 ("ram:SetDefaultPolicyVersion", "policy/alice-instance-read-secrets"),
+                 ("ram:CreatePolicy", "policy/alice-instance-anything"),
+                 ("ram:AttachPolicyToRole", "role/alice-instance"),
+                 ("ram:AttachPolicyToRole", "policy/AdministratorAccess"),
+                 ("ram:UpdateRole", "role/alice-instance"),
+                 ("ram:CreateRole", "role/alice-instance")]
+
+
+def test_the_deployer_can_neither_write_its_roles_policies_nor_pass_anothers_roles() -> None:
+    from ram_eval import Request, Resource, allowed
+
+    policy = deployer_policy("alice")
+    for action, resource in POLICY_WRITES:
+        assert not allowed(policy, Request(action, (Resource(f"{RAM}:{resource}", {}),))), (action, resource)
+    assert allowed(policy, Request("ram:PassRole", (Resource(f"{RAM}:role/alice-instance", {}),)))
+    assert not allowed(policy, Request("ram:PassRole", (Resource(f"{RAM}:role/bob-instance", {}),)))
+    assert not allowed(policy, Request("ram:PassRole", (Resource(f"{RAM}:role/AliyunECSAdmin", {}),)))
+
+
+def test_the_policy_write_test_fails_on_a_deployer_that_manages_its_roles() -> None:
+    """The control: the policy before the fix allowed RAM writes on this workspace's role and policy names."""
+    from ram_eval import Request, Resource, allowed
+
+    before = deployer_policy("alice")
+    names = [f"{RAM}:role/alice-instance", f"{RAM}:policy/alice-instance-read-secrets", f"{RAM}:policy/alice-instance-anything"]
+    before["Statement"] = [s for s in before["Statement"] if s["Sid"] != "NoNewIdentitiesOrKeys"] + [
+        {"Sid": "RolesAndPoliciesOfThisWorkspace", "Effect": "Allow", "Resource": names,
+         "Action": sorted({action for action, _ in POLICY_WRITES})}]
+    assert [a for a, r in POLICY_WRITES if allowed(before, Request(a, (Resource(f"{RAM}:{r}", {}),)))] == [
+        "ram:CreatePolicyVersion", "ram:SetDefaultPolicyVersion", "ram:CreatePolicy", "ram:AttachPolicyToRole",
+        "ram:UpdateRole", "ram:CreateRole"]
 
 
 def test_the_policy_names_what_the_stack_creates(tmp_path) -> None:

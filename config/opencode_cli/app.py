@@ -31,7 +31,7 @@ from opencode_alicloud.instance.recipe import IMAGE_PREFIX
 from . import image, wizard
 from .boot import Health, follow, health
 from .cloud import Ecs
-from .engine import STACK, Engine, EngineError
+from .engine import ROLES_STACK, STACK, Engine, EngineError
 
 DEFAULT_FILE = "opencode-alicloud.toml"
 EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ENGINE, EXIT_CLOUD = 1, 2, 3, 4
@@ -199,8 +199,8 @@ def up(
               "scripts/cost for the details)")
     if interactive() and not yes and not questionary.confirm("Deploy?", default=True).unsafe_ask():
         fail(EXIT_UNHEALTHY, "not deployed")
-    try:
-        engine.deploy()
+    try:  # a single workspace's roles too (a team's are its administrator's: cdktf deploy opencode-roles)
+        engine.deploy(roles=stack == STACK)
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
     found = outputs(engine, values.name)
@@ -462,6 +462,8 @@ def down(
     for address in managed:
         mark = "   <- your workspace files (the data disk)" if address.startswith("alicloud_ecs_disk.") else ""
         out.print(f"  {address}{mark}")
+    if stack == STACK:
+        out.print(f"Then its RAM roles and their policies (the stack {ROLES_STACK}).")
     if not interactive() and not yes:
         fail(EXIT_USAGE, "not interactive: add --yes to destroy (and --snapshot to keep the data disk's contents)")
     if snapshot is None:
@@ -490,7 +492,7 @@ def down(
             fail(EXIT_CLOUD, f"{error}; nothing destroyed")
         out.print(f"Snapshot {snapshot_id} ({name}) kept; it outlives the disk and is billed as a snapshot.")
     try:
-        engine.destroy()
+        engine.destroy(roles=stack == STACK)
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
     out.print(f"Workspace {values.name!r} destroyed.")

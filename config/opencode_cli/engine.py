@@ -16,6 +16,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "opencode"
+ROLES_STACK = "opencode-roles"  # the administrator's: every workspace's RAM roles (main.py, ROLES_STACK_ID)
 
 
 class EngineError(Exception):
@@ -52,14 +53,15 @@ class Engine:
             self.synth()
         return json.loads((self.stack_dir / "cdk.tf.json").read_text())
 
-    def _cdktf(self, *args: str) -> None:
-        """cdktf, its output passed through as it comes; a failure is one line (Terraform's lock
-        error says who holds the lock)."""
+    def _cdktf(self, *args: str, stack: str | None = None) -> None:
+        """cdktf on the engine's stack (or the one named), its output passed through as it comes; a failure is one
+        line (Terraform's lock error says who holds the lock)."""
+        stack = stack or self.stack
         cdktf = ROOT / "node_modules" / ".bin" / "cdktf"
         if not cdktf.exists():
             raise EngineError("the cdktf CLI is missing: run ./scripts/setup")
         extra = ["--skip-provider-lock"] if self.skip_provider_lock and args[0] == "deploy" else []
-        command = [str(cdktf), args[0], self.stack, "--output", str(self.outdir), *args[1:], *extra]
+        command = [str(cdktf), args[0], stack, "--output", str(self.outdir), *args[1:], *extra]
         tail: deque[str] = deque(maxlen=400)
         with subprocess.Popen(command, env=self._env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, errors="replace") as process:
@@ -69,14 +71,22 @@ class Engine:
                 sys.stdout.flush()
                 tail.append(line)
         if process.returncode != 0:
-            raise EngineError(lock_holder("".join(tail), self.stack_dir) or f"cdktf {args[0]} failed (its output is above)")
+            raise EngineError(lock_holder("".join(tail), self.outdir / "stacks" / stack)
+                              or f"cdktf {args[0]} {stack} failed (its output is above)")
 
-    def deploy(self) -> None:
+    def deploy(self, roles: bool = False) -> None:
+        """The workspace's stack; with `roles`, the RAM roles' stack first (an administrator's right: the workspace's
+        plan stops by name without its roles). One after the other: cdktf runs stacks it is given together at once."""
+        if roles:
+            self._cdktf("deploy", "--auto-approve", stack=ROLES_STACK)
         self._cdktf("deploy", "--auto-approve")
         self._synthesized = True  # cdktf deploy synthesized the outdir itself
 
-    def destroy(self) -> None:
+    def destroy(self, roles: bool = False) -> None:
+        """The workspace's stack; with `roles`, the RAM roles' stack after it."""
         self._cdktf("destroy", "--auto-approve")
+        if roles:
+            self._cdktf("destroy", "--auto-approve", stack=ROLES_STACK)
 
     def _terraform(self, *args: str) -> str:
         """Terraform in the stack's folder, synthesized from the settings of now and initialised

@@ -173,9 +173,12 @@ class Stage:
         self.ca = TestCA.create(workdir / "pki")
         # The account's own images (alicloud_images, owners = "self"): none until the rehearsal's bake made one.
         self.own_images = workdir / "account-images.json"
-        self.env = {**environment(build_mirror(workdir / "sim")), "STUB_PROVIDER_IMAGES": str(self.own_images)}
+        # The account's RAM roles: none until the administrator's stack (opencode-roles) is applied in deploy().
+        self.env = {**environment(build_mirror(workdir / "sim")), "STUB_PROVIDER_IMAGES": str(self.own_images),
+                    "STUB_PROVIDER_ROLES": str(workdir / "account-roles.json")}
         self.terraform = Rehearsal(workdir / "tf", {**self.env, **{f"TF_VAR_{k}": v for k, v in TEST_SECRETS.items()}})
         self.image_terraform = Rehearsal(workdir / "tf-image", self.env)
+        self.roles_terraform = Rehearsal(workdir / "tf-roles", self.env)
 
     def synth(self, settings: dict[str, str]) -> Path:
         """main.py with these settings; the folder of its stacks."""
@@ -190,6 +193,9 @@ class Stage:
 
     def deploy(self, settings: dict[str, str]) -> Deployment:
         stacks = self.synth(settings)
+        # The administrator's stack first (the workspace's plan stops by name without its roles), then the workspace.
+        self.roles_terraform.load(json.loads((stacks / "opencode-roles" / "cdk.tf.json").read_text()))
+        self.roles_terraform.apply()
         self.terraform.load(json.loads((stacks / "opencode" / "cdk.tf.json").read_text()))
         self.terraform.apply()
         return Deployment.from_state(self.terraform.state(), settings)

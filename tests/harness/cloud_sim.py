@@ -94,12 +94,18 @@ def environment(cli_config: Path) -> dict[str, str]:
     return env
 
 
-def with_admin_roles(env: dict[str, str], account: Path, *workspaces: str) -> dict[str, str]:
-    """The environment of an account whose administrator has applied opencode-roles for these workspaces: their
-    roles exist (the stub's `alicloud_ram_roles` answers from the file, as ListRoles would, and its applies of
-    `alicloud_ram_role` add to it). The names follow the project's documented pattern."""
+def seed_roles(account: Path, *workspaces: str) -> None:
+    """An administrator has applied opencode-roles for these workspaces: their roles exist in the account file
+    the stub answers `alicloud_ram_roles` from (as ListRoles would; its applies of `alicloud_ram_role` add to it).
+    The names follow the project's documented pattern, written here rather than taken from the code, so that a
+    workspace looking up other names than these fails its plan."""
     roles = [f"{name}{suffix}" for name in workspaces for suffix in ("-instance", "-model-instance", "-schedule")]
     account.write_text(json.dumps(roles))
+
+
+def with_admin_roles(env: dict[str, str], account: Path, *workspaces: str) -> dict[str, str]:
+    """The environment of an account whose administrator has applied opencode-roles for these workspaces."""
+    seed_roles(account, *workspaces)
     return {**env, "STUB_PROVIDER_ROLES": str(account)}
 
 

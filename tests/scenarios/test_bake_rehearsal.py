@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud_sim import Rehearsal, build_mirror, environment, warnings_in
+from cloud_sim import Rehearsal, build_mirror, environment, warnings_in, with_admin_roles
 from conftest import synth_app
 
 pytestmark = pytest.mark.slow
@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def sim_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return environment(build_mirror(tmp_path_factory.mktemp("sim")))
+    sim = tmp_path_factory.mktemp("sim")
+    return with_admin_roles(environment(build_mirror(sim)), sim / "account-roles.json", "opencode")
 
 
 def test_the_image_stack_and_the_baked_workspace_plan_against_every_provider_rule(tmp_path: Path, sim_env: dict[str, str]) -> None:

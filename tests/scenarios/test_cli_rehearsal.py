@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from cloud_sim import build_mirror, environment
+from cloud_sim import build_mirror, environment, seed_roles
 from fake_alibaba import serve
 from fake_openapi import Account, FakeDisk, FakeInstance, OpenApiHandler
 
@@ -69,7 +69,7 @@ def make_world(base: Path, names: list[str]) -> Any:
     env.update(HOME=str(base), XDG_CACHE_HOME=str(base / "cache"), CI="1", CDKTF_OUTDIR=str(base / "cdktf.out"),
                OPENCODE_ALICLOUD_STATE_DIR=str(base / "state"), TF_VAR_model_api_key="sk-test-cli-DO-NOT-LEAK",
                ALIBABA_CLOUD_ACCESS_KEY_ID=account.access_key_id, ALIBABA_CLOUD_ACCESS_KEY_SECRET=account.access_key_secret,
-               ALIBABA_CLOUD_ECS_METADATA_DISABLED="true")
+               ALIBABA_CLOUD_ECS_METADATA_DISABLED="true", STUB_PROVIDER_ROLES=str(base / "account-roles.json"))
     return {"base": base, "account": account, "env": env, "api": f"http://127.0.0.1:{api.port}",
             "login": f"http://127.0.0.1:{login.server_address[1]}", "servers": (api, login)}
 
@@ -100,7 +100,10 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     up = cli(world, "up", "--yes", "--skip-provider-lock", "--health-url", world["login"], "--poll", "0.2")
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     assert "Estimate:" in up.stdout and "USD a month always on" in up.stdout
-    assert "Apply complete! Resources: 19 added" in up.stdout
+    # A single workspace's roles first (the administrator's stack), then the workspace, which needs them.
+    applied = re.findall(r"Apply complete! Resources: (\d+) added", up.stdout)
+    assert applied == ["3", "16"] and up.stdout.index("opencode-roles") < up.stdout.index("alicloud_vpc."), applied
+    assert json.loads((world["base"] / "account-roles.json").read_text()) == ["opencode-instance"]
     shown = up.stdout[up.stdout.index("Following the first boot"):]
     for phase in ("start", "metadata firewall", "secrets", "opencode 1.18.33: starting", "ready 96s after boot"):
         assert f"  {phase}\n" in shown, phase
@@ -156,6 +159,8 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     # The destroy is read from the state, not from cdktf's last line (Node may lose a piped tail at exit).
     assert "Workspace 'opencode' destroyed" in down.stdout and "kept" in down.stdout
     assert json.loads(state.read_text())["resources"] == []
+    assert "Then its RAM roles and their policies (the stack opencode-roles)" in down.stdout
+    assert json.loads((world["base"] / "account-roles.json").read_text()) == []  # and its roles after it
     one_line_error(cli(world, "status"), 4, "nothing is deployed for workspace 'opencode'")
     assert os.path.isdir(world["base"] / "cdktf.out")
 
@@ -165,6 +170,7 @@ def test_two_team_workspaces_come_up_and_one_goes_down_alone(tmp_path: Path) -> 
     Login.healthy = True
     settings = tmp_path / "opencode-alicloud.toml"  # found by the CLI in the working folder
     settings.write_text('[workspaces.alice]\n\n[workspaces.bob]\ninstance_type = "ecs.g7.large"\n')
+    seed_roles(tmp_path / "account-roles.json", "alice", "bob")  # the team's administrator applied opencode-roles
     try:
         one_line_error(cli(team, "up", "--yes"), 2, "the settings declare workspaces alice, bob: name one")
         one_line_error(cli(team, "status", "carol"), 2, "unknown workspace 'carol'; the settings declare alice, bob")
@@ -190,10 +196,11 @@ def test_two_team_workspaces_come_up_and_one_goes_down_alone(tmp_path: Path) -> 
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
         assert lock.exists() and alice.poll() is None  # bob came up while alice's lock was held
         hold.unlink()
-        assert "Apply complete! Resources: 19 added" in up.stdout and "ready 96s after boot" in up.stdout
+        assert "Apply complete! Resources: 16 added" in up.stdout and "ready 96s after boot" in up.stdout
+        assert "opencode-roles" not in up.stdout  # a team's roles are its administrator's
         out, err = alice.communicate(timeout=600)
         assert alice.returncode == 0, out[-3000:] + err[-3000:]
-        assert "Apply complete! Resources: 19 added" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
+        assert "Apply complete! Resources: 16 added" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
         states = {name: tmp_path / "state" / name / f"{name}.tfstate" for name in ("alice", "bob")}
         alice_before = states["alice"].read_text()
         listed = cli(team, "list", "--json", "--health-url", team["login"])

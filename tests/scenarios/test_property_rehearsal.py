@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from cloud_sim import Rehearsal, build_mirror, environment, warnings_in
+from cloud_sim import Rehearsal, build_mirror, environment, seed_roles, warnings_in
 from conftest import ROOT, synth
 from opencode_alicloud.instance.recipe import Recipe
 from strategies import workspace_settings
@@ -63,7 +63,7 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
     base = tmp_path_factory.mktemp("property")
     env = environment(build_mirror(base / "sim"))
     env.update(TF_VAR_model_api_key="sk-test", TF_VAR_github_token="ghp_test",
-               STUB_PROVIDER_IMAGES=str(base / "account-images.json"))
+               STUB_PROVIDER_IMAGES=str(base / "account-images.json"), STUB_PROVIDER_ROLES=str(base / "account-roles.json"))
     return Rehearsal(base / "tf", env)
 
 
@@ -87,6 +87,7 @@ def test_every_valid_setting_plans_cleanly_against_the_provider_rules(
     Path(rehearsal.env["STUB_PROVIDER_IMAGES"]).write_text(json.dumps(
         [{"id": "m-baked00000000000001", "name": f"{recipe.image_name}_exec-00000000000000000001"}]
         if values["image_source"] == "baked" and "image_id" not in values else []))
+    seed_roles(Path(rehearsal.env["STUB_PROVIDER_ROLES"]), values["name"])  # the administrator's opencode-roles
     rehearsal.load(document)
     code, plan, output = rehearsal.plan()
     assert code == 0, (values, output[-3000:])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud_sim import Rehearsal, build_mirror, environment, terraform_binary, warnings_in
+from cloud_sim import Rehearsal, build_mirror, environment, terraform_binary, warnings_in, with_admin_roles
 from conftest import ROOT, VARIANTS, synth, terraform_literal
 from opencode_alicloud.bootstrap import BootstrapFacts, BootstrapSettings, render_files, render_user_data
 from support import applied_user_data, written_files
@@ -28,7 +28,8 @@ TEST_SECRETS = {"model_api_key": "sk-test-DO-NOT-LEAK-7f3a9c", "github_token": "
 
 @pytest.fixture(scope="module")
 def sim_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return environment(build_mirror(tmp_path_factory.mktemp("sim")))
+    sim = tmp_path_factory.mktemp("sim")
+    return with_admin_roles(environment(build_mirror(sim)), sim / "account-roles.json", "opencode")
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -59,7 +60,7 @@ def test_the_default_stack_plans_with_every_provider_rule_and_no_warning(tmp_pat
     code, plan, output = rehearsal.plan()
     assert code == 0, output[-3000:]
     assert warnings_in(output) == []
-    assert plan is not None and len(plan["resource_changes"]) == 19
+    assert plan is not None and len(plan["resource_changes"]) == 16  # its roles are opencode-roles'
 
 
 def test_the_audit_stack_plans_applies_and_destroys_only_when_unprotected(tmp_path: Path, sim_env: dict[str, str]) -> None:
@@ -219,12 +220,25 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     for key in [k for k in env if k.startswith("OPENCODE_ALICLOUD_") and k not in (
         "OPENCODE_ALICLOUD_STATE_DIR", "OPENCODE_ALICLOUD_USE_GITHUB_TOKEN")]:
         env.pop(key)
+    env["STUB_PROVIDER_ROLES"] = str(tmp_path / "account-roles.json")  # an account with no roles of ours yet
     outdir = tmp_path / "cdktf.out"
     cdktf = str(ROOT / "node_modules" / ".bin" / "cdktf")
     common = ["opencode", "--output", str(outdir)]
 
+    # The deployer alone cannot make its roles: the plan stops, naming them and the administrator's stack.
+    alone = subprocess.run([cdktf, "deploy", *common, "--auto-approve", "--skip-provider-lock"], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+    said = " ".join(re.sub(r"\x1b\[[0-9;]*m|│", "", alone.stdout + alone.stderr).split())  # colours, wrapped box
+    assert alone.returncode != 0 and "Apply complete" not in said, said[-3000:]
+    assert ("the RAM roles opencode-instance must exist first: an administrator applies the stack opencode-roles"
+            in said), said[-6000:]
+    # The administrator's stack, then the workspace (README: deploy).
+    roles = run([cdktf, "deploy", "opencode-roles", "--output", str(outdir), "--auto-approve", "--skip-provider-lock"],
+                env, ROOT)
+    assert "Apply complete! Resources: 3 added, 0 changed, 0 destroyed." in roles.stdout  # role, policy, attachment
+    assert json.loads((tmp_path / "account-roles.json").read_text()) == ["opencode-instance"]
     first = run([cdktf, "deploy", *common, "--auto-approve", "--skip-provider-lock"], env, ROOT)
-    assert "Apply complete! Resources: 20 added, 0 changed, 0 destroyed." in first.stdout
+    assert "Apply complete! Resources: 17 added, 0 changed, 0 destroyed." in first.stdout
 
     outputs_file = tmp_path / "outputs.json"
     run([cdktf, "output", *common, "--skip-synth", "--outputs-file", str(outputs_file),
@@ -279,5 +293,8 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     assert f"\n    SITE={site}\n" in user_data and f"\n    {site} {{\n" in user_data
 
     destroyed = run([cdktf, "destroy", *common, "--auto-approve"], env, ROOT)
-    assert "Destroy complete! Resources: 20 destroyed." in destroyed.stdout
+    assert "Destroy complete! Resources: 17 destroyed." in destroyed.stdout
+    unroled = run([cdktf, "destroy", "opencode-roles", "--output", str(outdir), "--auto-approve"], env, ROOT)
+    assert "Destroy complete! Resources: 3 destroyed." in unroled.stdout
+    assert json.loads((tmp_path / "account-roles.json").read_text()) == []
     assert json.loads((tmp_path / "state" / "opencode" / "opencode.tfstate").read_text())["resources"] == []

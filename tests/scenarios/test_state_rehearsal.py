@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from cloud_sim import build_mirror, environment, terraform_binary
+from cloud_sim import build_mirror, environment, terraform_binary, with_admin_roles
 from conftest import ROOT, run_main, synth_app
 from opencode_settings import load_settings
 
 
 @pytest.fixture(scope="module")
 def sim_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return environment(build_mirror(tmp_path_factory.mktemp("sim")))
+    sim = tmp_path_factory.mktemp("sim")
+    return with_admin_roles(environment(build_mirror(sim)), sim / "account-roles.json", "opencode")
 
 
 def tf(args: list[str], env: dict[str, str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
