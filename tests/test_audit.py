@@ -65,16 +65,20 @@ def test_nobody_may_delete_a_log(audit_doc: dict[str, Any]) -> None:
     (policy,) = resources(audit_doc, "alicloud_oss_bucket_policy")
     bucket = "acs:oss:*:${data.alicloud_caller_identity.caller.account_id}:acme-opencode-audit"
     assert json.loads(policy["policy"]) == {"Version": "1", "Statement": [
-        {"Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion"],
+        {"Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion", "oss:PutObjectAcl"],
          "Resource": [f"{bucket}/*"]},
-        # Security review 2, #6: what expires the logs without deleting one. Bucket-level actions, matched against
-        # the bucket's own ARN (OSS ignores `<bucket>/*` for them).
+        # Security review 2, #6: what expires the logs without deleting one, and (follow-up) what makes them
+        # unreadable or public. Bucket-level actions, matched against the bucket's own ARN (OSS ignores
+        # `<bucket>/*` for them).
         {"Effect": "Deny", "Principal": ["*"], "Action": [
             "oss:PutBucketLifecycle", "oss:DeleteBucketLifecycle", "oss:PutBucketVersioning", "oss:PutBucketPolicy",
-            "oss:DeleteBucketPolicy", "oss:AbortBucketWorm", "oss:DeleteBucket"], "Resource": [bucket]},
+            "oss:DeleteBucketPolicy", "oss:AbortBucketWorm", "oss:DeleteBucket", "oss:PutBucketEncryption",
+            "oss:DeleteBucketEncryption", "oss:PutBucketAcl", "oss:PutBucketPublicAccessBlock",
+            "oss:DeleteBucketPublicAccessBlock"], "Resource": [bucket]},
     ]}
-    # The lifecycle, versioning and encryption are in place before the policy freezes them.
-    assert policy["depends_on"] == ["alicloud_oss_bucket_versioning.versioning",
+    # The ACL, public access block, versioning and encryption are in place before the policy freezes them.
+    assert policy["depends_on"] == ["alicloud_oss_bucket_acl.acl", "alicloud_oss_bucket_public_access_block.public-access-block",
+                                    "alicloud_oss_bucket_versioning.versioning",
                                     "alicloud_oss_bucket_server_side_encryption.encryption"]
     (trail,) = resources(audit_doc, "alicloud_actiontrail_trail")
     assert trail["depends_on"] == ["alicloud_oss_bucket_policy.no-delete"]  # the policy exists before the first log
@@ -92,7 +96,8 @@ def test_a_ram_user_with_full_oss_access_cannot_expire_the_logs(audit_doc: dict[
     full_access = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:*", "Resource": "*"}]}
     bucket = "acs:oss:*:${data.alicloud_caller_identity.caller.account_id}:acme-opencode-audit"
     erasing = ["oss:PutBucketLifecycle", "oss:DeleteBucketLifecycle", "oss:PutBucketVersioning", "oss:PutBucketPolicy",
-               "oss:DeleteBucketPolicy", "oss:DeleteBucket"]
+               "oss:DeleteBucketPolicy", "oss:DeleteBucket", "oss:PutBucketEncryption", "oss:DeleteBucketEncryption",
+               "oss:PutBucketAcl", "oss:PutBucketPublicAccessBlock", "oss:DeleteBucketPublicAccessBlock"]
 
     def combined(statements: list[dict[str, Any]]) -> dict[str, Any]:
         return {"Version": "1", "Statement": [*full_access["Statement"], *statements]}
@@ -101,6 +106,7 @@ def test_a_ram_user_with_full_oss_access_cannot_expire_the_logs(audit_doc: dict[
         assert not allowed(combined(bucket_policy["Statement"]), Request(action, (Resource(bucket),))), action
         assert allowed(combined(bucket_policy["Statement"][:1]), Request(action, (Resource(bucket),))), action
     assert not allowed(combined(bucket_policy["Statement"]), Request("oss:DeleteObject", (Resource(f"{bucket}/actiontrail/x"),)))
+    assert not allowed(combined(bucket_policy["Statement"]), Request("oss:PutObjectAcl", (Resource(f"{bucket}/actiontrail/x"),)))
     assert allowed(combined(bucket_policy["Statement"]), Request("oss:GetObject", (Resource(f"{bucket}/actiontrail/x"),)))
 
 

@@ -7,9 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from cloud_sim import SCHEMAS
 from conftest import ROOT, VARIANTS, synth, synth_app
+from strategies import NAMES
 from support import synth_roles
 from opencode_alicloud.deployer_policy import READ_FOR_PLANNING, deployer_policy
 
@@ -27,6 +30,8 @@ STAR_ALLOWED = {
                                        "tags; another workspace's resources are denied (NeverTagAnotherWorkspacesResources)",
     "NeverTagAnotherWorkspacesResources": "a Deny",
     "NoNewIdentitiesOrKeys": "a Deny",
+    "CreateWhatTheProviderTagsNext": "provider 1.289.0 creates vSwitches and EIPs with no tag in the request (a new, "
+                                     "empty resource; tagging it next is conditioned)",
 }
 
 
@@ -47,6 +52,8 @@ def test_no_star_next_to_a_write_or_a_secret_read_without_a_reason(name: str) ->
             if statement["Sid"] == "ReadForPlanning":
                 assert all(a.split(":")[1].startswith(READ_VERBS) for a in actions)
                 assert not actions & SECRET_READS
+            elif statement["Sid"] == "CreateWhatTheProviderTagsNext":  # creates only: nothing that exists is reached
+                assert actions == {"vpc:CreateVSwitch", "vpc:AllocateEipAddress"}
             elif statement["Effect"] == "Allow":
                 condition = json.dumps(statement.get("Condition", {}))
                 assert f'"{name}"' in condition or "acs:ViaService" in condition, statement
@@ -188,6 +195,49 @@ def test_a_workspaces_secret_rights_never_reach_another_whose_name_it_prefixes()
             assert all(any(fnmatchcase(arn, p) for p in patterns) for arn in mine), statement
 
 
+def _named(name: str) -> set[str]:
+    """What workspace `name`'s deployer may touch by exact name: roles, secret parameters, templates (not ECS's
+    service-linked role for Image Builder nor OOS's public templates, the account's and Alibaba's by design)."""
+    found = set()
+    for statement in _statements(deployer_policy(name)):
+        if statement["Effect"] == "Allow" and statement["Sid"] != "ImageBuildersServiceLinkedRole":
+            resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+            found |= {arn.rsplit(":", 1)[-1] for arn in resources if "*" not in arn.rsplit(":", 1)[-1]
+                      and not arn.rsplit(":", 1)[-1].startswith("template/ACS-")}
+    return found
+
+
+def _valid(name: str) -> bool:
+    from opencode_settings import SettingsError, load_settings
+
+    try:
+        load_settings(name=name)
+    except SettingsError:
+        return False
+    return True
+
+
+# Another workspace's name is this one's with a tail: the tails the project's own names use, and any name.
+TAILS = st.one_of(st.sampled_from(["model", "instance", "schedule", "model-instance", "model-server", "gpu", "stop",
+                                   "schedule-stop", "web-password", "model-api-key"]), NAMES)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=NAMES, tail=TAILS)
+def test_no_two_valid_workspaces_name_the_same_role_secret_or_template(first: str, tail: str) -> None:
+    """Security review 2, follow-up: `alice`'s model server role was workspace `alice-model`'s instance role, and
+    alice's deployer may pass it. Names ending in -model are refused, so no two valid workspaces share a name."""
+    second = f"{first}-{tail}"
+    assume(_valid(first) and _valid(second))
+    assert not _named(first) & _named(second)
+
+
+def test_the_name_test_fails_where_the_names_collide() -> None:
+    """The control: without the settings' rule, alice and alice-model share a role."""
+    assert not _valid("alice-model")
+    assert "role/alice-model-instance" in _named("alice") & _named("alice-model")
+
+
 @pytest.mark.parametrize("action", ["ecs:DescribeUserData", "ecs:GetInstanceConsoleOutput"])
 def test_other_instances_user_data_and_consoles_are_out_of_reach(action: str) -> None:
     """Allowed on `*` they reached every instance of the account (security review 2, #5): only with this
@@ -255,3 +305,55 @@ def test_the_chain_test_fails_on_the_policy_the_review_found() -> None:
                            if s["Sid"] != "NeverTagAnotherWorkspacesResources"]
     assert [r.action for r in _chain_requests(BOBS) if allowed(before, r)] == [
         "ecs:TagResources", "ecs:TagResources", "ecs:TagResources", "vpc:TagResources", "ecs:CreateSnapshot", "ecs:CreateDisk"]
+
+
+def test_a_new_instance_never_boots_another_workspaces_snapshot_nor_joins_its_network() -> None:
+    """ECS authorizes RunInstances on every resource it names (the new instance, its security group, vSwitch, image
+    and data-disk snapshots). Alice's own launch passes: her tagged group and vSwitch, a public image."""
+    from ram_eval import Request, Resource, allowed
+
+    policy = deployer_policy("alice")
+
+    def launch(*named: Resource) -> Any:
+        return Request("ecs:RunInstances", (Resource(f"{ACCOUNT}:instance/*"), *named), MINE)
+
+    own = (Resource(f"{ACCOUNT}:securitygroup/sg-alice", MINE), Resource("acs:vpc:ap-southeast-1:1234:vswitch/vsw-alice", MINE),
+           Resource(f"{ACCOUNT}:image/debian_13_x64", {}))
+    assert allowed(policy, launch(*own))
+    for theirs in (Resource(f"{ACCOUNT}:snapshot/s-bob-before-down", BOBS), Resource(f"{ACCOUNT}:snapshot/s-untagged", {}),
+                   Resource(f"{ACCOUNT}:securitygroup/sg-bob", BOBS), Resource("acs:vpc:ap-southeast-1:1234:vswitch/vsw-bob", BOBS),
+                   Resource(f"{ACCOUNT}:image/m-bobs-image", BOBS)):
+        assert not allowed(policy, launch(*own, theirs)), theirs
+    # The control: without the Denies, the create condition alone lets bob's snapshot through.
+    before = {**policy, "Statement": [s for s in policy["Statement"] if not s["Sid"].startswith("NeverLaunch")]}
+    assert allowed(before, launch(*own, Resource(f"{ACCOUNT}:snapshot/s-bob-before-down", BOBS)))
+
+
+def test_the_creates_pass_as_the_provider_sends_them() -> None:
+    """Provider 1.289.0: CreateVSwitch and AllocateEipAddress carry no tag (resource_alicloud_vswitch.go,
+    resource_alicloud_eip_address.go), CreateVpc and the ECS creates carry the workspace's. Not in another
+    workspace's VPC."""
+    from ram_eval import Request, Resource, allowed
+
+    policy = deployer_policy("alice")
+    vpc = "acs:vpc:ap-southeast-1:1234"
+    assert allowed(policy, Request("vpc:CreateVSwitch", (Resource(f"{vpc}:vswitch/*"), Resource(f"{vpc}:vpc/vpc-alice", MINE))))
+    assert allowed(policy, Request("vpc:CreateVSwitch", (Resource(f"{vpc}:vswitch/*"), Resource(f"{vpc}:vpc/vpc-existing", {}))))
+    assert not allowed(policy, Request("vpc:CreateVSwitch", (Resource(f"{vpc}:vswitch/*"), Resource(f"{vpc}:vpc/vpc-bob", BOBS))))
+    assert allowed(policy, Request("vpc:AllocateEipAddress", (Resource(f"{vpc}:eip/*"),)))
+    assert allowed(policy, Request("vpc:CreateVpc", (Resource(f"{vpc}:vpc/*"),), MINE))
+    assert not allowed(policy, Request("vpc:CreateVpc", (Resource(f"{vpc}:vpc/*"),)))
+
+
+def test_an_untagged_vpc_resource_can_be_claimed_and_a_reserved_one_cannot() -> None:
+    """The README's residual, held to the policy: RAM cannot test for an absent tag, so an untagged EIP of the
+    account can be tagged as alice's and then moved or released; one tagged managed-by=opencode-alicloud with
+    another workspace (the README's advice for EIPs the deployer must not reach) cannot."""
+    from ram_eval import Request, Resource, allowed
+
+    policy = deployer_policy("alice")
+    for owner, reachable in (({}, True), ({"managed-by": "opencode-alicloud", "workspace": "reserved"}, False)):
+        eip = Resource("acs:vpc:ap-southeast-1:1234:eip/eip-production", owner)
+        assert allowed(policy, Request("vpc:TagResources", (eip,), MINE)) is reachable
+    claimed = Resource("acs:vpc:ap-southeast-1:1234:eip/eip-production", MINE)  # after the tagging
+    assert allowed(policy, Request("vpc:ReleaseEipAddress", (claimed,)))

@@ -26,6 +26,8 @@ def test_each_workspace_is_the_files_settings_with_its_overrides() -> None:
     ({"bob": {"backend": {"kind": "local"}}}, "workspaces.bob.backend", "set it at the top level"),
     ({"bob": {"name": "carol"}}, "workspaces.bob.name", "set it at the top level"),
     ({"opencode-state": {}}, "workspaces.opencode-state", "is not a workspace name"),
+    ({"opencode-roles": {}}, "workspaces.opencode-roles", "is not a workspace name"),
+    ({"alice-model": {}}, "workspaces.alice-model", "not ending with '-' or '-model'"),
     ({"Bob": {}}, "workspaces.Bob", "is not a workspace name"),
     ({"bob": {"no_such_setting": 1}}, "workspaces.bob.no_such_setting", "is not a known setting"),
 ])

@@ -15,6 +15,7 @@ BAD = [
     ({"name": "Open Code"}, "name", "3-24 characters"),
     ({"name": "x"}, "name", "3-24 characters"),
     ({"name": "a" * 30}, "name", "3-24 characters"),
+    ({"name": "alice-model"}, "name", "not ending with '-' or '-model'"),
     ({"system_disk_size": 10}, "system_disk_size", "greater than or equal to 20"),
     ({"data_disk_size": 0}, "data_disk_size", "greater than or equal to 20"),
     ({"data_disk_category": "cloud"}, "data_disk_category", "cloud_essd"),

@@ -43,7 +43,8 @@ def test_every_draw_is_accepted_and_every_concern_is_reached() -> None:
     notable value above drawn at least once."""
     reached: set[str] = set()
 
-    @settings(max_examples=400, deadline=None, database=None, phases=[Phase.generate],
+    # derandomized: the same draws each run, so a concern is reached or not, never by luck
+    @settings(max_examples=400, deadline=None, database=None, phases=[Phase.generate], derandomize=True,
               suppress_health_check=[HealthCheck.too_slow])
     @given(values=workspace_settings())
     def draw(values: dict[str, Any]) -> None:

@@ -178,12 +178,16 @@ def init(
 
 # -- up ------------------------------------------------------------------------------------------
 
+ROLES_HELP = ("{verb} the RAM roles' stack (" + ROLES_STACK + ") too, for a single workspace: an administrator's right; "
+              "--no-roles with a deployer's key (a team's roles are never touched).")
+
 @app.command()
 def up(
     name: WorkspaceArg = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before deploying.")] = False,
     timeout: Annotated[int, typer.Option(help="Minutes to wait for the login after the deploy.")] = 20,
     skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
+    roles: Annotated[bool, typer.Option("--roles/--no-roles", help=ROLES_HELP.format(verb="Apply"))] = True,
     health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
     poll: Annotated[float, typer.Option(hidden=True)] = 10.0,
 ) -> None:
@@ -200,7 +204,7 @@ def up(
     if interactive() and not yes and not questionary.confirm("Deploy?", default=True).unsafe_ask():
         fail(EXIT_UNHEALTHY, "not deployed")
     try:  # a single workspace's roles too (a team's are its administrator's: cdktf deploy opencode-roles)
-        engine.deploy(roles=stack == STACK)
+        engine.deploy(roles=roles and stack == STACK)
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
     found = outputs(engine, values.name)
@@ -446,6 +450,7 @@ def down(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Destroy without asking (needed when not interactive).")] = False,
     snapshot: Annotated[bool | None, typer.Option("--snapshot/--no-snapshot", help="Snapshot the data disk first (asked when interactive).")] = None,
     wait: Annotated[int, typer.Option(help="Minutes to wait for the snapshot.")] = 30,
+    roles: Annotated[bool, typer.Option("--roles/--no-roles", help=ROLES_HELP.format(verb="Destroy"))] = True,
 ) -> None:
     """Destroy the workspace (cdktf destroy), after listing what goes, the data disk above all."""
     stack, values = workspace(name)
@@ -462,7 +467,7 @@ def down(
     for address in managed:
         mark = "   <- your workspace files (the data disk)" if address.startswith("alicloud_ecs_disk.") else ""
         out.print(f"  {address}{mark}")
-    if stack == STACK:
+    if roles and stack == STACK:
         out.print(f"Then its RAM roles and their policies (the stack {ROLES_STACK}).")
     if not interactive() and not yes:
         fail(EXIT_USAGE, "not interactive: add --yes to destroy (and --snapshot to keep the data disk's contents)")
@@ -492,7 +497,7 @@ def down(
             fail(EXIT_CLOUD, f"{error}; nothing destroyed")
         out.print(f"Snapshot {snapshot_id} ({name}) kept; it outlives the disk and is billed as a snapshot.")
     try:
-        engine.destroy(roles=stack == STACK)
+        engine.destroy(roles=roles and stack == STACK)
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
     out.print(f"Workspace {values.name!r} destroyed.")

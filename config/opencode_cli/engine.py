@@ -78,7 +78,7 @@ class Engine:
         """The workspace's stack; with `roles`, the RAM roles' stack first (an administrator's right: the workspace's
         plan stops by name without its roles). One after the other: cdktf runs stacks it is given together at once."""
         if roles:
-            self._cdktf("deploy", "--auto-approve", stack=ROLES_STACK)
+            self._roles("deploy")
         self._cdktf("deploy", "--auto-approve")
         self._synthesized = True  # cdktf deploy synthesized the outdir itself
 
@@ -86,7 +86,14 @@ class Engine:
         """The workspace's stack; with `roles`, the RAM roles' stack after it."""
         self._cdktf("destroy", "--auto-approve")
         if roles:
-            self._cdktf("destroy", "--auto-approve", stack=ROLES_STACK)
+            self._roles("destroy")
+
+    def _roles(self, verb: str) -> None:
+        try:
+            self._cdktf(verb, "--auto-approve", stack=ROLES_STACK)
+        except EngineError as error:
+            raise EngineError(f"{error}; the RAM roles need an administrator's credentials (with a deployer's key: "
+                              "--no-roles, once an administrator has applied them)") from None
 
     def _terraform(self, *args: str) -> str:
         """Terraform in the stack's folder, synthesized from the settings of now and initialised

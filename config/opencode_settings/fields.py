@@ -17,7 +17,10 @@ ImageFamily = Literal["debian-13", "ubuntu-24.04"]
 ImageSource = Literal["public", "baked"]
 Power = Literal["running", "stopped"]
 
-_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
+# A workspace name; never ending in "-model": workspace X's model server role, X-model-instance, would be the
+# instance role of a workspace X-model, which X's deployer may pass (security review 2, follow-up).
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9](?<!-model)$")
+NAME_RULE = "3-24 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-' or '-model'"
 _DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ID_RE = {
     "vpc_id": re.compile(r"^vpc-[a-z0-9]{6,32}$"),

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .fields import _NAME_RE, matching
+from .fields import _NAME_RE, NAME_RULE, matching
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
 
 
@@ -106,7 +106,7 @@ class StateStackSettings(BaseModel):
     def _workspaces(cls, value: list[str]) -> list[str]:
         for name in value:
             if not _NAME_RE.fullmatch(name):
-                raise ValueError(f"{name!r} is not a workspace name (3-24 chars: a-z, 0-9, '-')")
+                raise ValueError(f"{name!r} is not a workspace name ({NAME_RULE})")
         if len(set(value)) != len(value):
             raise ValueError("lists a workspace twice")
         return value

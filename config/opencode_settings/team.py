@@ -4,15 +4,14 @@ the workspace, with its own state key: two people on two workspaces never share 
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 from .errors import SettingsError
+from .fields import _NAME_RE, NAME_RULE
 from .settings import VALUES_ONLY
 
-RESERVED_STACKS = ("opencode-state", "opencode-audit", "opencode-image")  # the administrator's stacks
+RESERVED_STACKS = ("opencode-state", "opencode-audit", "opencode-image", "opencode-roles")  # the administrator's stacks
 NOT_OVERRIDABLE = ("name", "workspaces", "state", "backend")  # the name is the key; state and backend are the team's
-_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +37,7 @@ def team_settings(settings: Any) -> dict[str, Any]:
     for name, overrides in settings.workspaces.items():
         where = f"workspaces.{name}"
         if not _NAME_RE.fullmatch(name) or name in RESERVED_STACKS:
-            problems.append((where, f"{name!r} is not a workspace name (3-24 chars: a-z, 0-9, '-'; not {', '.join(RESERVED_STACKS)})"))
+            problems.append((where, f"{name!r} is not a workspace name ({NAME_RULE}; not {', '.join(RESERVED_STACKS)})"))
             continue
         fixed = [key for key in overrides if key in NOT_OVERRIDABLE]
         if fixed:

@@ -5,7 +5,7 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fields import DiskCategory, ImageFamily, ImageSource, Power, _NAME_RE, _parameter_name, _resource_id, matching
+from .fields import NAME_RULE, DiskCategory, ImageFamily, ImageSource, Power, _NAME_RE, _parameter_name, _resource_id, matching
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
 
 
@@ -21,7 +21,7 @@ class WorkspaceSettings(BaseModel):
 
     name: str = Field(
         "opencode",
-        description="Prefix of every resource name and the `workspace` tag. 3-24 chars: a-z, 0-9, '-'.",
+        description="Prefix of every resource name and the `workspace` tag. 3-24 chars: a-z, 0-9, '-'; not ending in '-model'.",
     )
     region: str = Field("ap-southeast-1", description="Alibaba Cloud region id, outside mainland China.")
     instance_type: str = Field("ecs.e-c1m2.large", description="ECS instance type (2 vCPU, 4 GiB by default).")
@@ -83,7 +83,7 @@ class WorkspaceSettings(BaseModel):
     )
 
     _name = field_validator("name")(matching(
-        _NAME_RE.pattern, "{value!r} must be 3-24 characters of a-z, 0-9 and '-', start with a letter and not end with '-'"))
+        _NAME_RE.pattern, "{value!r} must be " + NAME_RULE))
 
     @field_validator("region")
     @classmethod

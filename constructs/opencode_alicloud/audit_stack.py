@@ -62,10 +62,15 @@ class AuditStackProps:
 
 
 # What would erase the logs without deleting one: a lifecycle rule that expires them (or none at all), versioning
-# suspended, the policy itself dropped, a WORM policy not yet locked aborted, the bucket removed. Bucket-level
-# actions: OSS matches them against the bucket's own ARN, never against `<bucket>/*`.
+# suspended, the policy itself dropped, a WORM policy not yet locked aborted, the bucket removed; and what would
+# make them unreadable or public: the encryption moved to another key, the ACL or the public access block changed
+# (security review 2, follow-up). Bucket-level actions: OSS matches them against the bucket's own ARN, never
+# against `<bucket>/*`.
 BUCKET_LEVEL_DENIED = ["oss:PutBucketLifecycle", "oss:DeleteBucketLifecycle", "oss:PutBucketVersioning",
-                       "oss:PutBucketPolicy", "oss:DeleteBucketPolicy", "oss:AbortBucketWorm", "oss:DeleteBucket"]
+                       "oss:PutBucketPolicy", "oss:DeleteBucketPolicy", "oss:AbortBucketWorm", "oss:DeleteBucket",
+                       "oss:PutBucketEncryption", "oss:DeleteBucketEncryption", "oss:PutBucketAcl",
+                       "oss:PutBucketPublicAccessBlock", "oss:DeleteBucketPublicAccessBlock"]
+OBJECT_LEVEL_DENIED = ["oss:DeleteObject", "oss:DeleteObjectVersion", "oss:PutObjectAcl"]
 
 
 def no_delete_policy(account_id: str, bucket: str) -> dict:
@@ -76,7 +81,7 @@ def no_delete_policy(account_id: str, bucket: str) -> dict:
     return {
         "Version": "1",
         "Statement": [
-            {"Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion"],
+            {"Effect": "Deny", "Principal": ["*"], "Action": OBJECT_LEVEL_DENIED,
              "Resource": [f"acs:oss:*:{account_id}:{bucket}/*"]},
             {"Effect": "Deny", "Principal": ["*"], "Action": BUCKET_LEVEL_DENIED,
              "Resource": [f"acs:oss:*:{account_id}:{bucket}"]},
@@ -111,11 +116,12 @@ class AuditStack(TerraformStack):
             self, "public-access-block", bucket=self.bucket.bucket, block_public_access=True)
         self.versioning = OssBucketVersioning(self, "versioning", bucket=self.bucket.bucket, status="Enabled")
         self.encryption = OssBucketServerSideEncryption(self, "encryption", bucket=self.bucket.bucket, sse_algorithm="KMS")
-        # After the lifecycle (the bucket), versioning and encryption: the policy then refuses their change.
+        # After the lifecycle (the bucket), ACL, public access block, versioning and encryption: the policy then
+        # refuses their change.
         self.bucket_policy = OssBucketPolicy(
             self, "no-delete", bucket=self.bucket.bucket,
             policy=json.dumps(no_delete_policy(self.caller.account_id, props.bucket), sort_keys=True),
-            depends_on=[self.versioning, self.encryption],
+            depends_on=[self.acl, self.public_access_block, self.versioning, self.encryption],
         )
         # Locked at once: an unlocked WORM policy lapses after 24 hours. The provider's delete of a locked one only
         # forgets it (no API call); OSS keeps it until the bucket goes.

@@ -46,10 +46,17 @@ READ_FOR_PLANNING = [
 # Calls that create a resource: allowed only when the request tags it as this workspace's.
 CREATE_TAGGED = [
     "ecs:RunInstances", "ecs:CreateInstance", "ecs:CreateSecurityGroup",
-    "ecs:CreateAutoSnapshotPolicy", "ecs:ImportKeyPair", "vpc:CreateVpc", "vpc:CreateVSwitch",
-    "vpc:AllocateEipAddress",
+    "ecs:CreateAutoSnapshotPolicy", "ecs:ImportKeyPair", "vpc:CreateVpc",
     "ecs:CreateImagePipeline",  # the image stack: Image Builder's template, tagged by the stack
 ]
+# Provider 1.289.0 sends CreateVSwitch and AllocateEipAddress without tags (resource_alicloud_vswitch.go,
+# resource_alicloud_eip_address.go) and tags the new resource next: a request-tag condition would refuse them.
+CREATE_UNTAGGED = ["vpc:CreateVSwitch", "vpc:AllocateEipAddress"]
+# What a new instance is made from or joins: ECS authorizes RunInstances and CreateInstance on the snapshots,
+# security group, vSwitch and image the request names, so a deployer could boot another workspace's snapshot
+# as a data disk, or join its security group (which its model server admits). Denied (security review 2,
+# follow-up): snapshots and security groups not tagged as this workspace's; vSwitches and images of another.
+LAUNCH = ["ecs:RunInstances", "ecs:CreateInstance"]
 # Tags are what every other right here is conditioned on, so tagging is itself conditioned on the resource's
 # tags (security review 2, #2: with only the request's tags, the deployer could tag another workspace's
 # instance, disk or security group as its own and then attach, open or reboot it). ECS resources carry their
@@ -131,6 +138,14 @@ def deployer_policy(name: str) -> dict[str, Any]:
         {"Sid": "ReadForPlanning", "Effect": "Allow", "Action": READ_FOR_PLANNING, "Resource": "*"},
         {"Sid": "CreateOnlyTaggedAsThisWorkspace", "Effect": "Allow", "Action": CREATE_TAGGED, "Resource": "*",
          "Condition": requested},
+        {"Sid": "CreateWhatTheProviderTagsNext", "Effect": "Allow", "Action": CREATE_UNTAGGED, "Resource": "*"},
+        {"Sid": "NeverAVSwitchInAnotherWorkspacesVpc", "Effect": "Deny", "Action": ["vpc:CreateVSwitch"],
+         "Resource": ["acs:vpc:*:*:vpc/*"], "Condition": taken},
+        {"Sid": "NeverLaunchFromOrIntoAnotherWorkspacesDisksOrGroups", "Effect": "Deny", "Action": LAUNCH,
+         "Resource": ["acs:ecs:*:*:snapshot/*", "acs:ecs:*:*:securitygroup/*"],
+         "Condition": {"StringNotEquals": {"acs:ResourceTag/workspace": name}}},
+        {"Sid": "NeverLaunchIntoAnotherWorkspacesNetworkOrImage", "Effect": "Deny", "Action": LAUNCH,
+         "Resource": ["acs:vpc:*:*:vswitch/*", "acs:ecs:*:*:image/*"], "Condition": taken},
         {"Sid": "ChangeOnlyThisWorkspacesResources", "Effect": "Allow", "Action": MANAGE_TAGGED, "Resource": "*",
          "Condition": tagged},
         {"Sid": "TagOnlyThisWorkspacesEcsResources", "Effect": "Allow", "Action": TAG_ECS, "Resource": "*",
