@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import assert_rejected, rendered_bootstrap, resources, run_main, synth
-from support import VPC_IMAGE, baked_dockerfile, cloud_config, synthesized_user_data, written_files
+from support import VPC_IMAGE, baked_dockerfile, synthesized_user_data, written_files
 from opencode_alicloud.bootstrap import API_MODULE, SQUID_CONF, agent_firewall, render_squid_conf
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY
 from opencode_alicloud.policy.rules.oca_7_egress_none import RULE as CKV_OCA_7

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conftest import assert_rejected, resources, synth
+from conftest import assert_rejected, resources
 from fake_alibaba import Cloud, MetadataHandler, OssHandler, oss_v4_authorization, serve
 from support import AUDIT_VARIANTS, on_instance_module, rendered_bootstrap, synth_roles
 

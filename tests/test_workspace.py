@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 from conftest import assert_rejected, data_sources, resources, synth
-from support import cloud_config, synth_roles, synthesized_user_data, written_files
+from support import synth_roles, synthesized_user_data, written_files
 
 
 def test_instance_is_hardened(tmp_path: Path) -> None:
