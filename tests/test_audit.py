@@ -107,6 +107,8 @@ def test_a_ram_user_with_full_oss_access_cannot_expire_the_logs(audit_doc: dict[
         assert allowed(combined(bucket_policy["Statement"][:1]), Request(action, (Resource(bucket),))), action
     assert not allowed(combined(bucket_policy["Statement"]), Request("oss:DeleteObject", (Resource(f"{bucket}/actiontrail/x"),)))
     assert not allowed(combined(bucket_policy["Statement"]), Request("oss:PutObjectAcl", (Resource(f"{bucket}/actiontrail/x"),)))
+    deletes_only = {**bucket_policy["Statement"][0], "Action": ["oss:DeleteObject", "oss:DeleteObjectVersion"]}  # as found
+    assert allowed(combined([deletes_only]), Request("oss:PutObjectAcl", (Resource(f"{bucket}/actiontrail/x"),)))
     assert allowed(combined(bucket_policy["Statement"]), Request("oss:GetObject", (Resource(f"{bucket}/actiontrail/x"),)))
 
 

@@ -14,7 +14,7 @@ from cloud_sim import SCHEMAS
 from conftest import ROOT, VARIANTS, synth, synth_app
 from strategies import NAMES
 from support import synth_roles
-from opencode_alicloud.deployer_policy import READ_FOR_PLANNING, deployer_policy
+from opencode_alicloud.deployer_policy import READ_FOR_PLANNING, compact, deployer_policy, policy_parts, policy_parts_text
 
 SECRET_READS = {"oos:GetSecretParameter", "oos:GetSecretParameters", "kms:Decrypt", "kms:GetSecretValue"}
 READ_VERBS = ("Describe", "List", "Get")
@@ -40,7 +40,23 @@ def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_shipped_policy_is_the_generated_one_for_the_default_workspace() -> None:
-    assert json.loads((ROOT / "config" / "deployer-ram-policy.json").read_text()) == deployer_policy("opencode")
+    shipped = json.loads((ROOT / "config" / "deployer-ram-policy.json").read_text())
+    assert [statement for part in shipped for statement in part["Statement"]] == deployer_policy("opencode")["Statement"]
+    assert (ROOT / "config" / "deployer-ram-policy.json").read_text() == policy_parts_text("opencode")
+
+
+@pytest.mark.parametrize("name", ["opencode", "team-a", "abcdefghijklmnopqrstuvwx"])  # the longest name: 24
+def test_each_part_is_a_document_ram_accepts_and_together_they_are_the_policy(name: str) -> None:
+    """RAM's CreatePolicy takes 1 to 6,144 characters; RAM evaluates all of an identity's policies together, so
+    the parts, in order, are the policy. The control: the policy whole is longer than RAM takes."""
+    whole = deployer_policy(name)
+    parts = policy_parts(whole)
+    assert all(0 < len(compact(part)) <= 6144 for part in parts), [len(compact(part)) for part in parts]
+    assert [statement for part in parts for statement in part["Statement"]] == whole["Statement"]
+    assert all(part["Version"] == "1" for part in parts)
+    assert len(compact(whole)) > 6144 and len(parts) > 1
+    with pytest.raises(ValueError, match="alone exceeds RAM's 6144 characters"):
+        policy_parts({"Version": "1", "Statement": [{"Sid": "Huge", "Action": ["ecs:DescribeInstances"] * 400}]})
 
 
 @pytest.mark.parametrize("name", ["opencode", "team-a"])
@@ -238,6 +254,21 @@ def test_the_name_test_fails_where_the_names_collide() -> None:
     assert "role/alice-model-instance" in _named("alice") & _named("alice-model")
 
 
+def test_no_two_workspaces_of_a_team_share_a_role_or_policy_of_the_administrators_stack(tmp_path) -> None:
+    """The names the roles stack makes (roles, their policies: read-secrets, stop-self, ship-logs, start-stop),
+    every feature on, for a workspace and the same name with each tail the project's names use: all distinct."""
+    tails = ["instance", "schedule", "gpu", "stop", "model-server", "model-instance", "read-secrets", "stop-self",
+             "ship-logs", "start-stop"]
+    team = {"alice": {}} | {f"alice-{tail}": {} for tail in tails}
+    roles = synth_app(tmp_path, workspaces=team, idle_stop_minutes=30, schedule={"enabled": True},
+                      model_server={"enabled": True},
+                      audit={"enabled": True, "bucket": "acme-opencode-audit", "ship_access_log": True},
+                      )["opencode-roles"]["resource"]
+    names = [r["role_name"] for r in roles["alicloud_ram_role"].values()] + [
+        p["policy_name"] for p in roles["alicloud_ram_policy"].values()]
+    assert len(names) >= 11 * 7 and len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)
+
+
 @pytest.mark.parametrize("action", ["ecs:DescribeUserData", "ecs:GetInstanceConsoleOutput"])
 def test_other_instances_user_data_and_consoles_are_out_of_reach(action: str) -> None:
     """Allowed on `*` they reached every instance of the account (security review 2, #5): only with this
@@ -309,7 +340,8 @@ def test_the_chain_test_fails_on_the_policy_the_review_found() -> None:
 
 def test_a_new_instance_never_boots_another_workspaces_snapshot_nor_joins_its_network() -> None:
     """ECS authorizes RunInstances on every resource it names (the new instance, its security group, vSwitch, image
-    and data-disk snapshots). Alice's own launch passes: her tagged group and vSwitch, a public image."""
+    and data-disk snapshots). Alice's own launch passes: her tagged group and vSwitch, a public image, or the
+    team's baked image (tagged as the file's workspace); another workspace's snapshot, group or vSwitch does not."""
     from ram_eval import Request, Resource, allowed
 
     policy = deployer_policy("alice")
@@ -317,14 +349,16 @@ def test_a_new_instance_never_boots_another_workspaces_snapshot_nor_joins_its_ne
     def launch(*named: Resource) -> Any:
         return Request("ecs:RunInstances", (Resource(f"{ACCOUNT}:instance/*"), *named), MINE)
 
-    own = (Resource(f"{ACCOUNT}:securitygroup/sg-alice", MINE), Resource("acs:vpc:ap-southeast-1:1234:vswitch/vsw-alice", MINE),
-           Resource(f"{ACCOUNT}:image/debian_13_x64", {}))
-    assert allowed(policy, launch(*own))
-    for theirs in (Resource(f"{ACCOUNT}:snapshot/s-bob-before-down", BOBS), Resource(f"{ACCOUNT}:snapshot/s-untagged", {}),
-                   Resource(f"{ACCOUNT}:securitygroup/sg-bob", BOBS), Resource("acs:vpc:ap-southeast-1:1234:vswitch/vsw-bob", BOBS),
-                   Resource(f"{ACCOUNT}:image/m-bobs-image", BOBS)):
+    own = (Resource(f"{ACCOUNT}:securitygroup/sg-alice", MINE), Resource("acs:vpc:ap-southeast-1:1234:vswitch/vsw-alice", MINE))
+    for image in (Resource(f"{ACCOUNT}:image/debian_13_x64", {}),
+                  Resource(f"{ACCOUNT}:image/m-team-baked", {"workspace": "opencode", "managed-by": "opencode-alicloud"})):
+        assert allowed(policy, launch(*own, image)), image
+    assert allowed(policy, launch(Resource(f"{ACCOUNT}:securitygroup/sg-new-in-this-apply", MINE),
+                                  Resource("acs:vpc:ap-southeast-1:1234:vswitch/vsw-existing", {})))  # settings.vswitch_id
+    for theirs in (Resource(f"{ACCOUNT}:snapshot/s-bob-before-down", BOBS), Resource(f"{ACCOUNT}:securitygroup/sg-bob", BOBS),
+                   Resource("acs:vpc:ap-southeast-1:1234:vswitch/vsw-bob", BOBS)):
         assert not allowed(policy, launch(*own, theirs)), theirs
-    # The control: without the Denies, the create condition alone lets bob's snapshot through.
+    # The control: without the Deny, the create condition alone lets bob's snapshot through.
     before = {**policy, "Statement": [s for s in policy["Statement"] if not s["Sid"].startswith("NeverLaunch")]}
     assert allowed(before, launch(*own, Resource(f"{ACCOUNT}:snapshot/s-bob-before-down", BOBS)))
 
@@ -352,7 +386,7 @@ def test_an_untagged_vpc_resource_can_be_claimed_and_a_reserved_one_cannot() -> 
     from ram_eval import Request, Resource, allowed
 
     policy = deployer_policy("alice")
-    for owner, reachable in (({}, True), ({"managed-by": "opencode-alicloud", "workspace": "reserved"}, False)):
+    for owner, reachable in (({}, True), ({"managed-by": "opencode-alicloud", "workspace": "RESERVED"}, False)):
         eip = Resource("acs:vpc:ap-southeast-1:1234:eip/eip-production", owner)
         assert allowed(policy, Request("vpc:TagResources", (eip,), MINE)) is reachable
     claimed = Resource("acs:vpc:ap-southeast-1:1234:eip/eip-production", MINE)  # after the tagging

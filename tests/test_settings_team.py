@@ -27,6 +27,7 @@ def test_each_workspace_is_the_files_settings_with_its_overrides() -> None:
     ({"bob": {"name": "carol"}}, "workspaces.bob.name", "set it at the top level"),
     ({"opencode-state": {}}, "workspaces.opencode-state", "is not a workspace name"),
     ({"opencode-roles": {}}, "workspaces.opencode-roles", "is not a workspace name"),
+    ({"opencode": {}}, "workspaces.opencode", "is not a workspace name"),  # the single workspace's stack id
     ({"alice-model": {}}, "workspaces.alice-model", "not ending with '-' or '-model'"),
     ({"Bob": {}}, "workspaces.Bob", "is not a workspace name"),
     ({"bob": {"no_such_setting": 1}}, "workspaces.bob.no_such_setting", "is not a known setting"),
@@ -40,7 +41,9 @@ def test_one_stack_per_workspace_each_with_its_own_state_key(tmp_path: Path) -> 
     assert set(stacks) == {"alice", "bob", "opencode-roles"}
     roles = stacks.pop("opencode-roles")  # the administrator's: every workspace's roles, in one state of its own
     assert sorted(r["role_name"] for r in roles["resource"]["alicloud_ram_role"].values()) == ["alice-instance", "bob-instance"]
-    assert roles["terraform"]["backend"]["oss"]["key"] == "opencode-roles.tfstate"
+    # In a folder of its own: no workspace's state policy (its folder) reaches what the administrator applies.
+    assert (roles["terraform"]["backend"]["oss"]["prefix"], roles["terraform"]["backend"]["oss"]["key"]) == (
+        "opencode/opencode-roles", "opencode-roles.tfstate")
     keys = {name: (doc["terraform"]["backend"]["oss"]["prefix"], doc["terraform"]["backend"]["oss"]["key"])
             for name, doc in stacks.items()}
     assert keys == {"alice": ("opencode/alice", "alice.tfstate"), "bob": ("opencode/bob", "bob.tfstate")}

@@ -16,6 +16,7 @@ BAD = [
     ({"name": "x"}, "name", "3-24 characters"),
     ({"name": "a" * 30}, "name", "3-24 characters"),
     ({"name": "alice-model"}, "name", "not ending with '-' or '-model'"),
+    ({"name": "opencode-roles"}, "name", "the name of an administrator's stack"),
     ({"system_disk_size": 10}, "system_disk_size", "greater than or equal to 20"),
     ({"data_disk_size": 0}, "data_disk_size", "greater than or equal to 20"),
     ({"data_disk_category": "cloud"}, "data_disk_category", "cloud_essd"),

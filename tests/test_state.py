@@ -158,10 +158,30 @@ def test_per_workspace_policies_reach_only_their_own_state(tmp_path: Path) -> No
     assert state_key(load_settings(name="alice", backend={**OSS}), "opencode")[0] == "opencode/alice"
 
 
-def test_per_workspace_policies_need_workspace_names() -> None:
+def test_a_workspaces_state_policy_never_reaches_the_roles_state(tmp_path: Path) -> None:
+    """Alice's deployer may write her state folder; the roles the administrator applies are kept elsewhere, or she
+    could edit that state so that the administrator's next apply changes or deletes RAM roles and policies.
+    The control: her own workspace's state is reached."""
+    from fnmatch import fnmatchcase
+
+    stacks = synth_app(tmp_path, name="alice", backend={"kind": "oss", "bucket": "team-tfstate"},
+                       state={"bucket": "team-tfstate", "team_policy": False, "workspaces": ["alice"]})
+    policy = json.loads(next(iter(stacks["opencode-state"]["resource"]["alicloud_ram_policy"].values()))["policy_document"])
+    objects = next(s for s in policy["Statement"] if "oss:PutObject" in s["Action"])["Resource"]
+
+    def reached(stack: str) -> bool:
+        oss = stacks[stack]["terraform"]["backend"]["oss"]
+        return any(fnmatchcase(f"acs:oss:*:*:team-tfstate/{oss['prefix']}/{oss['key']}", pattern) for pattern in objects)
+
+    assert reached("opencode") and not reached("opencode-roles")
+
+
+@pytest.mark.parametrize("name", ["Alice!", "access", "opencode-roles"])  # access: the team policy's own name
+def test_per_workspace_policies_need_workspace_names(name: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        load_settings(state={"bucket": "team-tfstate", "workspaces": ["Alice!"]})
+        load_settings(state={"bucket": "team-tfstate", "workspaces": [name]})
     assert caught.value.problems[0][0] == "state.workspaces"
+    assert caught.value.problems[0][1].startswith(f"{name!r} is not a workspace name")
 
 
 def _enum_violations(doc: dict) -> list[str]:

@@ -92,8 +92,10 @@ class Engine:
         try:
             self._cdktf(verb, "--auto-approve", stack=ROLES_STACK)
         except EngineError as error:
-            raise EngineError(f"{error}; the RAM roles need an administrator's credentials (with a deployer's key: "
-                              "--no-roles, once an administrator has applied them)") from None
+            done = "; the workspace is destroyed, its RAM roles are not" if verb == "destroy" else ""
+            raise EngineError(f"{error}{done}. If it was refused: the roles' stack needs an administrator's "
+                              f"credentials; with a deployer's key, --no-roles (an administrator runs cdktf {verb} "
+                              f"{ROLES_STACK})") from None
 
     def _terraform(self, *args: str) -> str:
         """Terraform in the stack's folder, synthesized from the settings of now and initialised

@@ -21,6 +21,16 @@ Power = Literal["running", "stopped"]
 # instance role of a workspace X-model, which X's deployer may pass (security review 2, follow-up).
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9](?<!-model)$")
 NAME_RULE = "3-24 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-' or '-model'"
+ADMIN_STACKS = ("opencode-state", "opencode-audit", "opencode-image", "opencode-roles")  # an administrator's stacks
+
+
+def workspace_name(value: str) -> str:
+    """A workspace name: NAME_RULE, and not an administrator's stack (whose state folder it would share)."""
+    if not _NAME_RE.fullmatch(value):
+        raise ValueError(f"{value!r} must be {NAME_RULE}")
+    if value in ADMIN_STACKS:
+        raise ValueError(f"{value!r} is the name of an administrator's stack ({', '.join(ADMIN_STACKS)}): pick another")
+    return value
 _DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ID_RE = {
     "vpc_id": re.compile(r"^vpc-[a-z0-9]{6,32}$"),

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .fields import _NAME_RE, NAME_RULE, matching
+from .fields import _NAME_RE, ADMIN_STACKS, NAME_RULE, matching
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
 
 
@@ -105,8 +105,9 @@ class StateStackSettings(BaseModel):
     @classmethod
     def _workspaces(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not _NAME_RE.fullmatch(name):
-                raise ValueError(f"{name!r} is not a workspace name ({NAME_RULE})")
+            if not _NAME_RE.fullmatch(name) or name in (*ADMIN_STACKS, "access"):
+                raise ValueError(f"{name!r} is not a workspace name ({NAME_RULE}; not {', '.join(ADMIN_STACKS)}, "
+                                 "nor access, the team policy's name)")
         if len(set(value)) != len(value):
             raise ValueError("lists a workspace twice")
         return value

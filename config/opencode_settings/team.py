@@ -7,10 +7,12 @@ import copy
 from typing import Any
 
 from .errors import SettingsError
-from .fields import _NAME_RE, NAME_RULE
+from .fields import _NAME_RE, ADMIN_STACKS, NAME_RULE
 from .settings import VALUES_ONLY
 
-RESERVED_STACKS = ("opencode-state", "opencode-audit", "opencode-image", "opencode-roles")  # the administrator's stacks
+# The administrator's stacks, and "opencode": the single workspace's stack id, which `up` and `down` take for one
+# workspace with its roles (and whose state folder the administrator's stacks share, as does the file's own name).
+RESERVED_STACKS = ("opencode", *ADMIN_STACKS)
 NOT_OVERRIDABLE = ("name", "workspaces", "state", "backend")  # the name is the key; state and backend are the team's
 
 
@@ -36,8 +38,9 @@ def team_settings(settings: Any) -> dict[str, Any]:
     problems: list[tuple[str, str]] = []
     for name, overrides in settings.workspaces.items():
         where = f"workspaces.{name}"
-        if not _NAME_RE.fullmatch(name) or name in RESERVED_STACKS:
-            problems.append((where, f"{name!r} is not a workspace name ({NAME_RULE}; not {', '.join(RESERVED_STACKS)})"))
+        if not _NAME_RE.fullmatch(name) or name in RESERVED_STACKS or name == settings.name:
+            problems.append((where, f"{name!r} is not a workspace name ({NAME_RULE}; not {', '.join(RESERVED_STACKS)} "
+                                    f"nor the file's name, {settings.name})"))
             continue
         fixed = [key for key in overrides if key in NOT_OVERRIDABLE]
         if fixed:

@@ -5,7 +5,7 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fields import NAME_RULE, DiskCategory, ImageFamily, ImageSource, Power, _NAME_RE, _parameter_name, _resource_id, matching
+from .fields import DiskCategory, ImageFamily, ImageSource, Power, _parameter_name, _resource_id, matching, workspace_name
 from .regions import MAINLAND_REGIONS, OVERSEAS_REGIONS
 
 
@@ -82,8 +82,7 @@ class WorkspaceSettings(BaseModel):
         "state", description="Folder for the local Terraform state; relative paths are taken from the project root."
     )
 
-    _name = field_validator("name")(matching(
-        _NAME_RE.pattern, "{value!r} must be " + NAME_RULE))
+    _name = field_validator("name")(workspace_name)
 
     @field_validator("region")
     @classmethod

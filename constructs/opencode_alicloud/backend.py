@@ -18,15 +18,18 @@ from constructs import Construct
 from opencode_settings import Settings
 
 
-def state_key(settings: Settings, stack_id: str) -> tuple[str, str]:
-    """(prefix, key) in the bucket: <prefix>/<name>/ and <stack>.tfstate."""
-    return f"{settings.backend.prefix}/{settings.name}", f"{stack_id}.tfstate"
+def state_key(settings: Settings, stack_id: str, folder: str | None = None) -> tuple[str, str]:
+    """(prefix, key) in the bucket: <prefix>/<folder, by default the name>/ and <stack>.tfstate."""
+    return f"{settings.backend.prefix}/{folder or settings.name}", f"{stack_id}.tfstate"
 
 
-def state_backend(scope: Construct, settings: Settings, stack_id: str, local_dir: Path) -> TerraformBackend:
+def state_backend(scope: Construct, settings: Settings, stack_id: str, local_dir: Path,
+                  folder: str | None = None) -> TerraformBackend:
+    """`folder` puts the state beside no workspace's: the roles stack's, which a workspace's state policy (its own
+    folder, state.workspaces) must not reach, or its deployer could edit what the administrator applies next."""
     backend = settings.backend
     if backend.kind == "oss":
-        prefix, key = state_key(settings, stack_id)
+        prefix, key = state_key(settings, stack_id, folder)
         return OssBackend(
             scope,
             bucket=backend.bucket or "",
@@ -52,4 +55,4 @@ def state_backend(scope: Construct, settings: Settings, stack_id: str, local_dir
             workspaces=workspace_class(backend.workspace or f"{settings.name}-{stack_id}"),
         )
     # Absolute: relative LocalBackend paths break cross-stack references.
-    return LocalBackend(scope, path=str(local_dir.resolve() / settings.name / f"{stack_id}.tfstate"))
+    return LocalBackend(scope, path=str(local_dir.resolve() / (folder or settings.name) / f"{stack_id}.tfstate"))

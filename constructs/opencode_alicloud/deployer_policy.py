@@ -10,11 +10,14 @@ an administrator applies the stack opencode-roles, and the deployer may only pas
 instances (ram:PassRole). It has no ram:CreatePolicy*, ram:AttachPolicyTo*, ram:SetDefaultPolicyVersion or
 ram:UpdateRole, and a Deny says so whatever else it is given.
 
-`scripts/deployer-policy` prints the policy; config/deployer-ram-policy.json is the default
-workspace's, kept equal to this function's output by a test.
+RAM takes a policy document of at most 6,144 characters, so the policy is handed out in parts (`policy_parts`);
+RAM evaluates every policy attached to an identity together, so the parts allow exactly what the whole does.
+`scripts/deployer-policy` prints the parts; config/deployer-ram-policy.json is the default workspace's, kept equal
+to this module's output by a test.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from opencode_settings import MANAGED_BY
@@ -53,9 +56,11 @@ CREATE_TAGGED = [
 # resource_alicloud_eip_address.go) and tags the new resource next: a request-tag condition would refuse them.
 CREATE_UNTAGGED = ["vpc:CreateVSwitch", "vpc:AllocateEipAddress"]
 # What a new instance is made from or joins: ECS authorizes RunInstances and CreateInstance on the snapshots,
-# security group, vSwitch and image the request names, so a deployer could boot another workspace's snapshot
-# as a data disk, or join its security group (which its model server admits). Denied (security review 2,
-# follow-up): snapshots and security groups not tagged as this workspace's; vSwitches and images of another.
+# security group and vSwitch the request names, so a deployer could boot another workspace's snapshot as a data
+# disk, or join its security group (which its model server admits). Denied when they are another workspace's
+# (security review 2, follow-up); on a resource whose tags ECS does not present the Deny stays silent rather than
+# refusing every launch. Images are not in it: a team's workspaces all boot the image `image bake` tags as the
+# file's, and an image holds no workspace's data.
 LAUNCH = ["ecs:RunInstances", "ecs:CreateInstance"]
 # Tags are what every other right here is conditioned on, so tagging is itself conditioned on the resource's
 # tags (security review 2, #2: with only the request's tags, the deployer could tag another workspace's
@@ -141,11 +146,9 @@ def deployer_policy(name: str) -> dict[str, Any]:
         {"Sid": "CreateWhatTheProviderTagsNext", "Effect": "Allow", "Action": CREATE_UNTAGGED, "Resource": "*"},
         {"Sid": "NeverAVSwitchInAnotherWorkspacesVpc", "Effect": "Deny", "Action": ["vpc:CreateVSwitch"],
          "Resource": ["acs:vpc:*:*:vpc/*"], "Condition": taken},
-        {"Sid": "NeverLaunchFromOrIntoAnotherWorkspacesDisksOrGroups", "Effect": "Deny", "Action": LAUNCH,
-         "Resource": ["acs:ecs:*:*:snapshot/*", "acs:ecs:*:*:securitygroup/*"],
-         "Condition": {"StringNotEquals": {"acs:ResourceTag/workspace": name}}},
-        {"Sid": "NeverLaunchIntoAnotherWorkspacesNetworkOrImage", "Effect": "Deny", "Action": LAUNCH,
-         "Resource": ["acs:vpc:*:*:vswitch/*", "acs:ecs:*:*:image/*"], "Condition": taken},
+        {"Sid": "NeverLaunchWithAnotherWorkspacesSnapshotsGroupOrNetwork", "Effect": "Deny", "Action": LAUNCH,
+         "Resource": ["acs:ecs:*:*:snapshot/*", "acs:ecs:*:*:securitygroup/*", "acs:vpc:*:*:vswitch/*"],
+         "Condition": taken},
         {"Sid": "ChangeOnlyThisWorkspacesResources", "Effect": "Allow", "Action": MANAGE_TAGGED, "Resource": "*",
          "Condition": tagged},
         {"Sid": "TagOnlyThisWorkspacesEcsResources", "Effect": "Allow", "Action": TAG_ECS, "Resource": "*",
@@ -184,3 +187,30 @@ def deployer_policy(name: str) -> dict[str, Any]:
                        "Condition": {"StringEquals": {"ram:ServiceName": IMAGE_BUILDER_SERVICE}}})
     statements.append({"Sid": "NoNewIdentitiesOrKeys", "Effect": "Deny", "Action": DENIED, "Resource": "*"})
     return {"Version": "1", "Statement": statements}
+
+
+POLICY_DOCUMENT_LIMIT = 6144  # RAM CreatePolicy: PolicyDocument, 1 to 6,144 characters
+
+
+def compact(document: dict[str, Any]) -> str:
+    """A policy document as RAM receives it here: JSON without whitespace."""
+    return json.dumps(document, separators=(",", ":"))
+
+
+def policy_parts(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """`policy`'s statements, in order, in as few documents as RAM accepts (each at most POLICY_DOCUMENT_LIMIT
+    characters compact). A statement too long for a document of its own is an error, never a silent cut."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    for statement in policy["Statement"]:
+        if parts[-1] and len(compact({"Version": "1", "Statement": [*parts[-1], statement]})) > POLICY_DOCUMENT_LIMIT:
+            parts.append([])
+        parts[-1].append(statement)
+        if len(compact({"Version": "1", "Statement": parts[-1]})) > POLICY_DOCUMENT_LIMIT:
+            raise ValueError(f"statement {statement.get('Sid')} alone exceeds RAM's {POLICY_DOCUMENT_LIMIT} characters")
+    return [{"Version": "1", "Statement": statements} for statements in parts]
+
+
+def policy_parts_text(name: str) -> str:
+    """What `scripts/deployer-policy` prints: a JSON array of the parts, one compact document a line (each line is
+    one RAM policy: `jq -c '.[N]'`)."""
+    return "[\n" + ",\n".join(compact(part) for part in policy_parts(deployer_policy(name))) + "\n]\n"

@@ -24,7 +24,7 @@ class RolesStack(TerraformStack):
 
     def __init__(self, scope: Construct, id: str, settings: Settings, workspaces: dict[str, Settings], state_dir: Path) -> None:
         super().__init__(scope, id)
-        self.backend = state_backend(self, settings, id, state_dir)
+        self.backend = state_backend(self, settings, id, state_dir, folder=id)  # a folder no workspace's policy reaches
         add_policy(self)
         AlicloudProvider(self, "alicloud", region=settings.region)  # RAM is global; the policies name each region
         self.roles = {stack_id: Roles(self, stack_id, RolesProps.from_settings(workspace))
