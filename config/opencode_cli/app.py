@@ -454,6 +454,7 @@ def down(
 ) -> None:
     """Destroy the workspace (cdktf destroy), after listing what goes, the data disk above all."""
     stack, values = workspace(name)
+    with_roles = roles and stack == STACK  # a single workspace's; a team's roles are its administrator's
     engine = Engine(stack=stack)
     try:
         addresses = engine.resources()
@@ -467,7 +468,7 @@ def down(
     for address in managed:
         mark = "   <- your workspace files (the data disk)" if address.startswith("alicloud_ecs_disk.") else ""
         out.print(f"  {address}{mark}")
-    if roles and stack == STACK:
+    if with_roles:
         out.print(f"Then its RAM roles and their policies (the stack {ROLES_STACK}).")
     if not interactive() and not yes:
         fail(EXIT_USAGE, "not interactive: add --yes to destroy (and --snapshot to keep the data disk's contents)")
@@ -497,7 +498,7 @@ def down(
             fail(EXIT_CLOUD, f"{error}; nothing destroyed")
         out.print(f"Snapshot {snapshot_id} ({name}) kept; it outlives the disk and is billed as a snapshot.")
     try:
-        engine.destroy(roles=roles and stack == STACK)
+        engine.destroy(roles=with_roles)
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
     out.print(f"Workspace {values.name!r} destroyed.")

@@ -38,8 +38,8 @@ READ_FOR_PLANNING = [
     "ecs:DescribeInstanceTypes", "ecs:DescribeNetworkInterfaces",
     "vpc:DescribeVpcs", "vpc:DescribeVpcAttribute", "vpc:DescribeVSwitches", "vpc:DescribeVSwitchAttributes",
     "vpc:DescribeEipAddresses", "vpc:ListTagResources", "vpc:DescribeRouteTableList",
-    "ram:GetRole", "ram:ListPoliciesForRole", "ram:GetPolicy", "ram:GetPolicyVersion", "ram:ListPolicyVersions",
-    "ram:ListTagResources", "ram:ListRoles", "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
+    "ram:ListRoles",  # the workspace's roles looked up (alicloud_ram_roles); the roles' own reads are the administrator's
+    "oos:ListSecretParameters", "oos:ListTagResources", "sts:GetCallerIdentity",
     "ecs:DescribePrice", "bss:DescribePrice",  # scripts/cost's live prices (DescribePrice, GetPayAsYouGoPrice)
     "ecs:DescribeSnapshots",
     "oos:GetTemplate", "oos:ListExecutions",  # the schedule's template and executions
