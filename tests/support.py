@@ -217,3 +217,30 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+# -- the preflight's account (fake_openapi.Account): images, stock and quotas in which `doctor` passes -----------------
+
+REGION, TYPE = "ap-southeast-1", "ecs.e-c1m2.large"
+DEBIAN = {"ImageId": "m-t4ndebian13000000001", "ImageName": "debian_13_2_x64_20G_alibase_20261115.vhd",
+          "CreationTime": "2026-11-15T08:00:00Z", "Status": "Available", "OSName": "Debian 13.2 64 bit",
+          "Architecture": "x86_64", "Platform": "Debian", "Runs": [TYPE, "ecs.g7.large", "ecs.gn7i-c8g1.2xlarge"]}
+OLDER = {**DEBIAN, "ImageId": "m-t4ndebian13000000000", "ImageName": "debian_13_1_x64_20G_alibase_20261001.vhd",
+         "CreationTime": "2026-10-01T08:00:00Z"}
+UBUNTU = {**DEBIAN, "ImageId": "m-t4nubuntu2404000000", "ImageName": "ubuntu_24_04_x64_20G_alibase_20261120.vhd",
+          "CreationTime": "2026-11-20T08:00:00Z"}
+
+
+def ready_for_preflight(account: Any) -> Any:
+    """`account` with the region's public images, stock in two zones (and one with other disks), and room in its quotas."""
+    account.public_images = [OLDER, DEBIAN, UBUNTU]
+    account.stock = {TYPE: {"ap-southeast-1a": {"SystemDisk": {"cloud_essd", "cloud_auto"}, "DataDisk": {"cloud_essd"}},
+                            "ap-southeast-1b": {"SystemDisk": {"cloud_essd_entry", "cloud_essd"},
+                                                "DataDisk": {"cloud_essd_entry", "cloud_essd"}},
+                            "ap-southeast-1c": {"SystemDisk": {"cloud_essd_entry"}, "DataDisk": {"cloud_essd_entry"}}},
+                     "ecs.g7.large": {"ap-southeast-1c": {"SystemDisk": {"cloud_essd_entry"}, "DataDisk": {"cloud_essd_entry"}}}}
+    account.vcpus = {TYPE: 2, "ecs.g7.large": 2, "ecs.gn7i-c8g1.2xlarge": 8}
+    account.attributes = {"max-postpaid-instance-vcpu-count": 500, "used-postpaid-instance-vcpu-count": 12,
+                          "max-security-groups": 100}
+    account.security_groups = 3
+    return account

@@ -28,17 +28,18 @@ from opencode_settings.egress import allowed_names
 
 from opencode_alicloud.instance.recipe import IMAGE_PREFIX
 
-from . import image, wizard
+from . import doctor as preflight, image, wizard
 from .boot import Health, follow, health
 from .cloud import Ecs
+from .probe import Probe
 from .engine import ROLES_STACK, STACK, Engine, EngineError
 
 DEFAULT_FILE = "opencode-alicloud.toml"
 EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ENGINE, EXIT_CLOUD = 1, 2, 3, 4
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 class Context:
@@ -188,11 +189,14 @@ def up(
     timeout: Annotated[int, typer.Option(help="Minutes to wait for the login after the deploy.")] = 20,
     skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
     roles: Annotated[bool, typer.Option("--roles/--no-roles", help=ROLES_HELP.format(verb="Apply"))] = True,
+    check: Annotated[bool, typer.Option("--preflight/--no-preflight", help="Run doctor's checks first.")] = True,
     health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
     poll: Annotated[float, typer.Option(hidden=True)] = 10.0,
 ) -> None:
-    """Deploy (synth + cdktf deploy), then follow the first boot until the login works."""
+    """Check the account (doctor), deploy (synth + cdktf deploy), then follow the first boot until the login works."""
     stack, values = workspace(name)
+    if check and (code := run_preflight(values)):
+        fail(code, "the preflight failed (above): fix what it says, or add --no-preflight to deploy anyway")
     if values.image_source == "baked" and not values.image_id:
         offer_to_bake(values, yes, skip_provider_lock)
     engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
@@ -228,6 +232,38 @@ def up(
                              "(the instance is replaced only when its settings change)")
     out.print(f"Ready in {boot.seconds:.0f} s: {found['url']}\n  user: {found['username']}\n"
               "  password: opencode-alicloud password (or: terraform output -raw password)")
+
+
+# -- doctor ----------------------------------------------------------------------------------------
+
+def run_preflight(values: Settings, as_json: bool = False) -> int:
+    """Doctor's checks for one workspace, printed (or as JSON): 0 all passed, 1 one failed, 4 no account."""
+    try:
+        probe = Probe(values.region, default_credential(), CTX.api_endpoint)
+        found = preflight.checks(values, probe)
+    except (ApiUnavailable, preflight.NoAccount) as error:
+        if as_json:
+            typer.echo(json.dumps({"workspace": values.name, "ok": False, "error": str(error)}, indent=2))
+        err.print(f"opencode-alicloud: {error}", markup=False)
+        return EXIT_CLOUD
+    if as_json:
+        typer.echo(json.dumps(preflight.as_json(values.name, found), indent=2, ensure_ascii=False))
+    else:
+        out.print(f"Preflight of workspace {values.name} in {values.region}:", markup=False)
+        for item in found:
+            out.print("  " + item.line(), markup=False)
+    return preflight.verdict(found)
+
+
+@app.command()
+def doctor(
+    name: WorkspaceArg = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check the account before a deploy: credentials, image, stock, quotas, permissions, buckets, domain, version.
+    Exit 0 all passed, 1 a check failed, 4 no credentials or no answer from the API."""
+    _, values = workspace(name)
+    raise typer.Exit(run_preflight(values, as_json))
 
 
 # -- status --------------------------------------------------------------------------------------

@@ -15,6 +15,10 @@ IMAGE_NAME_REGEX: dict[str, str] = {
     "ubuntu-24.04": r"^ubuntu_24_04_x64_20G_alibase_.*\.vhd$",
 }
 
+# The OpenCode versions the project knows: each booted to a working login in the boot rehearsal (newest last).
+# `doctor` flags any other; `upgrade` goes to the newest by default.
+KNOWN_OPENCODE_VERSIONS: tuple[str, ...] = ("1.18.33",)
+
 
 class WorkspaceSettings(BaseModel):
     """Name, region, instance, disks, tags, OpenCode version and the agent's GitHub token."""
@@ -59,7 +63,7 @@ class WorkspaceSettings(BaseModel):
     github_token_parameter: str | None = Field(
         None, description="Name of an existing OOS secret parameter holding the GitHub token."
     )
-    opencode_version: str = Field("1.18.33", description="OpenCode version (image tag) to run.")
+    opencode_version: str = Field(KNOWN_OPENCODE_VERSIONS[-1], description="OpenCode version (image tag) to run.")
     spot: bool = Field(
         False,
         description="Run the workspace as a spot instance (SpotAsPriceGo: never above the pay-as-you-go price; "

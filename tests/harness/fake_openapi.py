@@ -1,7 +1,10 @@
 """A fake of the Alibaba Cloud OpenAPI calls made from the operator's machine, on 127.0.0.1:
 ECS (2014-05-26) DescribePrice, DescribeInstances, GetInstanceConsoleOutput, DescribeDisks,
 DescribeSnapshots, CreateSnapshot, and for baked images DescribeImages, DescribeImagePipelineExecutions,
-TagResources and DeleteImage, and BSS (2017-12-14) GetPayAsYouGoPrice. A SIMULATION of
+TagResources and DeleteImage, BSS (2017-12-14) GetPayAsYouGoPrice, and for the preflight STS (2015-04-01)
+GetCallerIdentity, ECS DescribeImages of public images, DescribeAvailableResource, DescribeInstanceTypes,
+DescribeAccountAttributes, DescribeSecurityGroups and RunInstances with DryRun (judged by RAM's documented
+evaluation, tests/harness/ram_eval.py, against the policy the test gives the caller). A SIMULATION of
 their documented request rules and answer shapes, with prices and resources the test chooses; it
 knows none of Alibaba's prices, stock or IAM.
 
@@ -23,7 +26,7 @@ from typing import Any
 
 from fake_alibaba import _Handler, percent_encode, stale_or_replayed
 
-ECS_VERSION, BSS_VERSION = "2014-05-26", "2017-12-14"
+ECS_VERSION, BSS_VERSION, STS_VERSION = "2014-05-26", "2017-12-14", "2015-04-01"
 
 
 @dataclass
@@ -64,7 +67,17 @@ class Account:
     executions: list[dict[str, Any]] = field(default_factory=list)  # Image Builder executions (their Set items)
     tagged_snapshots: dict[str, str] = field(default_factory=dict)  # snapshot id -> its first tag's value
     deleted_snapshots: list[str] = field(default_factory=list)
+    # the preflight's questions: who the key is, the region's public images, stock, quotas and RAM
+    account_id: str = "5123456789012345"
+    caller_arn: str = "acs:ram::5123456789012345:user/deployer"
+    public_images: list[dict[str, Any]] = field(default_factory=list)  # DescribeImages' Image items (+ "Runs": types)
+    stock: dict[str, dict[str, dict[str, set[str]]]] = field(default_factory=dict)  # type -> zone -> SystemDisk/DataDisk -> categories
+    vcpus: dict[str, int] = field(default_factory=dict)  # instance type -> CpuCoreCount
+    attributes: dict[str, int] = field(default_factory=dict)  # DescribeAccountAttributes name -> value
+    security_groups: int = 0
+    policy: dict[str, Any] | None = None  # the caller's RAM policy; None: the caller may do anything
     fail: tuple[int, str, str] | None = None  # (status, Code, Message) for every request
+    fail_on: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # action -> (status, Code, Message)
     requests: list[dict[str, Any]] = field(default_factory=list)  # what arrived and was accepted
     nonces: set[str] = field(default_factory=set)
     log: list[str] = field(default_factory=list)
@@ -117,6 +130,8 @@ class OpenApiHandler(_Handler):
             return self._error(*refused)
         if book.fail:
             return self._error(*book.fail)
+        if headers["x-acs-action"] in book.fail_on:
+            return self._error(*book.fail_on[headers["x-acs-action"]])
         params = dict(query)
         params.update(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
         return headers["x-acs-action"], headers["x-acs-version"], params
@@ -132,6 +147,9 @@ class OpenApiHandler(_Handler):
             return self._describe_price(params)
         if (action, version) == ("GetPayAsYouGoPrice", BSS_VERSION):
             return self._payg_price(params)
+        if (action, version) == ("GetCallerIdentity", STS_VERSION):
+            return self._ok({"AccountId": self.cloud.account_id, "Arn": self.cloud.caller_arn, "IdentityType": "RAMUser",
+                             "UserId": "2" + self.cloud.account_id[1:], "PrincipalId": "2" + self.cloud.account_id[1:]})
         if version == ECS_VERSION and action in _ECS_ACTIONS:
             return getattr(self, _ECS_ACTIONS[action])(params)
         return self._error(404, "InvalidAction.NotFound", f"Specified api {action} ({version}) is not found.")
@@ -259,8 +277,14 @@ class OpenApiHandler(_Handler):
 
 
     def _describe_images(self, params: dict[str, str]) -> None:
+        if params.get("ImageOwnerAlias") == "system":  # public images that InstanceType (when given) can run
+            chosen = [{k: v for k, v in i.items() if k != "Runs"} for i in self.cloud.public_images
+                      if params.get("InstanceType", "") in i.get("Runs", [params.get("InstanceType", "")])]
+            size, page = int(params.get("PageSize", 10)), int(params.get("PageNumber", 1))
+            return self._ok({"Images": {"Image": chosen[(page - 1) * size:page * size]}, "TotalCount": len(chosen),
+                             "PageNumber": page, "PageSize": size, "RegionId": params.get("RegionId")})
         if params.get("ImageOwnerAlias") != "self":
-            return self._error(400, "InvalidParameter", "this fake answers ImageOwnerAlias=self only")
+            return self._error(400, "InvalidParameter", "this fake answers ImageOwnerAlias=self and system only")
         statuses = params.get("Status", "Available").split(",")  # the API's default: Available only
         chosen = [i for i in self.cloud.images if i["Status"] in statuses
                   and params.get("ImageName", "") in i["ImageName"]  # ImageName: a fuzzy match
@@ -323,8 +347,72 @@ class OpenApiHandler(_Handler):
         return self._ok({"ImagePipelineExecution": {"ImagePipelineExecutionSet": chosen}, "TotalCount": len(chosen),
                          "MaxResults": 50})
 
+    # -- the preflight ------------------------------------------------------------------------------
+
+    def _available_resource(self, params: dict[str, str]) -> None:
+        destination = params.get("DestinationResource", "")
+        if destination not in ("Zone", "IoOptimized", "InstanceType", "SystemDisk", "DataDisk", "Network", "ddh"):
+            return self._error(400, "InvalidParam.DestinationResource", f"{destination} is not valid.")
+        if destination not in ("SystemDisk", "DataDisk"):
+            return self._error(400, "InvalidParameter", "this fake answers SystemDisk and DataDisk only")
+        if params.get("ResourceType") == "instance" and not params.get("InstanceType"):
+            return self._error(400, "MissingParameter.InstanceType", "InstanceType is mandatory with ResourceType instance.")
+        if destination == "DataDisk" and params.get("ResourceType") == "instance" and not (
+                params.get("SystemDiskCategory") and params.get("DataDiskCategory")):
+            return self._error(400, "MissingParameter", "DataDisk with ResourceType instance takes SystemDiskCategory and "
+                                                        "DataDiskCategory.")
+        zones = self.cloud.stock.get(params.get("InstanceType", ""), {})
+        items = [{"ZoneId": zone, "RegionId": params.get("RegionId"), "Status": "Available", "StatusCategory": "WithStock",
+                  "AvailableResources": {"AvailableResource": [{"Type": destination, "SupportedResources": {
+                      "SupportedResource": [{"Value": category, "Status": "Available", "StatusCategory": "WithStock",
+                                             "Min": 20, "Max": 32768, "Unit": "GiB"}
+                                            for category in sorted(offer.get(destination, set()))]}}]}}
+                 for zone, offer in sorted(zones.items()) if offer.get(destination)
+                 and (destination == "SystemDisk" or params["SystemDiskCategory"] in offer.get("SystemDisk", set()))]
+        return self._ok({"AvailableZones": {"AvailableZone": items}} if items else {})  # none: no AvailableZones at all
+
+    def _instance_types(self, params: dict[str, str]) -> None:
+        wanted = [params[k] for k in sorted(params) if k.startswith("InstanceTypes.")]
+        items = [{"InstanceTypeId": t, "CpuCoreCount": n, "MemorySize": n * 2.0} for t, n in self.cloud.vcpus.items()
+                 if not wanted or t in wanted]
+        return self._ok({"InstanceTypes": {"InstanceType": items}})
+
+    def _account_attributes(self, params: dict[str, str]) -> None:
+        wanted = [params[k] for k in sorted(params) if k.startswith("AttributeName.")]
+        items = [{"AttributeName": name, "AttributeValues": {"ValueItem": [{"Value": str(value), "Count": 1}]}}
+                 for name, value in self.cloud.attributes.items() if not wanted or name in wanted]
+        return self._ok({"AccountAttributeItems": {"AccountAttributeItem": items}})
+
+    def _security_groups(self, params: dict[str, str]) -> None:
+        return self._ok({"SecurityGroups": {"SecurityGroup": []}, "TotalCount": self.cloud.security_groups,
+                         "RegionId": params.get("RegionId")})
+
+    def _run_instances(self, params: dict[str, str]) -> None:
+        if params.get("DryRun", "").lower() != "true":  # the SDK writes a bool as Python spells it
+            return self._error(400, "InvalidParameter", "this fake launches nothing: DryRun=true only")
+        from ram_eval import Request, Resource, allowed  # the cloud's side: RAM's documented evaluation
+
+        tags, n = {}, 1
+        while f"Tag.{n}.Key" in params:
+            tags[params[f"Tag.{n}.Key"]] = params.get(f"Tag.{n}.Value", "")
+            n += 1
+        arn = f"acs:ecs:{params.get('RegionId')}:{self.cloud.account_id}"
+        request = Request("ecs:RunInstances", (Resource(f"{arn}:instance/*"), Resource(f"{arn}:image/{params.get('ImageId')}", {})), tags)
+        if self.cloud.policy is not None and not allowed(self.cloud.policy, request):
+            return self._error(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this "
+                                                     "API doesn't support RAM.")
+        zone = self.cloud.stock.get(params.get("InstanceType", ""), {}).get(params.get("ZoneId", ""))
+        if not zone:
+            return self._error(403, "Zone.NotOnSale", "The specified zone is not available for purchase.")
+        return self._error(400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
+
 
 _ECS_ACTIONS = {
+    "DescribeAvailableResource": "_available_resource",
+    "DescribeInstanceTypes": "_instance_types",
+    "DescribeAccountAttributes": "_account_attributes",
+    "DescribeSecurityGroups": "_security_groups",
+    "RunInstances": "_run_instances",
     "DescribeImages": "_describe_images",
     "DeleteImage": "_delete_image",
     "TagResources": "_tag_resources",
@@ -336,3 +424,78 @@ _ECS_ACTIONS = {
     "DescribeSnapshots": "_describe_snapshots",
     "CreateSnapshot": "_create_snapshot",
 }
+
+
+@dataclass
+class OssAccount:
+    """OSS buckets by name: 'mine' (the caller's account owns it), 'theirs' (another account's), or 'theirs-readable'
+    (another account's, with a policy that lets the caller read its info)."""
+    access_key_id: str
+    access_key_secret: str
+    region: str
+    account_id: str
+    buckets: dict[str, str] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class OssBucketHandler(_Handler):
+    """OSS GetBucketInfo, path style (GET /<bucket>/?bucketInfo): the V4 signature recomputed with the official
+    SDK's signer from the request as it arrived; NoSuchBucket (404) for a name nobody owns, AccessDenied (403) for
+    another account's bucket, the bucket's info for the caller's own."""
+
+    cloud: OssAccount  # type: ignore[assignment]
+
+    def _oss_error(self, status: int, code: str, message: str) -> None:
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+                f"<RequestId>{secrets.token_hex(12).upper()}</RequestId><HostId>127.0.0.1</HostId></Error>")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("x-oss-request-id", secrets.token_hex(12).upper())
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def do_GET(self) -> None:  # noqa: N802
+        from alibabacloud_oss_v2 import types
+        from alibabacloud_oss_v2.signer import SignerV4
+
+        book = self.cloud
+        split = urllib.parse.urlsplit(self.path)
+        bucket = split.path.strip("/").split("/")[0]
+        headers = dict(self.headers.items())
+        given = headers.get("Authorization", "")
+        fields = dict(part.strip().split("=", 1) for part in given.removeprefix("OSS4-HMAC-SHA256 ").split(",") if "=" in part)
+        if not fields.get("Credential", "").startswith(book.access_key_id + "/"):
+            return self._oss_error(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
+        when = datetime.datetime.strptime(headers.get("x-oss-date", "19700101T000000Z"), "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=datetime.timezone.utc)
+        request = types.HttpRequest("GET", f"http://{headers.get('Host')}{self.path}",
+                                    headers={k: v for k, v in headers.items() if k.lower() != "authorization"})
+        context = types.SigningContext(product="oss", region=book.region, bucket=bucket, key=None, request=request,
+                                       credentials=types.Credentials(book.access_key_id, book.access_key_secret),
+                                       signing_time=when)
+        SignerV4().sign(context)
+        if not hmac.compare_digest(request.headers["Authorization"], given):
+            return self._oss_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match.")
+        if "bucketInfo" not in urllib.parse.parse_qs(split.query, keep_blank_values=True):
+            return self._oss_error(400, "InvalidArgument", "this fake answers GetBucketInfo only")
+        with book.lock:
+            book.requests.append(bucket)
+        owner = book.buckets.get(bucket)
+        if owner is None:
+            return self._oss_error(404, "NoSuchBucket", "The specified bucket does not exist.")
+        if owner == "theirs":
+            return self._oss_error(403, "AccessDenied", "You have no right to access this bucket.")
+        owner_id = self.cloud.account_id if owner == "mine" else "1999999999999999"
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><BucketInfo><Bucket><Name>{bucket}</Name>'
+                f"<Owner><ID>{owner_id}</ID><DisplayName>{owner_id}</DisplayName></Owner>"
+                f"<Location>oss-{book.region}</Location><CreationDate>2026-11-01T00:00:00.000Z</CreationDate>"
+                "<StorageClass>Standard</StorageClass></Bucket></BucketInfo>")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("x-oss-request-id", secrets.token_hex(12).upper())
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())

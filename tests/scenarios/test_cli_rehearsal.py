@@ -23,6 +23,7 @@ import pytest
 from cloud_sim import build_mirror, environment, seed_roles
 from fake_alibaba import serve
 from fake_openapi import Account, FakeDisk, FakeInstance, OpenApiHandler
+from support import ready_for_preflight
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +62,7 @@ def make_world(base: Path, names: list[str]) -> Any:
                    for n, name in enumerate(names, 1)],
         disks=[FakeDisk(f"d-t4nfake{n:02d}", f"{name}-workspace", 40, "cloud_essd_entry", f"i-t4nfake{n:02d}")
                for n, name in enumerate(names, 1)])
+    ready_for_preflight(account)  # `up` asks the account first (doctor's checks)
     api = serve(OpenApiHandler, account)  # type: ignore[arg-type]
     login = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Login)
     threading.Thread(target=login.serve_forever, daemon=True).start()
@@ -100,6 +102,7 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     up = cli(world, "up", "--yes", "--skip-provider-lock", "--health-url", world["login"], "--poll", "0.2")
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     assert "Estimate:" in up.stdout and "USD a month always on" in up.stdout
+    assert up.stdout.index("✓ instance stock: ecs.e-c1m2.large") < up.stdout.index("Estimate:")  # the preflight first
     # A single workspace's roles first (the administrator's stack), then the workspace, which needs them.
     applied = re.findall(r"Apply complete! Resources: (\d+) added", up.stdout)
     assert applied == ["3", "16"] and up.stdout.index("opencode-roles") < up.stdout.index("alicloud_vpc."), applied
