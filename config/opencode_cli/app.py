@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
 
 import questionary
@@ -25,11 +27,12 @@ from opencode_alicloud.ssh import opencode_host, ssh_argv
 from opencode_api import ApiUnavailable, default_credential
 from opencode_settings import CONFIG_FILE_ENV, Settings, SettingsError, load_settings, team_settings
 from opencode_settings.egress import allowed_names
+from opencode_settings.workspace import KNOWN_OPENCODE_VERSIONS
 
 from opencode_alicloud.instance.recipe import IMAGE_PREFIX
 
 from . import doctor as preflight, image, wizard
-from .boot import Health, follow, health
+from .boot import BootResult, Health, follow, health
 from .cloud import Ecs
 from .probe import Probe
 from .engine import ROLES_STACK, STACK, Engine, EngineError
@@ -195,10 +198,10 @@ def up(
 ) -> None:
     """Check the account (doctor), deploy (synth + cdktf deploy), then follow the first boot until the login works."""
     stack, values = workspace(name)
-    if check and (code := run_preflight(values)):
-        fail(code, "the preflight failed (above): fix what it says, or add --no-preflight to deploy anyway")
     if values.image_source == "baked" and not values.image_id:
         offer_to_bake(values, yes, skip_provider_lock)
+    if check and (code := run_preflight(values)):
+        fail(code, "the preflight failed (above): fix what it says, or add --no-preflight to deploy anyway")
     engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
     result = estimate_of(engine, values)
     views = result.views()
@@ -211,22 +214,7 @@ def up(
         engine.deploy(roles=roles and stack == STACK)
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
-    found = outputs(engine, values.name)
-    console = None
-    try:
-        cloud = Ecs(values.region, default_credential(), CTX.api_endpoint)
-        instance = cloud.instance(values.name)
-        if instance is not None:
-            console = lambda: cloud.console(instance.instance_id)  # noqa: E731
-    except ApiUnavailable as error:
-        out.print(f"(no boot progress from the serial console: {error})")
-    probe, trust_console = probe_for(values, found, health_url)
-    out.print(f"Following the first boot (up to {timeout} min; the serial console shows each phase):")
-    with out.status("booting") as status:
-        def on_phase(phase: str) -> None:
-            out.print(f"  {phase}")
-            status.update(phase)
-        boot = follow(console, probe, on_phase, timeout * 60, trust_console=trust_console, poll=poll)
+    boot, found, _ = follow_boot(engine, values, timeout, health_url, poll)
     if not boot.ready:
         fail(EXIT_UNHEALTHY, f"{boot.why}. Next: opencode-alicloud logs, then opencode-alicloud up again "
                              "(the instance is replaced only when its settings change)")
@@ -264,6 +252,29 @@ def doctor(
     Exit 0 all passed, 1 a check failed, 4 no credentials or no answer from the API."""
     _, values = workspace(name)
     raise typer.Exit(run_preflight(values, as_json))
+
+
+def follow_boot(engine: Engine, values: Settings, timeout: int, health_url: str | None,
+                poll: float) -> tuple[BootResult, dict[str, Any], Callable[[], str] | None]:
+    """After a deploy: follow the instance's boot through its serial console until the login is healthy; the
+    result, the stack's outputs, and the console reader (None without the API)."""
+    found = outputs(engine, values.name)
+    console = None
+    try:
+        cloud = Ecs(values.region, default_credential(), CTX.api_endpoint)
+        instance = cloud.instance(values.name)
+        if instance is not None:
+            console = lambda: cloud.console(instance.instance_id)  # noqa: E731
+    except ApiUnavailable as error:
+        out.print(f"(no boot progress from the serial console: {error})")
+    probe, trust_console = probe_for(values, found, health_url)
+    out.print(f"Following the boot (up to {timeout} min; the serial console shows each phase):")
+    with out.status("booting") as status:
+        def on_phase(phase: str) -> None:
+            out.print(f"  {phase}")
+            status.update(phase)
+        boot = follow(console, probe, on_phase, timeout * 60, trust_console=trust_console, poll=poll)
+    return boot, found, console
 
 
 # -- status --------------------------------------------------------------------------------------
@@ -542,22 +553,39 @@ def down(
 
 # -- stop, start ---------------------------------------------------------------------------------
 
-def set_power(name: str | None, power: str) -> tuple[str, Settings, Path]:
-    """Record `power` for the workspace in the settings file (its comments kept); the settings again."""
-    import tomlkit
-
-    stack, _ = workspace(name)
-    if "OPENCODE_ALICLOUD_POWER" in os.environ:
-        fail(EXIT_USAGE, "OPENCODE_ALICLOUD_POWER is set in the environment and overrides the settings file; unset it")
+def settings_path(what: str) -> Path:
+    """The settings file, where `what` is recorded; exit 2 when there is none."""
     path = Path(os.environ[CONFIG_FILE_ENV]) if CONFIG_FILE_ENV in os.environ else None
     if path is None or not path.is_file():
-        fail(EXIT_USAGE, f"{power} is recorded in the settings file: make one (opencode-alicloud init) or name it (--config)")
-    document = tomlkit.parse(path.read_text())
+        fail(EXIT_USAGE, f"{what} is recorded in the settings file: make one (opencode-alicloud init) or name it (--config)")
+    return path
+
+
+def recorded(text: str, stack: str, key: str, value: str) -> str:
+    """The settings file's text with `key = value` for the workspace (a team workspace: its own table), its comments
+    and layout kept (tomlkit)."""
+    import tomlkit
+
+    document = tomlkit.parse(text)
     table = document
-    if stack != STACK:  # a team workspace: its own table
+    if stack != STACK:
         table = document.setdefault("workspaces", tomlkit.table()).setdefault(stack, tomlkit.table())
-    table["power"] = power
-    path.write_text(tomlkit.dumps(document))
+    table[key] = value
+    return tomlkit.dumps(document)
+
+
+def not_overridden(key: str) -> None:
+    variable = "OPENCODE_ALICLOUD_" + key.upper()
+    if variable in os.environ:
+        fail(EXIT_USAGE, f"{variable} is set in the environment and overrides the settings file; unset it")
+
+
+def set_power(name: str | None, power: str) -> tuple[str, Settings, Path]:
+    """Record `power` for the workspace in the settings file (its comments kept); the settings again."""
+    stack, _ = workspace(name)
+    not_overridden("power")
+    path = settings_path(power)
+    path.write_text(recorded(path.read_text(), stack, "power", power))
     return workspace(name) + (path,)
 
 
@@ -604,6 +632,142 @@ def start(
     if not boot.ready:
         fail(EXIT_UNHEALTHY, f"{boot.why}. Next: opencode-alicloud logs")
     out.print(f"Ready in {boot.seconds:.0f} s: {found['url']}")
+
+
+# -- upgrade -------------------------------------------------------------------------------------
+
+@app.command()
+def upgrade(
+    name: WorkspaceArg = None,
+    to: Annotated[str | None, typer.Option("--to", help="The OpenCode version (default: the newest the project knows).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before upgrading.")] = False,
+    timeout: Annotated[int, typer.Option(help="Minutes to wait for the new version's login before rolling back.")] = 20,
+    skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
+    health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+    poll: Annotated[float, typer.Option(hidden=True)] = 10.0,
+) -> None:
+    """Move the workspace to another OpenCode version: bake first (image_source = baked), deploy, follow the boot.
+    A login not healthy in time rolls back to the version before, by itself (the data disk is kept). The settings
+    file records the new version only when the upgrade succeeded."""
+    stack, values = workspace(name)
+    target, before = to or KNOWN_OPENCODE_VERSIONS[-1], values.opencode_version
+    if not re.fullmatch(r"\d+\.\d+\.\d+", target):
+        fail(EXIT_USAGE, f"--to {target!r} is not a release version such as {KNOWN_OPENCODE_VERSIONS[-1]}")
+    not_overridden("opencode_version")
+    path = settings_path("the OpenCode version")
+    if target == before:
+        out.print(f"Workspace {values.name!r} runs OpenCode {before} already.")
+        return
+    outputs(Engine(stack=stack), values.name)  # deployed (else exit 4: set the version and run up)
+    if target not in KNOWN_OPENCODE_VERSIONS:
+        out.print(f"OpenCode {target} is not a version the project knows ({', '.join(KNOWN_OPENCODE_VERSIONS)}); "
+                  "a boot that fails rolls back.")
+    if interactive() and not yes and not questionary.confirm(
+            f"Upgrade {values.name} from OpenCode {before} to {target}? The instance is replaced; the data disk is kept.",
+            default=True).unsafe_ask():
+        fail(EXIT_UNHEALTHY, "not upgraded")
+    trial = path.with_name(f".{path.name}.upgrade-{target}.toml")  # the new version, until it proves itself
+    trial.write_text(recorded(path.read_text(), stack, "opencode_version", target))
+    os.environ[CONFIG_FILE_ENV] = str(trial)
+    try:
+        why, console = try_version(stack, name, target, timeout, skip_provider_lock, health_url, poll)
+    finally:
+        os.environ[CONFIG_FILE_ENV] = str(path)
+        trial.unlink(missing_ok=True)
+    if not why:
+        path.write_text(recorded(path.read_text(), stack, "opencode_version", target))
+        out.print(f"Upgraded {values.name!r} to OpenCode {target}; opencode_version = \"{target}\" recorded in {path}")
+        return
+    log = path.parent / f"opencode-upgrade-{values.name}-{target}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.console.log"
+    log.write_text(console)
+    out.print(f"OpenCode {target} did not come up ({why}): rolling back to {before}")
+    engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
+    try:
+        engine.deploy()
+    except EngineError as error:
+        fail(EXIT_ENGINE, f"{error}: the rollback to {before} failed too; the settings file still says {before}: run "
+                          f"opencode-alicloud up. The failed boot's serial console is in {log}")
+    back, _, _ = follow_boot(engine, values, timeout, health_url, poll)
+    now = "healthy again" if back.ready else f"not healthy either ({back.why}): opencode-alicloud logs"
+    fail(EXIT_UNHEALTHY, f"the upgrade to OpenCode {target} rolled back: {before} is {now}. The data disk was kept; "
+                         f"the failed boot's serial console is in {log}")
+
+
+def try_version(stack: str, name: str | None, target: str, timeout: int, skip_provider_lock: bool,
+                health_url: str | None, poll: float) -> tuple[str, str]:
+    """Deploy the settings of now (the trial file, with `target`) and follow the boot: why it failed ("" when its
+    login is healthy and runs `target`), and the serial console so far."""
+    _, values = workspace(name)
+    if values.image_source == "baked" and not values.image_id:
+        offer_to_bake(values, True, skip_provider_lock)  # asked already: the upgrade bakes its recipe first
+    engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
+    try:
+        engine.deploy()
+    except EngineError as error:
+        return f"the deploy failed: {error}", ""
+    boot, _, console = follow_boot(engine, values, timeout, health_url, poll)
+    text = ""
+    try:
+        text = console() if console else ""
+    except ApiUnavailable as error:
+        text = f"(no serial console: {error})"
+    running = boot.health.version if boot.health else None
+    if boot.ready and running and running != target:
+        return f"the login answers with OpenCode {running}, not {target}", text
+    return ("" if boot.ready else boot.why), text
+
+
+# -- cost, open ----------------------------------------------------------------------------------
+
+@app.command()
+def cost(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON (for scripts).")] = False,
+    live: Annotated[bool, typer.Option(help="Ask the price APIs when credentials exist (--no-live: the table only).")] = True,
+    refresh: Annotated[bool, typer.Option(help="Ask the APIs again even when a cached answer is less than a day old.")] = False,
+) -> None:
+    """The monthly cost estimate of every stack the settings synthesize (the same as scripts/cost)."""
+    from opencode_cost.cli import main as estimate
+
+    estimate(as_json=as_json, live=live, refresh=refresh, api_endpoint=CTX.api_endpoint)
+
+
+def browser_here() -> bool:
+    """A desktop to open a browser on (a terminal browser on a server would take the terminal over)."""
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@app.command(name="open")
+def open_workspace(
+    name: WorkspaceArg = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Start a stopped workspace without asking.")] = False,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the URL in a browser, where there is one.")] = True,
+    timeout: Annotated[int, typer.Option(help="Minutes to wait for the login after a start.")] = 10,
+    skip_provider_lock: Annotated[bool, typer.Option(help="cdktf's --skip-provider-lock.")] = False,
+    health_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+    poll: Annotated[float, typer.Option(hidden=True)] = 10.0,
+) -> None:
+    """Print the workspace's URL and open it in a browser; a stopped workspace is started first (asked)."""
+    stack, values = workspace(name)
+    found = outputs(Engine(stack=stack), values.name)
+    if values.tls_mode == "tunnel-only":
+        fail(EXIT_UNHEALTHY, "tls_mode = tunnel-only has no public URL: opencode-alicloud tunnel")
+    try:
+        instance = ecs(values.region).instance(values.name)
+    except ApiUnavailable as error:
+        fail(EXIT_CLOUD, str(error))
+    if instance is None:
+        fail(EXIT_CLOUD, f"no instance named {values.name}-workspace in {values.region}: run opencode-alicloud up")
+    if instance.status != "Running":
+        asked = f"Workspace {values.name!r} is {instance.status}. Start it now?"
+        if not yes and not (interactive() and questionary.confirm(asked, default=True).unsafe_ask()):
+            fail(EXIT_UNHEALTHY, f"workspace {values.name!r} is {instance.status}: opencode-alicloud start "
+                                 "(or open --yes)")
+        start(name, timeout, skip_provider_lock, health_url, poll)
+    out.print(f"{found['url']}\n  user: {found['username']}\n  password: opencode-alicloud password --copy")
+    if browser and browser_here():
+        import webbrowser
+
+        webbrowser.open(found["url"])
 
 
 # -- logs ----------------------------------------------------------------------------------------

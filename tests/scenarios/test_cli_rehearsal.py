@@ -36,6 +36,7 @@ class Login(http.server.BaseHTTPRequestHandler):
 
     passwords: list[str] = []
     healthy = True
+    version = "1.18.33"
 
     def do_GET(self) -> None:  # noqa: N802
         header = self.headers.get("Authorization", "")
@@ -45,7 +46,7 @@ class Login(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         Login.passwords.append(password)
-        body = json.dumps({"healthy": Login.healthy, "version": "1.18.33"}).encode()
+        body = json.dumps({"healthy": Login.healthy, "version": Login.version}).encode()
         self.send_response(200 if Login.healthy else 503)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -107,7 +108,7 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     applied = re.findall(r"Apply complete! Resources: (\d+) added", up.stdout)
     assert applied == ["3", "16"] and up.stdout.index("opencode-roles") < up.stdout.index("alicloud_vpc."), applied
     assert json.loads((world["base"] / "account-roles.json").read_text()) == ["opencode-instance"]
-    shown = up.stdout[up.stdout.index("Following the first boot"):]
+    shown = up.stdout[up.stdout.index("Following the boot"):]
     for phase in ("start", "metadata firewall", "secrets", "opencode 1.18.33: starting", "ready 96s after boot"):
         assert f"  {phase}\n" in shown, phase
     assert "Ready in" in shown and "https://" in shown and "user: opencode" in shown
