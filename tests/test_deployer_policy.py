@@ -183,6 +183,7 @@ def test_the_policy_covers_every_service_the_stack_uses(tmp_path) -> None:
         "alicloud_oos_secret_parameter": "oos", "random_password": None, "terraform_data": None,
         "alicloud_oos_template": "oos", "alicloud_oos_execution": "oos",  # the schedule
         "alicloud_ecs_image_pipeline": "ecs", "alicloud_ecs_image_pipeline_execution": "ecs",  # the image stack
+        "alicloud_ecs_command": "ecs", "alicloud_ecs_invocation": "ecs",  # the health gate
     }
     baked = synth_app(tmp_path / "baked", image_source="baked")["opencode-image"]
     assert {"ecs:CreateImagePipeline", "ecs:StartImagePipelineExecution", "ram:CreateServiceLinkedRole"} <= actions
@@ -377,6 +378,24 @@ def test_the_creates_pass_as_the_provider_sends_them() -> None:
     assert allowed(policy, Request("vpc:AllocateEipAddress", (Resource(f"{vpc}:eip/*"),)))
     assert allowed(policy, Request("vpc:CreateVpc", (Resource(f"{vpc}:vpc/*"),), MINE))
     assert not allowed(policy, Request("vpc:CreateVpc", (Resource(f"{vpc}:vpc/*"),)))
+
+
+def test_the_health_gate_runs_on_this_workspaces_instance_and_no_other() -> None:
+    """Provider 1.289.0 creates the gate's command untagged (resource_alicloud_ecs_command.go) and invokes it on the
+    instance: ECS authorizes InvokeCommand on the command and on the instance. A command on another workspace's
+    instance would be root there (and its role's secrets): refused."""
+    from ram_eval import Request, Resource, allowed
+
+    policy = deployer_policy("alice")
+    command = Resource(f"{ACCOUNT}:command/c-gate")
+    assert allowed(policy, Request("ecs:CreateCommand", (Resource(f"{ACCOUNT}:command/*"),)))
+    assert allowed(policy, Request("ecs:InvokeCommand", (command, Resource(f"{ACCOUNT}:instance/i-alice", MINE))))
+    for theirs in (Resource(f"{ACCOUNT}:instance/i-bob", BOBS), Resource(f"{ACCOUNT}:instance/i-untagged", {})):
+        assert not allowed(policy, Request("ecs:InvokeCommand", (command, theirs))), theirs
+    # the control: with the instance statement on every instance, bob's is reached
+    loose = {**policy, "Statement": [{**s, "Condition": {}} if s["Sid"] == "HealthGateRunsOnlyOnThisWorkspacesInstances"
+                                     else s for s in policy["Statement"]]}
+    assert allowed(loose, Request("ecs:InvokeCommand", (command, Resource(f"{ACCOUNT}:instance/i-bob", BOBS))))
 
 
 def test_an_untagged_vpc_resource_can_be_claimed_and_a_reserved_one_cannot() -> None:

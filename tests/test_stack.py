@@ -26,6 +26,8 @@ def test_default_stack_has_the_architecture(tmp_path: Path) -> None:
         "alicloud_oos_secret_parameter": 1,
         "random_password": 1,
         "terraform_data": 1,
+        "alicloud_ecs_command": 1,  # the health gate: the deploy waits for the bootstrap's verdict
+        "alicloud_ecs_invocation": 1,
     }
     assert doc["terraform"]["required_providers"]["alicloud"] == {"source": "aliyun/alicloud", "version": "1.289.0"}
     assert doc["provider"]["alicloud"] == [{"region": "ap-southeast-1"}]

@@ -79,6 +79,11 @@ class WorkspaceSettings(BaseModel):
         description="Stop the instance (economical mode) after this many minutes with no signed-in request through "
         "the HTTPS proxy and no OpenCode session busy; unset: never (60 is a good value). Needs the proxy.",
     )
+    health_gate_minutes: int = Field(
+        30, ge=0, le=180,
+        description="The deploy waits this long for the bootstrap's verdict on a new instance (a Cloud Assistant "
+        "command) and fails when it failed or said nothing; 0: no wait (the deploy ends when the instance exists).",
+    )
     container_memory_mb: int = Field(
         3072, ge=512, le=1048576, description="Memory limit of the OpenCode container, in MiB (leave room for the host)."
     )

@@ -44,6 +44,8 @@ READ_FOR_PLANNING = [
     "ecs:DescribeSnapshots",
     "oos:GetTemplate", "oos:ListExecutions",  # the schedule's template and executions
     "ecs:DescribeImagePipelines", "ecs:DescribeImagePipelineExecutions",  # the image stack (image_source = baked)
+    # the health gate's command and invocation (their output, when asked for, is the bootstrap log's tail: no secret)
+    "ecs:DescribeCommands", "ecs:DescribeInvocations",
 ]
 
 # Calls that create a resource: allowed only when the request tags it as this workspace's.
@@ -97,6 +99,13 @@ MANAGE_TAGGED = [
     "ecs:DeleteImagePipeline", "ecs:StartImagePipelineExecution", "ecs:CancelImagePipelineExecution", "ecs:DeleteImage",
     "ecs:DeleteSnapshot",  # a pruned image's snapshots (DeleteImage keeps them), tagged by `image bake`
 ]
+
+# The health gate (health_gate_minutes): Cloud Assistant. Provider 1.289.0 creates commands without tags
+# (resource_alicloud_ecs_command.go), and RAM gives commands no other handle: any command may be made or deleted,
+# but run only on this workspace's instances (InvokeCommand is authorized on the command and on each instance).
+GATE_COMMANDS = ["ecs:CreateCommand", "ecs:DeleteCommand"]
+GATE_INVOKE = ["ecs:InvokeCommand"]
+GATE_STOP = ["ecs:StopInvocation"]  # the provider's delete of an invocation
 
 SECRET_PARAMETERS = [
     "oos:CreateSecretParameter", "oos:UpdateSecretParameter", "oos:DeleteSecretParameter",
@@ -170,6 +179,10 @@ def deployer_policy(name: str) -> dict[str, Any]:
         # provider reads this one's user-data, the CLI its console (boot progress).
         {"Sid": "ReadOnlyThisWorkspacesUserDataAndConsole", "Effect": "Allow", "Action": READ_TAGGED,
          "Resource": "*", "Condition": tagged},
+        {"Sid": "HealthGateCommands", "Effect": "Allow", "Action": [*GATE_COMMANDS, *GATE_INVOKE, *GATE_STOP],
+         "Resource": ["acs:ecs:*:*:command/*"]},
+        {"Sid": "HealthGateRunsOnlyOnThisWorkspacesInstances", "Effect": "Allow", "Action": [*GATE_INVOKE, *GATE_STOP],
+         "Resource": ["acs:ecs:*:*:instance/*"], "Condition": tagged},
         {"Sid": "ThisWorkspacesSecretParameters", "Effect": "Allow", "Action": SECRET_PARAMETERS,
          # Each parameter by its exact name: `<name>-*` would also match workspace `<name>-gpu`'s.
          "Resource": [f"acs:oos:*:*:secretparameter/{secret_parameter_name(name, key)}" for key in SECRET_KEYS]},

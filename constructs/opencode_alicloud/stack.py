@@ -18,6 +18,7 @@ from .bootstrap import (
     literal_tags, render_model_server_user_data, render_user_data,
 )
 from .firewall import Firewall, FirewallProps
+from .health_gate import HealthGate, HealthGateProps
 from .host import required_roles
 from .login import Login, LoginProps
 from .model_server import ModelServer, ModelServerProps
@@ -31,7 +32,8 @@ from .workspace import HostFacts, Workspace, WorkspaceProps, site_host
 
 
 class WorkspaceStack(TerraformStack):
-    """Roles (looked up) -> Network -> Firewall -> Login + Secrets -> Workspace -> (Schedule) -> (Model server) -> Outputs."""
+    """Roles (looked up) -> Network -> Firewall -> Login + Secrets -> Workspace -> (Health gate) -> (Schedule)
+    -> (Model server) -> Outputs."""
 
     def __init__(self, scope: Construct, id: str, settings: Settings, state_dir: str) -> None:
         super().__init__(scope, id)
@@ -55,6 +57,10 @@ class WorkspaceStack(TerraformStack):
         self.workspace = Workspace(self, "workspace", WorkspaceProps.from_settings(
             settings, tags, self.network.zone_id, self.network.vswitch_id, self.firewall.security_group.id, self._user_data,
         ))
+        # The deploy ends when the bootstrap said ready on a running instance (not while it is kept stopped).
+        self.health_gate = HealthGate(self, "health-gate", HealthGateProps.from_settings(
+            settings, self.workspace.instance.id, self.workspace.ready_for_bootstrap,
+        )) if settings.health_gate_minutes and settings.power == "running" else None
         self.schedule = Schedule(self, "schedule", ScheduleProps.from_settings(
             settings, tags, self.workspace.instance.id,
         )) if settings.schedule.enabled else None

@@ -118,6 +118,8 @@ class Workspace(Construct):
         self.eip_association = EipAssociation(
             self, "eip-association", allocation_id=allocation_id, instance_id=self.instance.id
         )
+        # What the bootstrap waits for on the instance: its data disk, its address, its role (for the secrets).
+        self.ready_for_bootstrap = [self.disk_attachment, self.eip_association, self.role_attachment]
 
     def _address(self, props: WorkspaceProps) -> str:
         """The public address: an existing EIP, or a new one. Returns its allocation id."""
