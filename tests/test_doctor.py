@@ -121,7 +121,7 @@ def test_a_ready_account_passes_every_check_and_says_what_it_found(world: Any) -
     ("another deployer's policy", lambda a: setattr(a, "policy", deployer_policy("bob")), "", "deployer may launch",
      "RAM refused RunInstances (Forbidden.RAM:", "attach the deployer policy"),
     ("unknown version", lambda a: None, 'opencode_version = "1.18.30"\n', "OpenCode version",
-     "1.18.30 is not one the project knows (1.18.33)", "opencode-alicloud upgrade --to"),
+     "1.18.30 is not one the project knows (1.18.32, 1.18.33)", "opencode-alicloud upgrade --to"),
     ("state bucket missing", lambda a: None, '[backend]\nkind = "oss"\nbucket = "acme-tf-nobody"\ntablestore_endpoint = '
      '"https://acme.ap-southeast-1.ots.aliyuncs.com"\ntablestore_table = "locks"\n', "state bucket",
      "acme-tf-nobody does not exist", "scripts/state-bootstrap"),

@@ -63,6 +63,10 @@ FREE: dict[str, str] = {
     "alicloud_oss_bucket_policy": "billed as the bucket",
     "alicloud_log_project": "billed as its logstores",
     "alicloud_ecs_image_pipeline_execution": "billed as its template's bake (the temporary instance) and image",
+    # ECS's billable items are instances, images, disks, public bandwidth and snapshots (alibabacloud.com/help/en/
+    # elastic-compute-service/latest/billing-overview, read 2026-12-03): Cloud Assistant is not among them.
+    "alicloud_ecs_command": "Cloud Assistant is not among ECS's billable items (the health gate)",
+    "alicloud_ecs_invocation": "Cloud Assistant is not among ECS's billable items (the health gate)",
     "random_password": "made by Terraform, not a cloud resource",
     "terraform_data": "made by Terraform, not a cloud resource",
 }

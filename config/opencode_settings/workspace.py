@@ -15,9 +15,9 @@ IMAGE_NAME_REGEX: dict[str, str] = {
     "ubuntu-24.04": r"^ubuntu_24_04_x64_20G_alibase_.*\.vhd$",
 }
 
-# The OpenCode versions the project knows: each booted to a working login in the boot rehearsal (newest last).
-# `doctor` flags any other; `upgrade` goes to the newest by default.
-KNOWN_OPENCODE_VERSIONS: tuple[str, ...] = ("1.18.33",)
+# The OpenCode versions the project knows: each boots to a working login in the boot rehearsal (tests/boot:
+# 1.18.32 from scratch, 1.18.33 baked), oldest first. `doctor` flags any other; `upgrade` goes to the newest.
+KNOWN_OPENCODE_VERSIONS: tuple[str, ...] = ("1.18.32", "1.18.33")
 
 
 class WorkspaceSettings(BaseModel):

@@ -133,6 +133,7 @@ class Deployment:
     settings: dict[str, str]
     opencode_version: str  # as the user-data's compose file names the workspace image
     image_id: str  # the system image Terraform gave the instance
+    gate: str  # the health gate's command, as Cloud Assistant would hand it to the instance
 
     @classmethod
     def from_state(cls, state: dict, settings: dict[str, str]) -> Deployment:
@@ -145,7 +146,8 @@ class Deployment:
                    region=_env_line(text, "REGION"), role=_env_line(text, "ROLE"),
                    site=outputs["url"]["value"].removeprefix("https://"), password=outputs["password"]["value"],
                    parameters=parameters_from_state(state), settings=settings,
-                   opencode_version=_compose_image(text).rpartition(":")[2], image_id=instance["image_id"])
+                   opencode_version=_compose_image(text).rpartition(":")[2], image_id=instance["image_id"],
+                   gate=base64.b64decode(first.get("alicloud_ecs_command", {}).get("command_content", "")).decode())
 
 
 def _compose_image(user_data: str) -> str:
@@ -618,6 +620,30 @@ def negative_control(checks: Checks) -> None:
     checks.agent_config("negative control undone: the agent-config check passes again (opencode.json 0644)")
 
 
+def health_gate(checks: Checks, when: str, control: bool) -> None:
+    """The health gate's command as Cloud Assistant runs it (sh, as root): on a boot whose bootstrap said ready it
+    passes at once. Its controls: with a unit that failed on this boot in the bootstrap's place it fails, with the
+    log's tail; a ready file from before this boot is no verdict (it waits until killed)."""
+    gate = checks.deployment.gate
+    passed = checks.ssh("sh -s", stdin=gate, timeout=60)
+    checks.report.check(f"health gate {when}: the command Cloud Assistant would run passes on this boot's ready",
+                        bool(gate) and passed.returncode == 0 and passed.stdout.startswith("ready "),
+                        f"exit {passed.returncode}: {passed.stdout.strip()[-160:] or 'no command in the state'}")
+    if not control:
+        return
+    made = checks.ssh("systemd-run --unit=opencode-gate-control --wait -p Type=oneshot /bin/false")
+    failed = checks.ssh("OPENCODE_READY_FILE=/nonexistent OPENCODE_BOOTSTRAP_UNIT=opencode-gate-control.service "
+                        "timeout 60 sh -s", stdin=gate, timeout=90)
+    stale = checks.ssh("touch -d 2001-01-01 /run/gate-stale && OPENCODE_READY_FILE=/run/gate-stale "
+                       "OPENCODE_BOOTSTRAP_UNIT=opencode-gate-absent.service timeout 15 sh -s", stdin=gate, timeout=60)
+    checks.ssh("systemctl reset-failed opencode-gate-control.service; rm -f /run/gate-stale")
+    checks.report.check("health gate control: a bootstrap unit failed on this boot fails it (exit 1, the log's tail); "
+                        "a ready file from before this boot is no verdict (killed at the bound, 124)",
+                        made.returncode != 0 and failed.returncode == 1 and "the bootstrap failed" in failed.stdout
+                        and stale.returncode == 124,
+                        f"failed unit: exit {failed.returncode}; stale file: exit {stale.returncode}")
+
+
 def metadata_control(checks: Checks) -> None:
     """The metadata check can see a container that reaches the service: with the firewall's rule taken
     out, the container gets a token (HTTP 200); with the rule back, it is refused again (exit 7)."""
@@ -752,6 +778,7 @@ def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> 
         return
     checks.github_token_in_container()
     metadata_control(checks)
+    health_gate(checks, "on boot 1", control=True)
     checks.ssh(f"echo 'written by {first.instance_id}' > {MARKER} && chown 1000:1000 {MARKER} && sync")
     machine.shutdown(key)
 
@@ -793,6 +820,7 @@ def rehearse(stage: Stage, report: Report, workdir: Path, accel_choice: str) -> 
     negative_control(checks)
     checks.login(second.password)  # a use of the workspace: the idle check's clock restarts before the reboot
     reboot(checks)  # its last step is a login through the proxy: the idle clock runs from there
+    health_gate(checks, "after the reboot (the bootstrap unit's ready)", control=False)
     checks.no_secrets_again("after the reboot")
     timed.append(("negative control and reboot", time.monotonic() - begun))
     begun = time.monotonic()

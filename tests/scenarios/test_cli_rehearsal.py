@@ -106,7 +106,7 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     assert up.stdout.index("✓ instance stock: ecs.e-c1m2.large") < up.stdout.index("Estimate:")  # the preflight first
     # A single workspace's roles first (the administrator's stack), then the workspace, which needs them.
     applied = re.findall(r"Apply complete! Resources: (\d+) added", up.stdout)
-    assert applied == ["3", "16"] and up.stdout.index("opencode-roles") < up.stdout.index("alicloud_vpc."), applied
+    assert applied == ["3", "18"] and up.stdout.index("opencode-roles") < up.stdout.index("alicloud_vpc."), applied
     assert json.loads((world["base"] / "account-roles.json").read_text()) == ["opencode-instance"]
     shown = up.stdout[up.stdout.index("Following the boot"):]
     for phase in ("start", "metadata firewall", "secrets", "opencode 1.18.33: starting", "ready 96s after boot"):
@@ -202,11 +202,11 @@ def test_two_team_workspaces_come_up_and_one_goes_down_alone(tmp_path: Path) -> 
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
         assert lock.exists() and alice.poll() is None  # bob came up while alice's lock was held
         hold.unlink()
-        assert "Apply complete! Resources: 16 added" in up.stdout and "ready 96s after boot" in up.stdout
+        assert "Apply complete! Resources: 18 added" in up.stdout and "ready 96s after boot" in up.stdout
         assert "opencode-roles" not in up.stdout  # a team's roles are its administrator's
         out, err = alice.communicate(timeout=600)
         assert alice.returncode == 0, out[-3000:] + err[-3000:]
-        assert "Apply complete! Resources: 16 added" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
+        assert "Apply complete! Resources: 18 added" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
         states = {name: tmp_path / "state" / name / f"{name}.tfstate" for name in ("alice", "bob")}
         alice_before = states["alice"].read_text()
         listed = cli(team, "list", "--json", "--health-url", team["login"])

@@ -60,7 +60,7 @@ def test_the_default_stack_plans_with_every_provider_rule_and_no_warning(tmp_pat
     code, plan, output = rehearsal.plan()
     assert code == 0, output[-3000:]
     assert warnings_in(output) == []
-    assert plan is not None and len(plan["resource_changes"]) == 16  # its roles are opencode-roles'
+    assert plan is not None and len(plan["resource_changes"]) == 18  # its roles are opencode-roles'
 
 
 def test_the_audit_stack_plans_applies_and_destroys_only_when_unprotected(tmp_path: Path, sim_env: dict[str, str]) -> None:
@@ -165,8 +165,10 @@ def test_which_settings_replace_the_instance(
     assert code == 0, output[-3000:]
     actions = _actions(plan)
     replacing = {address.split(".")[0] for address, act in actions.items() if "delete" in act and "create" in act}
-    # What hangs on the instance id follows it (attachments and the EIP association); the disk and EIP stay.
-    followers = {"alicloud_ecs_disk_attachment", "alicloud_eip_association", "alicloud_ecs_ram_role_attachment"}
+    # What hangs on the instance id follows it (attachments, the EIP association, the health gate's invocation,
+    # which waits for the new instance's bootstrap); the disk and EIP stay.
+    followers = {"alicloud_ecs_disk_attachment", "alicloud_eip_association", "alicloud_ecs_ram_role_attachment",
+                 "alicloud_ecs_invocation"}
     assert replacing == (replaced | followers if "alicloud_instance" in replaced else replaced), actions
     for kept in ("alicloud_ecs_disk", "alicloud_eip_address", "alicloud_vpc"):
         assert not any(a.startswith(kept + ".") and "delete" in act for a, act in actions.items())
@@ -195,7 +197,9 @@ def test_a_reclaimed_spot_instance_comes_back_on_the_same_disk_and_address(tmp_p
     code, plan, output = rehearsal.plan(refresh=True)
     assert code == 0, output[-3000:]
     assert {address.split(".")[0] for address, act in _actions(plan).items() if act == ["create"]} == set(followers)
-    assert not any("delete" in act for act in _actions(plan).values()), _actions(plan)
+    # and the health gate waits for the new instance's bootstrap: its invocation follows the instance id
+    replaced = {address.split(".")[0] for address, act in _actions(plan).items() if "delete" in act}
+    assert replaced == {"alicloud_ecs_invocation"}, _actions(plan)
     rehearsal.apply()
     after = managed()
     assert after["alicloud_instance"]["id"] != before["alicloud_instance"]["id"]
@@ -241,7 +245,7 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     assert "Apply complete! Resources: 3 added, 0 changed, 0 destroyed." in roles.stdout  # role, policy, attachment
     assert json.loads((tmp_path / "account-roles.json").read_text()) == ["opencode-instance"]
     first = run([cdktf, "deploy", *common, "--auto-approve", "--skip-provider-lock"], env, ROOT)
-    assert "Apply complete! Resources: 17 added, 0 changed, 0 destroyed." in first.stdout
+    assert "Apply complete! Resources: 19 added, 0 changed, 0 destroyed." in first.stdout
 
     outputs_file = tmp_path / "outputs.json"
     run([cdktf, "output", *common, "--skip-synth", "--outputs-file", str(outputs_file),
@@ -296,7 +300,7 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     assert f"\n    SITE={site}\n" in user_data and f"\n    {site} {{\n" in user_data
 
     destroyed = run([cdktf, "destroy", *common, "--auto-approve"], env, ROOT)
-    assert "Destroy complete! Resources: 17 destroyed." in destroyed.stdout
+    assert "Destroy complete! Resources: 19 destroyed." in destroyed.stdout
     unroled = run([cdktf, "destroy", "opencode-roles", "--output", str(outdir), "--auto-approve"], env, ROOT)
     assert "Destroy complete! Resources: 3 destroyed." in unroled.stdout
     assert json.loads((tmp_path / "account-roles.json").read_text()) == []

@@ -74,7 +74,7 @@ def test_locking_second_concurrent_deploy_fails_and_state_survives(tmp_path: Pat
     assert first.returncode == 0, out[-2000:] + err[-2000:]
     assert second.returncode != 0 and "Error acquiring the state lock" in second.stderr
     state = json.loads(state_file.read_text())
-    assert sum(r["mode"] == "managed" for r in state["resources"]) == 16 and not lock_info.exists()
+    assert sum(r["mode"] == "managed" for r in state["resources"]) == 18 and not lock_info.exists()
     assert tf(["plan", "-detailed-exitcode", "-input=false", "-no-color"], env, stack, check=False).returncode == 0
 
 
@@ -93,7 +93,7 @@ def test_migrate_state_between_local_paths(tmp_path: Path, sim_env: dict[str, st
     assert "Successfully configured the backend" in migrated.stdout
     new = tmp_path / "moved" / "opencode" / "opencode.tfstate"
     moved = json.loads(new.read_text())
-    assert sum(r["mode"] == "managed" for r in moved["resources"]) == 16 and moved["serial"] >= serial
+    assert sum(r["mode"] == "managed" for r in moved["resources"]) == 18 and moved["serial"] >= serial
     assert tf(["plan", "-detailed-exitcode", "-input=false", "-no-color"], env, stack, check=False).returncode == 0
 
 
