@@ -141,7 +141,15 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     world["account"].instances[0].status = "Stopped"
     stopped = json.loads(cli(world, "status", "--json").stdout)
     assert stopped["instance"]["status"] == "Stopped" and stopped["health"]["detail"] == "not running"
+    # `open` on a stopped workspace, unattended: one line, nothing started
+    one_line_error(cli(world, "open", "--no-browser"), 1, "workspace 'opencode' is Stopped: opencode-alicloud start")
     world["account"].instances[0].status = "Running"
+    opened = cli(world, "open", "--no-browser")
+    assert opened.returncode == 0 and opened.stdout.startswith(outputs["url"] + "\n  user: opencode"), opened.stdout
+    assert outputs["password"] not in opened.stdout
+    estimate = cli(world, "cost", "--json", "--no-live")  # scripts/cost's estimate, through the CLI
+    assert estimate.returncode == 0, estimate.stderr
+    assert json.loads(estimate.stdout)["views"]["always_on"]["usd"] > 0
 
     Login.healthy = False  # (the next test sets it back)
     world["account"].instances[0].console = "opencode-bootstrap: start\nopencode-bootstrap: secrets\n"
