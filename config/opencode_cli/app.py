@@ -15,7 +15,6 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
 
 import questionary
@@ -214,7 +213,7 @@ def up(
         engine.deploy(roles=roles and stack == STACK)
     except EngineError as error:
         fail(EXIT_ENGINE, str(error))
-    boot, found, _ = follow_boot(engine, values, timeout, health_url, poll)
+    boot, found = follow_boot(engine, values, timeout, health_url, poll)
     if not boot.ready:
         fail(EXIT_UNHEALTHY, f"{boot.why}. Next: opencode-alicloud logs, then opencode-alicloud up again "
                              "(the instance is replaced only when its settings change)")
@@ -255,9 +254,9 @@ def doctor(
 
 
 def follow_boot(engine: Engine, values: Settings, timeout: int, health_url: str | None,
-                poll: float) -> tuple[BootResult, dict[str, Any], Callable[[], str] | None]:
+                poll: float) -> tuple[BootResult, dict[str, Any]]:
     """After a deploy: follow the instance's boot through its serial console until the login is healthy; the
-    result, the stack's outputs, and the console reader (None without the API)."""
+    result and the stack's outputs."""
     found = outputs(engine, values.name)
     console = None
     try:
@@ -274,7 +273,7 @@ def follow_boot(engine: Engine, values: Settings, timeout: int, health_url: str 
             out.print(f"  {phase}")
             status.update(phase)
         boot = follow(console, probe, on_phase, timeout * 60, trust_console=trust_console, poll=poll)
-    return boot, found, console
+    return boot, found
 
 
 # -- status --------------------------------------------------------------------------------------
@@ -687,7 +686,7 @@ def upgrade(
     except EngineError as error:
         fail(EXIT_ENGINE, f"{error}: the rollback to {before} failed too; the settings file still says {before}: run "
                           f"opencode-alicloud up. The failed boot's serial console is in {log}")
-    back, _, _ = follow_boot(engine, values, timeout, health_url, poll)
+    back, _ = follow_boot(engine, values, timeout, health_url, poll)
     now = "healthy again" if back.ready else f"not healthy either ({back.why}): opencode-alicloud logs"
     fail(EXIT_UNHEALTHY, f"the upgrade to OpenCode {target} rolled back: {before} is {now}. The data disk was kept; "
                          f"the failed boot's serial console is in {log}")
@@ -703,18 +702,23 @@ def try_version(stack: str, name: str | None, target: str, timeout: int, skip_pr
     engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
     try:
         engine.deploy()
-    except EngineError as error:
-        return f"the deploy failed: {error}", ""
-    boot, _, console = follow_boot(engine, values, timeout, health_url, poll)
-    text = ""
-    try:
-        text = console() if console else ""
-    except ApiUnavailable as error:
-        text = f"(no serial console: {error})"
+    except EngineError as error:  # the health gate refused the boot, or the apply failed before it
+        return f"the deploy failed: {error}", serial_console(values)
+    boot, _ = follow_boot(engine, values, timeout, health_url, poll)
     running = boot.health.version if boot.health else None
     if boot.ready and running and running != target:
-        return f"the login answers with OpenCode {running}, not {target}", text
-    return ("" if boot.ready else boot.why), text
+        return f"the login answers with OpenCode {running}, not {target}", serial_console(values)
+    return ("" if boot.ready else boot.why), serial_console(values)
+
+
+def serial_console(values: Settings) -> str:
+    """The workspace instance's serial console so far, or why there is none."""
+    try:
+        cloud = Ecs(values.region, default_credential(), CTX.api_endpoint)
+        instance = cloud.instance(values.name)
+        return cloud.console(instance.instance_id) if instance else f"(no instance named {values.name}-workspace)"
+    except ApiUnavailable as error:
+        return f"(no serial console: {error})"
 
 
 # -- cost, open ----------------------------------------------------------------------------------

@@ -147,7 +147,8 @@ class Probe(Ecs):
         try:
             info = oss.Client(config).get_bucket_info(oss.GetBucketInfoRequest(bucket=name)).bucket_info
         except Exception as error:  # noqa: BLE001 - the SDK's ServiceError carries OSS's code
-            code = getattr(getattr(error, "unwrap", lambda: error)(), "code", None)
+            detail = error.unwrap() if hasattr(error, "unwrap") else error
+            code = getattr(detail, "code", None)
             if code == "NoSuchBucket":
                 return "free"
             if code == "AccessDenied":
