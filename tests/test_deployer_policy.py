@@ -32,6 +32,8 @@ STAR_ALLOWED = {
     "NoNewIdentitiesOrKeys": "a Deny",
     "CreateWhatTheProviderTagsNext": "provider 1.289.0 creates vSwitches and EIPs with no tag in the request (a new, "
                                      "empty resource; tagging it next is conditioned)",
+    "HealthGateReads": "the provider reads the gate's command and polls its invocation; RAM's resource-level control "
+                       "for them is not documented (README: the residual); only with the gate on",
 }
 
 
@@ -70,6 +72,8 @@ def test_no_star_next_to_a_write_or_a_secret_read_without_a_reason(name: str) ->
                 assert not actions & SECRET_READS
             elif statement["Sid"] == "CreateWhatTheProviderTagsNext":  # creates only: nothing that exists is reached
                 assert actions == {"vpc:CreateVSwitch", "vpc:AllocateEipAddress"}
+            elif statement["Sid"] == "HealthGateReads":  # reads only
+                assert actions == {"ecs:DescribeCommands", "ecs:DescribeInvocations"}
             elif statement["Effect"] == "Allow":
                 condition = json.dumps(statement.get("Condition", {}))
                 assert f'"{name}"' in condition or "acs:ViaService" in condition, statement
@@ -392,6 +396,9 @@ def test_the_health_gate_runs_on_this_workspaces_instance_and_no_other() -> None
     assert allowed(policy, Request("ecs:InvokeCommand", (command, Resource(f"{ACCOUNT}:instance/i-alice", MINE))))
     for theirs in (Resource(f"{ACCOUNT}:instance/i-bob", BOBS), Resource(f"{ACCOUNT}:instance/i-untagged", {})):
         assert not allowed(policy, Request("ecs:InvokeCommand", (command, theirs))), theirs
+    # with the gate off (health_gate_minutes = 0), the deployer has no Cloud Assistant right at all
+    off = json.dumps(deployer_policy("alice", health_gate=False))
+    assert not any(action in off for action in ("Command", "Invocation"))
     # the control: with the instance statement on every instance, bob's is reached
     loose = {**policy, "Statement": [{**s, "Condition": {}} if s["Sid"] == "HealthGateRunsOnlyOnThisWorkspacesInstances"
                                      else s for s in policy["Statement"]]}

@@ -36,7 +36,8 @@ def world(tmp_path: Path) -> Any:
     account = healthy_account()
     ecs = serve(OpenApiHandler, account)  # type: ignore[arg-type]
     oss = OssAccount(account.access_key_id, account.access_key_secret, REGION, account.account_id,
-                     {"acme-tf-state": "mine", "someone-elses-state": "theirs", "acme-audit-taken": "theirs-readable"})
+                     {"acme-tf-state": "mine", "someone-elses-state": "theirs-readable", "acme-audit-taken": "theirs",
+                      "acme-team-state": "theirs"})
     buckets = serve(OssBucketHandler, oss)  # type: ignore[arg-type]
     credential = CredentialClient(CredentialConfig(type="access_key", access_key_id=account.access_key_id,
                                                    access_key_secret=account.access_key_secret))
@@ -129,7 +130,7 @@ def test_a_ready_account_passes_every_check_and_says_what_it_found(world: Any) -
      '"https://acme.ap-southeast-1.ots.aliyuncs.com"\ntablestore_table = "locks"\n', "state bucket",
      "belongs to another account", "name a bucket of yours"),
     ("audit bucket taken", lambda a: None, '[audit]\nenabled = true\nbucket = "acme-audit-taken"\n', "audit bucket",
-     "belongs to another account", "choose another audit.bucket"),
+     "exists and these credentials may not read it", "choose another audit.bucket"),
 ])
 def test_each_check_fails_with_what_to_do(world: Any, case: str, change: Any, settings: str, name: str, detail: str,
                                           advice: str) -> None:
@@ -158,6 +159,18 @@ def test_a_bucket_of_yours_passes_and_a_bad_signature_is_refused(world: Any) -> 
                                               access_key_secret=secrets.token_urlsafe(24)))
     with pytest.raises(Exception, match="SignatureDoesNotMatch"):
         Probe(values.region, wrong, world["buckets"]).bucket("acme-tf-state", REGION, world["account"].account_id)
+
+
+def test_a_state_bucket_these_credentials_may_not_read_is_not_checked(world: Any) -> None:
+    """A teammate's per-workspace state policy reaches its own folder only: GetBucketInfo is refused (AccessDenied),
+    which says nothing of who owns the bucket."""
+    backend = ('[backend]\nkind = "oss"\nbucket = "{}"\ntablestore_endpoint = "https://acme.ap-southeast-1.ots.aliyuncs.com"'
+               '\ntablestore_table = "locks"\n{}')
+    probe = Probe(REGION, world["credential"], world["buckets"])
+    for text in (backend.format("acme-team-state", ""), backend.format("acme-tf-state", 'profile = "team"\n')):
+        (check,) = doctor.buckets(values_of(settings_file(world["base"], text)), probe, world["account"].account_id)
+        assert check.status == "not checked", check
+    assert world["oss"].requests == ["acme-team-state"]  # a profile's bucket is not asked with the default chain
 
 
 def test_the_domain_must_point_at_the_eip_once_deployed(world: Any) -> None:

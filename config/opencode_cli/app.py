@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -117,7 +118,8 @@ def probe_for(values: Settings, found: dict[str, Any], url: str | None = None) -
 @app.callback()
 def main_options(
     config: Annotated[Path | None, typer.Option("--config", "-c", help=f"Settings file (default: ${CONFIG_FILE_ENV}, else ./{DEFAULT_FILE} when it exists).")] = None,
-    api_endpoint: Annotated[str | None, typer.Option(help="Send ECS and price API calls here (a private endpoint or a local fake).")] = None,
+    api_endpoint: Annotated[str | None, typer.Option(help="Send every cloud API call here: ECS, prices, and the preflight's STS and OSS (a local fake, or a "
+         "private endpoint that serves them all).")] = None,
 ) -> None:
     if config is not None:
         os.environ[CONFIG_FILE_ENV] = str(config.resolve())
@@ -665,8 +667,12 @@ def upgrade(
             f"Upgrade {values.name} from OpenCode {before} to {target}? The instance is replaced; the data disk is kept.",
             default=True).unsafe_ask():
         fail(EXIT_UNHEALTHY, "not upgraded")
-    trial = path.with_name(f".{path.name}.upgrade-{target}.toml")  # the new version, until it proves itself
-    trial.write_text(recorded(path.read_text(), stack, "opencode_version", target))
+    # The new version in a copy of the file beside it (relative paths in it still hold) until it proves itself:
+    # made exclusively, readable by its owner only.
+    handle, trial_name = tempfile.mkstemp(prefix=f".{path.name}.upgrade-", suffix=".toml", dir=path.parent)
+    trial = Path(trial_name)
+    with os.fdopen(handle, "w") as written:
+        written.write(recorded(path.read_text(), stack, "opencode_version", target))
     os.environ[CONFIG_FILE_ENV] = str(trial)
     try:
         why, console = try_version(stack, name, target, timeout, skip_provider_lock, health_url, poll)
@@ -678,7 +684,8 @@ def upgrade(
         out.print(f"Upgraded {values.name!r} to OpenCode {target}; opencode_version = \"{target}\" recorded in {path}")
         return
     log = path.parent / f"opencode-upgrade-{values.name}-{target}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.console.log"
-    log.write_text(console)
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w") as saved:
+        saved.write(printable(console))  # no terminal escapes from the console when it is read with cat
     out.print(f"OpenCode {target} did not come up ({why}): rolling back to {before}")
     engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
     try:
@@ -697,6 +704,8 @@ def try_version(stack: str, name: str | None, target: str, timeout: int, skip_pr
     """Deploy the settings of now (the trial file, with `target`) and follow the boot: why it failed ("" when its
     login is healthy and runs `target`), and the serial console so far."""
     _, values = workspace(name)
+    if values.opencode_version != target:  # a .env entry outranks the file
+        fail(EXIT_USAGE, "OPENCODE_ALICLOUD_OPENCODE_VERSION in .env overrides the settings file; remove it")
     if values.image_source == "baked" and not values.image_id:
         offer_to_bake(values, True, skip_provider_lock)  # asked already: the upgrade bakes its recipe first
     engine = Engine(skip_provider_lock=skip_provider_lock, stack=stack)
@@ -735,6 +744,11 @@ def cost(
     estimate(as_json=as_json, live=live, refresh=refresh, api_endpoint=CTX.api_endpoint)
 
 
+def printable(text: str) -> str:
+    """`text` without control characters but newlines and tabs (no terminal escape sequence survives)."""
+    return "".join(c for c in text if c in "\n\t" or (c.isprintable()))
+
+
 def browser_here() -> bool:
     """A desktop to open a browser on (a terminal browser on a server would take the terminal over)."""
     return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -755,6 +769,10 @@ def open_workspace(
     found = outputs(Engine(stack=stack), values.name)
     if values.tls_mode == "tunnel-only":
         fail(EXIT_UNHEALTHY, "tls_mode = tunnel-only has no public URL: opencode-alicloud tunnel")
+    url = str(found.get("url", ""))
+    if not re.fullmatch(r"https://[a-z0-9.-]+(:\d{1,5})?/?", url):  # the state is shared: never a path, flag or escape
+        fail(EXIT_UNHEALTHY, f"the state's url {printable(url)!r} is not an https address of a host: check the state "
+                             "(opencode-alicloud status), or run opencode-alicloud up")
     try:
         instance = ecs(values.region).instance(values.name)
     except ApiUnavailable as error:
@@ -767,11 +785,12 @@ def open_workspace(
             fail(EXIT_UNHEALTHY, f"workspace {values.name!r} is {instance.status}: opencode-alicloud start "
                                  "(or open --yes)")
         start(name, timeout, skip_provider_lock, health_url, poll)
-    out.print(f"{found['url']}\n  user: {found['username']}\n  password: opencode-alicloud password --copy")
+    out.print(f"{url}\n  user: {printable(str(found['username']))}\n  password: opencode-alicloud password --copy",
+              markup=False)
     if browser and browser_here():
         import webbrowser
 
-        webbrowser.open(found["url"])
+        webbrowser.open(url)
 
 
 # -- logs ----------------------------------------------------------------------------------------

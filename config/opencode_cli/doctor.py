@@ -154,25 +154,33 @@ def launch_permission(values: Settings, probe: Probe, image_id: str | None, zone
 def buckets(values: Settings, probe: Probe, account: str) -> list[Check]:
     """The state and audit buckets: `account` (the caller's AccountId) must own the ones that exist."""
     checks = []
-    if values.backend.kind == "oss" and values.backend.bucket:
-        bucket, region = values.backend.bucket, values.backend.region or values.region
-        owner = probe.bucket(bucket, region, account)
+    backend = values.backend
+    if backend.kind == "oss" and backend.bucket and (backend.profile or backend.assume_role_arn):
+        checks.append(Check("state bucket", "not checked", f"{backend.bucket} is read with backend.profile or "
+                            "backend.assume_role_arn, which doctor does not use; terraform init tells"))
+    elif backend.kind == "oss" and backend.bucket:
+        bucket = backend.bucket
         checks.append({
             "yours": Check("state bucket", "pass", f"{bucket} is yours"),
             "free": Check("state bucket", "fail", f"{bucket} does not exist", "make it first: scripts/state-bootstrap "
                           "(stack opencode-state), or name your existing bucket in backend.bucket"),
-            "taken": Check("state bucket", "fail", f"{bucket} belongs to another account (or these credentials may not "
-                           "read it)", "name a bucket of yours in backend.bucket"),
-        }[owner])
+            "taken": Check("state bucket", "fail", f"{bucket} belongs to another account", "name a bucket of yours in "
+                           "backend.bucket"),
+            "unreadable": Check("state bucket", "not checked", f"{bucket} exists, but these credentials may not read its "
+                                "info (a team's per-workspace state policy allows its own folder only); terraform init "
+                                "tells whether the state is reachable"),
+        }[probe.bucket(bucket, backend.region or values.region, account)])
     audit = values.audit
     if audit.enabled and not audit.existing_trail and audit.bucket:
-        owner = probe.bucket(audit.bucket, values.region, account)
         checks.append({
             "yours": Check("audit bucket", "pass", f"{audit.bucket} exists in your account (this workspace's, if deployed)"),
             "free": Check("audit bucket", "pass", f"{audit.bucket} is free; the stack makes it"),
             "taken": Check("audit bucket", "fail", f"{audit.bucket} belongs to another account (bucket names are global)",
                            "choose another audit.bucket"),
-        }[owner])
+            "unreadable": Check("audit bucket", "fail", f"{audit.bucket} exists and these credentials may not read it: "
+                                "another account's (bucket names are global), or one of yours they may not manage",
+                                "choose another audit.bucket, or deploy with credentials that own it"),
+        }[probe.bucket(audit.bucket, values.region, account)])
     return checks
 
 

@@ -131,8 +131,9 @@ class Probe(Ecs):
         return DryRun(True, "", "the dry run launched nothing and raised nothing")
 
     def bucket(self, name: str, region: str, account_id: str) -> str:
-        """'yours' (`account_id` owns it), 'free' (no such bucket) or 'taken' (another account's, readable or not), by
-        OSS GetBucketInfo with the official SDK (not is_bucket_exist, which calls a refused bucket free)."""
+        """'yours' (`account_id` owns it), 'free' (no such bucket), 'taken' (another account's, its info readable) or
+        'unreadable' (AccessDenied: another account's, or one whose policy gives these credentials a folder only), by
+        OSS GetBucketInfo with the official SDK (not is_bucket_exist, which calls a refused bucket one that exists)."""
         import alibabacloud_oss_v2 as oss
 
         credentials = self._credential.get_credential()
@@ -152,7 +153,7 @@ class Probe(Ecs):
             if code == "NoSuchBucket":
                 return "free"
             if code == "AccessDenied":
-                return "taken"
+                return "unreadable"
             raise ApiUnavailable(f"OSS GetBucketInfo {name}: {code or api_error(error)}") from None
         owner = info.owner.id if info and info.owner else None
         return "yours" if owner == account_id else "taken"

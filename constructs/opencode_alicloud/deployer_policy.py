@@ -44,8 +44,6 @@ READ_FOR_PLANNING = [
     "ecs:DescribeSnapshots",
     "oos:GetTemplate", "oos:ListExecutions",  # the schedule's template and executions
     "ecs:DescribeImagePipelines", "ecs:DescribeImagePipelineExecutions",  # the image stack (image_source = baked)
-    # the health gate's command and invocation (their output, when asked for, is the bootstrap log's tail: no secret)
-    "ecs:DescribeCommands", "ecs:DescribeInvocations",
 ]
 
 # Calls that create a resource: allowed only when the request tags it as this workspace's.
@@ -100,9 +98,12 @@ MANAGE_TAGGED = [
     "ecs:DeleteSnapshot",  # a pruned image's snapshots (DeleteImage keeps them), tagged by `image bake`
 ]
 
-# The health gate (health_gate_minutes): Cloud Assistant. Provider 1.289.0 creates commands without tags
+# The health gate (health_gate_minutes > 0): Cloud Assistant. Provider 1.289.0 creates commands without tags
 # (resource_alicloud_ecs_command.go), and RAM gives commands no other handle: any command may be made or deleted,
 # but run only on this workspace's instances (InvokeCommand is authorized on the command and on each instance).
+# The provider reads commands and polls invocations: those reads are on "*" (README: the residual), so they are in
+# the policy only when the gate is on.
+GATE_READS = ["ecs:DescribeCommands", "ecs:DescribeInvocations"]
 GATE_COMMANDS = ["ecs:CreateCommand", "ecs:DeleteCommand"]
 GATE_INVOKE = ["ecs:InvokeCommand"]
 GATE_STOP = ["ecs:StopInvocation"]  # the provider's delete of an invocation
@@ -139,8 +140,9 @@ def role_names(name: str) -> list[str]:
     return [workspace_role_name(name), model_server_role_name(name), schedule_role_name(name)]
 
 
-def deployer_policy(name: str) -> dict[str, Any]:
-    """The RAM policy that deploys and destroys workspace `name` and nothing else."""
+def deployer_policy(name: str, health_gate: bool = True) -> dict[str, Any]:
+    """The RAM policy that deploys and destroys workspace `name` and nothing else; with `health_gate`, the Cloud
+    Assistant rights the deploy's health gate needs (health_gate_minutes > 0)."""
     tagged = {"StringEquals": {"acs:ResourceTag/workspace": name, "acs:ResourceTag/managed-by": MANAGED_BY}}
     requested = {"StringEquals": {"acs:RequestTag/workspace": name, "acs:RequestTag/managed-by": MANAGED_BY}}
     both = {"StringEquals": {**tagged["StringEquals"], **requested["StringEquals"]}}
@@ -179,10 +181,6 @@ def deployer_policy(name: str) -> dict[str, Any]:
         # provider reads this one's user-data, the CLI its console (boot progress).
         {"Sid": "ReadOnlyThisWorkspacesUserDataAndConsole", "Effect": "Allow", "Action": READ_TAGGED,
          "Resource": "*", "Condition": tagged},
-        {"Sid": "HealthGateCommands", "Effect": "Allow", "Action": [*GATE_COMMANDS, *GATE_INVOKE, *GATE_STOP],
-         "Resource": ["acs:ecs:*:*:command/*"]},
-        {"Sid": "HealthGateRunsOnlyOnThisWorkspacesInstances", "Effect": "Allow", "Action": [*GATE_INVOKE, *GATE_STOP],
-         "Resource": ["acs:ecs:*:*:instance/*"], "Condition": tagged},
         {"Sid": "ThisWorkspacesSecretParameters", "Effect": "Allow", "Action": SECRET_PARAMETERS,
          # Each parameter by its exact name: `<name>-*` would also match workspace `<name>-gpu`'s.
          "Resource": [f"acs:oos:*:*:secretparameter/{secret_parameter_name(name, key)}" for key in SECRET_KEYS]},
@@ -195,6 +193,14 @@ def deployer_policy(name: str) -> dict[str, Any]:
         {"Sid": "ChangeOnlyThisWorkspacesExecutions", "Effect": "Allow", "Action": EXECUTION_ACTIONS,
          "Resource": ["acs:oos:*:*:execution/*"], "Condition": tagged},
     ]
+    if health_gate:
+        statements += [
+            {"Sid": "HealthGateReads", "Effect": "Allow", "Action": GATE_READS, "Resource": "*"},
+            {"Sid": "HealthGateCommands", "Effect": "Allow", "Action": [*GATE_COMMANDS, *GATE_INVOKE, *GATE_STOP],
+             "Resource": ["acs:ecs:*:*:command/*"]},
+            {"Sid": "HealthGateRunsOnlyOnThisWorkspacesInstances", "Effect": "Allow", "Action": [*GATE_INVOKE, *GATE_STOP],
+             "Resource": ["acs:ecs:*:*:instance/*"], "Condition": tagged},
+        ]
     statements.append({"Sid": "ImageBuildersServiceLinkedRole", "Effect": "Allow", "Action": ["ram:CreateServiceLinkedRole"],
                        "Resource": [f"acs:ram:*:*:role/{IMAGE_BUILDER_ROLE}"],
                        "Condition": {"StringEquals": {"ram:ServiceName": IMAGE_BUILDER_SERVICE}}})
@@ -223,7 +229,7 @@ def policy_parts(policy: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"Version": "1", "Statement": statements} for statements in parts]
 
 
-def policy_parts_text(name: str) -> str:
+def policy_parts_text(name: str, health_gate: bool = True) -> str:
     """What `scripts/deployer-policy` prints: a JSON array of the parts, one compact document a line (each line is
     one RAM policy: `jq -c '.[N]'`)."""
-    return "[\n" + ",\n".join(compact(part) for part in policy_parts(deployer_policy(name))) + "\n]\n"
+    return "[\n" + ",\n".join(compact(part) for part in policy_parts(deployer_policy(name, health_gate))) + "\n]\n"

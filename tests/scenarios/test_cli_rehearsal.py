@@ -147,6 +147,17 @@ def test_a_workspace_comes_up_is_seen_and_goes_down(world: Any) -> None:
     opened = cli(world, "open", "--no-browser")
     assert opened.returncode == 0 and opened.stdout.startswith(outputs["url"] + "\n  user: opencode"), opened.stdout
     assert outputs["password"] not in opened.stdout
+    # a state written by someone else: its url never reaches the browser or the terminal unless it is an https host
+    saved = state.read_text()
+    forged = json.loads(saved)
+    forged["outputs"]["url"]["value"] = "https://evil.example/\x1b[2K\rhttps://real.example"
+    state.write_text(json.dumps(forged))
+    try:
+        refused = cli(world, "open", "--no-browser")
+    finally:
+        state.write_text(saved)
+    one_line_error(refused, 1, "is not an https address of a host")
+    assert "\x1b" not in refused.stdout + refused.stderr
     estimate = cli(world, "cost", "--json", "--no-live")  # scripts/cost's estimate, through the CLI
     assert estimate.returncode == 0, estimate.stderr
     assert json.loads(estimate.stdout)["views"]["always_on"]["usd"] > 0

@@ -68,6 +68,7 @@ def test_a_failed_upgrade_rolls_back_and_a_good_one_is_recorded(tmp_path: Path) 
         assert deployed_version(state) == "1.18.31" and 'opencode_version = "1.18.31"' in settings.read_text()
         logs = list(tmp_path.glob(f"opencode-upgrade-opencode-{BROKEN}-*.console.log"))
         assert len(logs) == 1 and "not healthy after 300 s" in logs[0].read_text() and str(logs[0]) in broken.stderr
+        assert logs[0].stat().st_mode & 0o777 == 0o600
         assert not list(tmp_path.glob(".opencode-alicloud.toml.upgrade-*"))  # the trial settings are gone
         after = json.loads(state.read_text())["resources"]
         assert next(r for r in after if r["type"] == "alicloud_ecs_disk")["instances"][0]["attributes"]["id"] == disk_id
@@ -78,6 +79,15 @@ def test_a_failed_upgrade_rolls_back_and_a_good_one_is_recorded(tmp_path: Path) 
         assert settings.read_text() == '# the team\'s workspace\nopencode_version = "1.18.33"  # pinned until we upgrade\n'
         after = json.loads(state.read_text())["resources"]
         assert next(r for r in after if r["type"] == "alicloud_ecs_disk")["instances"][0]["attributes"]["id"] == disk_id
+
+        # a .env entry outranks the file: the upgrade would deploy the old version, so it stops first
+        (tmp_path / ".env").write_text("OPENCODE_ALICLOUD_OPENCODE_VERSION=1.18.33\n")
+        try:
+            overridden = cli(world, "upgrade", "--to", "1.18.31", *flags)
+        finally:
+            (tmp_path / ".env").unlink()
+        one_line_error(overridden, 2, "OPENCODE_ALICLOUD_OPENCODE_VERSION in .env overrides the settings file")
+        assert deployed_version(state) == "1.18.33" and not list(tmp_path.glob(".opencode-alicloud.toml.upgrade-*"))
 
         again = cli(world, "upgrade", *flags)
         assert again.returncode == 0 and "runs OpenCode 1.18.33 already" in again.stdout
