@@ -237,7 +237,9 @@ def ready_for_preflight(account: Any) -> Any:
     account.stock = {TYPE: {"ap-southeast-1a": {"SystemDisk": {"cloud_essd", "cloud_auto"}, "DataDisk": {"cloud_essd"}},
                             "ap-southeast-1b": {"SystemDisk": {"cloud_essd_entry", "cloud_essd"},
                                                 "DataDisk": {"cloud_essd_entry", "cloud_essd"}},
-                            "ap-southeast-1c": {"SystemDisk": {"cloud_essd_entry"}, "DataDisk": {"cloud_essd_entry"}}},
+                            "ap-southeast-1c": {"SystemDisk": {"cloud_essd_entry"}, "DataDisk": {"cloud_essd_entry"}},
+                            # the system disk's category, not the data disk's: not a zone for the workspace
+                            "ap-southeast-1d": {"SystemDisk": {"cloud_essd_entry"}, "DataDisk": {"cloud_essd"}}},
                      "ecs.g7.large": {"ap-southeast-1c": {"SystemDisk": {"cloud_essd_entry"}, "DataDisk": {"cloud_essd_entry"}}}}
     account.vcpus = {TYPE: 2, "ecs.g7.large": 2, "ecs.gn7i-c8g1.2xlarge": 8}
     account.attributes = {"max-postpaid-instance-vcpu-count": 500, "used-postpaid-instance-vcpu-count": 12,

@@ -335,3 +335,14 @@ def test_a_state_address_that_is_not_an_address_is_refused(monkeypatch: pytest.M
     assert stopped.value.exit_code == cli.EXIT_UNHEALTHY
     captured = capsys.readouterr()
     assert "the state's public_ip '-oProxyCommand=touch /tmp/pwned' is not an IP address" in captured.out + captured.err
+
+
+@pytest.mark.parametrize("settings, message", [
+    ('power = "stopped"\n', "is kept stopped (power = \"stopped\"): opencode-alicloud start first"),
+    ('image_source = "baked"\nimage_id = "m-t4nbaked000000000001"\n', "image_id pins the baked image m-t4nbaked000000000001"),
+])
+def test_upgrade_refuses_what_it_could_not_judge_before_anything_changes(tmp_path: Path, settings: str, message: str) -> None:
+    (tmp_path / "opencode-alicloud.toml").write_text('opencode_version = "1.18.32"\n' + settings)
+    result = run_cli(["upgrade", "--yes"], tmp_path)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["opencode-alicloud.toml"]  # nothing written

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -27,6 +28,10 @@ from support import DEBIAN, OLDER, REGION, TYPE, ready_for_preflight
 
 
 
+def without(policy: dict[str, Any], action: str) -> dict[str, Any]:
+    return {**policy, "Statement": [{**st, "Action": [a for a in st["Action"] if a != action]} for st in policy["Statement"]]}
+
+
 def healthy_account() -> Account:
     return ready_for_preflight(Account(policy=deployer_policy("opencode")))
 
@@ -36,7 +41,7 @@ def world(tmp_path: Path) -> Any:
     account = healthy_account()
     ecs = serve(OpenApiHandler, account)  # type: ignore[arg-type]
     oss = OssAccount(account.access_key_id, account.access_key_secret, REGION, account.account_id,
-                     {"acme-tf-state": "mine", "someone-elses-state": "theirs-readable", "acme-audit-taken": "theirs",
+                     {"acme-tf-state": "mine", "someone-elses-state": "theirs-readable", "acme-audit-taken": "theirs-readable",
                       "acme-team-state": "theirs"})
     buckets = serve(OssBucketHandler, oss)  # type: ignore[arg-type]
     credential = CredentialClient(CredentialConfig(type="access_key", access_key_id=account.access_key_id,
@@ -92,16 +97,19 @@ def test_a_ready_account_passes_every_check_and_says_what_it_found(world: Any) -
                                                  "ap-southeast-1b, ap-southeast-1c")
     assert found["vCPU quota"]["detail"] == "2 postpaid vCPUs needed, 12 of 500 in use"
     assert found["security groups"]["status"] == "pass" and found["EIP quota"]["status"] == "not checked"
-    assert found["deployer may launch"]["status"] == "pass" and "passed" in found["deployer may launch"]["detail"]
+    # RAM let it through; the request itself stops at the missing vSwitch, so the dry run proves no more
+    assert found["deployer may launch"]["status"] == "not checked"
+    assert "stopped at MissingParameter: The input parameter VSwitchId" in found["deployer may launch"]["detail"]
     assert found["OpenCode version"]["status"] == "pass"
     assert {c["status"] for c in report["checks"]} == {"pass", "not checked"}
+    # every call was judged by RAM against the deployer policy `scripts/deployer-policy` prints, and allowed
+    assert not any("Forbidden.RAM" in line for line in world["account"].log), world["account"].log
     # the dry run as the stack launches: its zone, type, image and tags, and nothing launched
     (launch,) = [r for r in world["account"].requests if r["action"] == "RunInstances"]
     assert (launch["DryRun"], launch["ZoneId"], launch["InstanceType"], launch["ImageId"]) == (
         "True", "ap-southeast-1b", TYPE, "m-t4ndebian13000000001")
     assert {launch["Tag.1.Key"]: launch["Tag.1.Value"], launch["Tag.2.Key"]: launch["Tag.2.Value"]} == {
         "managed-by": "opencode-alicloud", "workspace": "opencode"}
-    assert not world["account"].log or all("DryRunOperation" in line for line in world["account"].log)
 
     text = cli(world, "doctor")
     assert text.returncode == 0 and "✓ credentials: account 5123456789012345" in text.stdout
@@ -112,15 +120,21 @@ def test_a_ready_account_passes_every_check_and_says_what_it_found(world: Any) -
     ("no image", lambda a: a.public_images.remove(DEBIAN) or a.public_images.remove(OLDER), "", "image",
      "no public image in ap-southeast-1 matches", "set image_name_regex"),
     ("no stock with the disks", lambda a: a.stock[TYPE].pop("ap-southeast-1b") and a.stock[TYPE].pop("ap-southeast-1c"),
-     "", "instance stock", "in no zone of ap-southeast-1 (it is offered in ap-southeast-1a with other disk categories)",
+     "", "instance stock", "in no zone of ap-southeast-1 (it is offered in ap-southeast-1a, ap-southeast-1d with other disk "
+     "categories)",
      "choose another instance_type or disk category"),
     ("vCPU quota", lambda a: a.attributes.update({"used-postpaid-instance-vcpu-count": 499}), "", "vCPU quota",
      "2 postpaid vCPUs needed, 499 of 500 in use", "raise the ECS vCPU quota in Quota Center"),
     ("security groups", lambda a: setattr(a, "security_groups", 100), "", "security groups", "100 of 100",
      "delete unused security groups"),
     # another workspace's deployer: its policy allows launches tagged workspace=bob only
-    ("another deployer's policy", lambda a: setattr(a, "policy", deployer_policy("bob")), "", "deployer may launch",
+    ("another deployer's policy", lambda a: setattr(a, "policy", {**deployer_policy("bob"), "Statement": [
+        *deployer_policy("bob")["Statement"], *[st for st in deployer_policy("opencode")["Statement"]
+                                               if st["Sid"] == "ReadForPlanning"]]}), "", "deployer may launch",
      "RAM refused RunInstances (Forbidden.RAM:", "attach the deployer policy"),
+    # the deployer policy without the quota read: RAM refuses the call, and the check says so
+    ("a call the policy lacks", lambda a: setattr(a, "policy", without(a.policy, "ecs:DescribeAccountAttributes")), "",
+     "quotas", "could not ask: ECS DescribeAccountAttributes: Forbidden.RAM", "check the deployer policy"),
     ("unknown version", lambda a: None, 'opencode_version = "1.18.30"\n', "OpenCode version",
      "1.18.30 is not one the project knows (1.18.32, 1.18.33)", "opencode-alicloud upgrade --to"),
     ("state bucket missing", lambda a: None, '[backend]\nkind = "oss"\nbucket = "acme-tf-nobody"\ntablestore_endpoint = '
@@ -130,7 +144,7 @@ def test_a_ready_account_passes_every_check_and_says_what_it_found(world: Any) -
      '"https://acme.ap-southeast-1.ots.aliyuncs.com"\ntablestore_table = "locks"\n', "state bucket",
      "belongs to another account", "name a bucket of yours"),
     ("audit bucket taken", lambda a: None, '[audit]\nenabled = true\nbucket = "acme-audit-taken"\n', "audit bucket",
-     "exists and these credentials may not read it", "choose another audit.bucket"),
+     "belongs to another account", "choose another audit.bucket"),
 ])
 def test_each_check_fails_with_what_to_do(world: Any, case: str, change: Any, settings: str, name: str, detail: str,
                                           advice: str) -> None:
@@ -144,6 +158,41 @@ def test_each_check_fails_with_what_to_do(world: Any, case: str, change: Any, se
     check = found[name]
     assert check.status == "fail" and detail in check.detail and advice in check.advice, (case, check)
     assert doctor.verdict(list(found.values())) == 1
+
+
+def test_a_dry_run_that_passes_every_check_passes(world: Any) -> None:
+    world["account"].dry_run_without_network = True  # were the API to answer DryRunOperation without a vSwitch
+    check = run(world)["deployer may launch"]
+    assert check.status == "pass" and check.detail.endswith("tagged as the stack tags it, passed")
+
+
+def test_the_quota_counts_what_this_deploy_adds(world: Any) -> None:
+    """Spot vCPUs against the spot quota (the model server, never spot, against pay-as-you-go); a workspace already
+    deployed is in "used" and adds nothing; a quota the account does not report is not checked."""
+    account = world["account"]
+    account.attributes.update({"max-spot-instance-vcpu-count": 4, "used-spot-instance-vcpu-count": 3})
+    spot = run(world, "spot = true\n")["vCPU quota"]
+    assert spot.status == "fail" and spot.detail == "2 spot vCPUs needed, 3 of 4 in use"
+    account.attributes["used-postpaid-instance-vcpu-count"] = 499
+    account.instances.append(FakeInstance("i-t4n1", "opencode-workspace", REGION, {"workspace": "opencode"}))
+    deployed = run(world)["vCPU quota"]
+    assert deployed.status == "pass" and deployed.detail == "0 postpaid vCPUs needed, 499 of 500 in use"
+    del account.attributes["max-postpaid-instance-vcpu-count"]
+    assert run(world)["vCPU quota"].status == "not checked"
+
+
+def test_the_baked_image_of_the_recipe_or_the_one_named(world: Any) -> None:
+    missing = run(world, 'image_source = "baked"\n')["image"]
+    assert missing.status == "fail" and missing.detail.startswith("no baked image opencode-1.18.33-debian-13-")
+    assert "opencode-alicloud image bake" in missing.advice
+    name = missing.detail.split()[3]
+    world["account"].images.append({"ImageId": "m-t4nbaked000000000001", "ImageName": f"{name}_exec-1",
+                                    "Status": "Available", "CreationTime": "2026-12-01T00:00:00Z"})
+    assert run(world, 'image_source = "baked"\n')["image"].status == "pass"
+    named = run(world, 'image_source = "baked"\nimage_id = "m-t4nbaked000000000001"\n')["image"]
+    assert named.status == "pass" and "is Available" in named.detail
+    gone = run(world, 'image_source = "baked"\nimage_id = "m-t4nbaked000000000009"\n')["image"]
+    assert gone.status == "fail" and "is not in this account" in gone.detail
 
 
 def test_a_bucket_of_yours_passes_and_a_bad_signature_is_refused(world: Any) -> None:
@@ -211,3 +260,13 @@ def test_up_stops_before_anything_when_the_preflight_fails(world: Any) -> None:
     assert up.returncode == 1 and "✗ OpenCode version: 1.18.30 is not one the project knows" in up.stdout
     assert "the preflight failed (above): fix what it says, or add --no-preflight" in up.stderr
     assert not (world["base"] / "cdktf.out").exists() and "Traceback" not in up.stdout + up.stderr
+
+
+def test_the_known_versions_are_the_ones_the_boot_rehearsal_boots() -> None:
+    """KNOWN_OPENCODE_VERSIONS says each boots to a login in the boot rehearsal: the versions its deploys set, and
+    the default (the newest), are exactly those."""
+    from opencode_settings.workspace import KNOWN_OPENCODE_VERSIONS
+
+    rehearsal = (Path(__file__).parent / "boot" / "rehearse.py").read_text()
+    pinned = set(re.findall(r'"OPENCODE_ALICLOUD_OPENCODE_VERSION": "([\d.]+)"', rehearsal))
+    assert pinned and pinned | {KNOWN_OPENCODE_VERSIONS[-1]} == set(KNOWN_OPENCODE_VERSIONS)

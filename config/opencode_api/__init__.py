@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 
@@ -45,6 +46,8 @@ def api_error(error: Exception) -> str:
     code = getattr(error, "code", None)
     message = str(getattr(error, "message", None) or error).strip()
     first = message.splitlines()[0] if message else type(error).__name__
+    # tea-openapi's ClientException says "code: 400, <the API's Message> request id: <id>": the API's words only
+    first = re.sub(r" request id: \S+$", "", re.sub(r"^code: \d+, ", "", first))
     return f"{code}: {first}" if code else first
 
 

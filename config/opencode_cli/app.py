@@ -659,6 +659,12 @@ def upgrade(
     if target == before:
         out.print(f"Workspace {values.name!r} runs OpenCode {before} already.")
         return
+    if values.power != "running":
+        fail(EXIT_USAGE, f"workspace {values.name!r} is kept stopped (power = \"{values.power}\"): opencode-alicloud "
+                         "start first, so the new version's boot can be judged")
+    if values.image_source == "baked" and values.image_id:
+        fail(EXIT_USAGE, f"image_id pins the baked image {values.image_id}, made for its own OpenCode version: remove "
+                         "image_id (upgrade bakes the new recipe) or pin an image baked for the new version")
     outputs(Engine(stack=stack), values.name)  # deployed (else exit 4: set the version and run up)
     if target not in KNOWN_OPENCODE_VERSIONS:
         out.print(f"OpenCode {target} is not a version the project knows ({', '.join(KNOWN_OPENCODE_VERSIONS)}); "
@@ -676,6 +682,9 @@ def upgrade(
     os.environ[CONFIG_FILE_ENV] = str(trial)
     try:
         why, console = try_version(stack, name, target, timeout, skip_provider_lock, health_url, poll)
+    except KeyboardInterrupt:
+        fail(130, f"interrupted: the cloud may run OpenCode {target} or {before}, and the settings file says {before}; "
+                  "opencode-alicloud status tells which, opencode-alicloud up deploys the file's")
     finally:
         os.environ[CONFIG_FILE_ENV] = str(path)
         trial.unlink(missing_ok=True)

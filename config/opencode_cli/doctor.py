@@ -114,25 +114,36 @@ def stock(name: str, probe: Probe, instance_type: str, system: str, data: str, s
                  "region"), []
 
 
-def quotas(values: Settings, probe: Probe, instance_types: list[str]) -> list[Check]:
+def quotas(values: Settings, probe: Probe) -> list[Check]:
+    """The vCPUs this deploy adds against their quota (spot or pay-as-you-go; the model server is never spot), and the
+    security group it makes. A workspace already deployed is in the account's use and adds nothing."""
     kind = "spot" if values.spot else "postpaid"
-    have = probe.attributes(f"max-{kind}-instance-vcpu-count", f"used-{kind}-instance-vcpu-count", "max-security-groups")
-    needed = sum(probe.vcpus(t) or 0 for t in instance_types)
-    limit, used = have.get(f"max-{kind}-instance-vcpu-count"), have.get(f"used-{kind}-instance-vcpu-count", 0)
+    names = {f"max-{k}-instance-vcpu-count" for k in (kind, "postpaid")} | {f"used-{k}-instance-vcpu-count" for k in (kind, "postpaid")}
+    have = probe.attributes(*sorted(names), "max-security-groups")
+    deployed = probe.instance(values.name) is not None
+    adds = {kind: 0, "postpaid": 0}
+    if not deployed:
+        adds[kind] += probe.vcpus(values.instance_type) or 0
+        if values.model_server.enabled:
+            adds["postpaid"] += probe.vcpus(values.model_server.instance_type) or 0
     checks = []
-    if limit is None:
-        checks.append(Check("vCPU quota", "not checked", f"the account reports no {kind} vCPU quota here"))
-    elif used + needed > limit:
-        checks.append(Check("vCPU quota", "fail", f"{needed} {kind} vCPUs needed, {used} of {limit} in use",
-                            "raise the ECS vCPU quota in Quota Center, or stop instances you do not need"))
-    else:
-        checks.append(Check("vCPU quota", "pass", f"{needed} {kind} vCPUs needed, {used} of {limit} in use"))
+    for charge in dict.fromkeys((kind, "postpaid") if values.model_server.enabled else (kind,)):
+        limit, used = have.get(f"max-{charge}-instance-vcpu-count"), have.get(f"used-{charge}-instance-vcpu-count", 0)
+        said = f"{adds[charge]} {charge} vCPUs needed, {used} of {limit} in use"
+        if limit is None:
+            checks.append(Check("vCPU quota", "not checked", f"the account reports no {charge} vCPU quota here"))
+        elif used + adds[charge] > limit:
+            checks.append(Check("vCPU quota", "fail", said, "raise the ECS vCPU quota in Quota Center, or stop "
+                                "instances you do not need"))
+        else:
+            checks.append(Check("vCPU quota", "pass", said))
     groups, most = probe.security_groups(), have.get("max-security-groups")
-    if most is not None and groups + 1 > most:
+    needed = 0 if deployed else 1
+    if most is not None and groups + needed > most:
         checks.append(Check("security groups", "fail", f"{groups} of {most} in {values.region}", "delete unused "
                             "security groups, or raise the quota in Quota Center"))
     elif most is not None:
-        checks.append(Check("security groups", "pass", f"1 needed, {groups} of {most} in use"))
+        checks.append(Check("security groups", "pass", f"{needed} needed, {groups} of {most} in use"))
     checks.append(Check("EIP quota", "not checked", "the EIP quota is the VPC API's (Quota Center); each workspace "
                                                     "allocates one"))
     return checks
@@ -146,9 +157,11 @@ def launch_permission(values: Settings, probe: Probe, image_id: str | None, zone
     if not tried.allowed:
         return Check("deployer may launch", "fail", f"RAM refused RunInstances ({tried.message})",
                      "attach the deployer policy to these credentials (scripts/deployer-policy prints it in parts)")
-    passed = "passed" if tried.code == "DryRunOperation" else f"got past RAM, then stopped at {tried.code} (no vSwitch " \
-                                                              "exists before the deploy)"
-    return Check("deployer may launch", "pass", f"a RunInstances dry run, tagged as the stack tags it, {passed}")
+    if tried.code == "DryRunOperation":
+        return Check("deployer may launch", "pass", "a RunInstances dry run, tagged as the stack tags it, passed")
+    # No vSwitch exists before the deploy, and whether ECS asks RAM before it checks the request is not documented.
+    return Check("deployer may launch", "not checked", f"the RunInstances dry run stopped at {tried.message} (no vSwitch "
+                 "exists before the deploy); RAM did not refuse it, which may be all it says")
 
 
 def buckets(values: Settings, probe: Probe, account: str) -> list[Check]:
@@ -177,9 +190,9 @@ def buckets(values: Settings, probe: Probe, account: str) -> list[Check]:
             "free": Check("audit bucket", "pass", f"{audit.bucket} is free; the stack makes it"),
             "taken": Check("audit bucket", "fail", f"{audit.bucket} belongs to another account (bucket names are global)",
                            "choose another audit.bucket"),
-            "unreadable": Check("audit bucket", "fail", f"{audit.bucket} exists and these credentials may not read it: "
-                                "another account's (bucket names are global), or one of yours they may not manage",
-                                "choose another audit.bucket, or deploy with credentials that own it"),
+            "unreadable": Check("audit bucket", "not checked", f"{audit.bucket} exists and these credentials may not "
+                                "read it: another account's (bucket names are global, and the stack's create would "
+                                "fail), or the account's own audit bucket, made by an administrator (opencode-audit)"),
         }[probe.bucket(audit.bucket, values.region, account)])
     return checks
 
@@ -226,14 +239,12 @@ def checks(values: Settings, probe: Probe, lookup: Resolve = resolve) -> list[Ch
                              values.data_disk_category, values.spot)
         return check
     found.append(asked("instance stock", workspace_stock))
-    types = [values.instance_type]
     server = values.model_server
     if server.enabled:
         found.append(asked("model server stock", lambda: stock("model server stock", probe, server.instance_type,
                                                                 "cloud_essd", "cloud_essd", False)[0]))
-        types.append(server.instance_type)
     try:
-        found += quotas(values, probe, types)
+        found += quotas(values, probe)
     except ApiUnavailable as error:
         found.append(failed("quotas", error))
     found.append(asked("deployer may launch", lambda: launch_permission(values, probe, image_id, zones)))

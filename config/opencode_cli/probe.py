@@ -18,7 +18,7 @@ REFUSED_CODES = ("Forbidden.RAM", "Forbidden", "NoPermission", "Forbidden.NoPerm
 
 @dataclass(frozen=True)
 class DryRun:
-    allowed: bool
+    allowed: bool  # RAM did not refuse it (which says nothing more unless code is DryRunOperation)
     code: str  # DryRunOperation when the request passed every check; else where it stopped
     message: str
 
@@ -107,9 +107,12 @@ class Probe(Ecs):
     def security_groups(self) -> int:
         from alibabacloud_ecs20140526 import models
 
-        request = models.DescribeSecurityGroupsRequest(region_id=self.region, max_results=10)
-        return int(self._call("DescribeSecurityGroups", lambda: self._client.describe_security_groups(request)
-                              ).get("TotalCount", 0))
+        # Paged by number: TotalCount is not returned when paging by MaxResults and NextToken (the SDK's model).
+        request = models.DescribeSecurityGroupsRequest(region_id=self.region, page_size=1, page_number=1)
+        body = self._call("DescribeSecurityGroups", lambda: self._client.describe_security_groups(request))
+        if "TotalCount" not in body:
+            raise ApiUnavailable("ECS DescribeSecurityGroups: the answer has no TotalCount")
+        return int(body["TotalCount"])
 
     def dry_run_launch(self, instance_type: str, image_id: str, zone: str, disk_category: str, spot: bool,
                        tags: dict[str, str]) -> DryRun:
@@ -128,7 +131,7 @@ class Probe(Ecs):
             if not code:
                 raise ApiUnavailable(f"ECS RunInstances: {api_error(error)}") from None
             return DryRun(code not in REFUSED_CODES, code, api_error(error))
-        return DryRun(True, "", "the dry run launched nothing and raised nothing")
+        return DryRun(False, "", "the dry run did not answer DryRunOperation")
 
     def bucket(self, name: str, region: str, account_id: str) -> str:
         """'yours' (`account_id` owns it), 'free' (no such bucket), 'taken' (another account's, its info readable) or

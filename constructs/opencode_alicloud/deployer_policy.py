@@ -36,6 +36,7 @@ READ_FOR_PLANNING = [
     "ecs:DescribeSecurityGroupAttribute", "ecs:DescribeDisks", "ecs:DescribeAutoSnapshotPolicyEx",
     "ecs:DescribeKeyPairs", "ecs:DescribeInstanceRamRole", "ecs:DescribeTags", "ecs:ListTagResources",
     "ecs:DescribeInstanceTypes", "ecs:DescribeNetworkInterfaces",
+    "ecs:DescribeAccountAttributes",  # doctor: the vCPU and security-group quotas
     "vpc:DescribeVpcs", "vpc:DescribeVpcAttribute", "vpc:DescribeVSwitches", "vpc:DescribeVSwitchAttributes",
     "vpc:DescribeEipAddresses", "vpc:ListTagResources", "vpc:DescribeRouteTableList",
     "ram:ListRoles",  # the workspace's roles looked up (alicloud_ram_roles); the roles' own reads are the administrator's

@@ -75,7 +75,8 @@ class Account:
     vcpus: dict[str, int] = field(default_factory=dict)  # instance type -> CpuCoreCount
     attributes: dict[str, int] = field(default_factory=dict)  # DescribeAccountAttributes name -> value
     security_groups: int = 0
-    policy: dict[str, Any] | None = None  # the caller's RAM policy; None: the caller may do anything
+    policy: dict[str, Any] | None = None  # the caller's RAM policy (every action judged by it); None: anything goes
+    dry_run_without_network: bool = False  # a RunInstances dry run passes with no vSwitch (not known of the real API)
     fail: tuple[int, str, str] | None = None  # (status, Code, Message) for every request
     fail_on: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # action -> (status, Code, Message)
     requests: list[dict[str, Any]] = field(default_factory=list)  # what arrived and was accepted
@@ -143,6 +144,9 @@ class OpenApiHandler(_Handler):
         action, version, params = verified
         with self.cloud.lock:
             self.cloud.requests.append({"action": action, "version": version, **params})
+        if self._refused_by_ram(action, version, params):
+            return self._error(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this "
+                                                     "API doesn't support RAM.")
         if (action, version) == ("DescribePrice", ECS_VERSION):
             return self._describe_price(params)
         if (action, version) == ("GetPayAsYouGoPrice", BSS_VERSION):
@@ -155,6 +159,27 @@ class OpenApiHandler(_Handler):
         return self._error(404, "InvalidAction.NotFound", f"Specified api {action} ({version}) is not found.")
 
     do_GET = do_POST = _serve
+
+    def _refused_by_ram(self, action: str, version: str, params: dict[str, str]) -> bool:
+        """RAM's documented evaluation (ram_eval) of the caller's policy, when the test gives one. A Describe call is
+        judged on the region's "*" (most have no resource-level control); RunInstances on the new instance and the
+        image it names, with the request's tags."""
+        if self.cloud.policy is None:
+            return False
+        from ram_eval import Request, Resource, allowed  # the cloud's side
+
+        product = {ECS_VERSION: "ecs", BSS_VERSION: "bss", STS_VERSION: "sts"}[version]
+        arn = f"acs:{product}:{params.get('RegionId', '*')}:{self.cloud.account_id}"
+        if action == "RunInstances":
+            tags, n = {}, 1
+            while f"Tag.{n}.Key" in params:
+                tags[params[f"Tag.{n}.Key"]] = params.get(f"Tag.{n}.Value", "")
+                n += 1
+            request = Request("ecs:RunInstances", (Resource(f"{arn}:instance/*"),
+                                                   Resource(f"{arn}:image/{params.get('ImageId')}", {})), tags)
+        else:
+            request = Request(f"{product}:{action}", (Resource(f"{arn}:*"),))
+        return not allowed(self.cloud.policy, request)
 
     def _answer(self, total: float, details: list[tuple[str, float]]) -> None:
         price = {"Currency": self.cloud.currency, "OriginalPrice": round(total, 6), "DiscountPrice": 0.0,
@@ -384,23 +409,18 @@ class OpenApiHandler(_Handler):
         return self._ok({"AccountAttributeItems": {"AccountAttributeItem": items}})
 
     def _security_groups(self, params: dict[str, str]) -> None:
-        return self._ok({"SecurityGroups": {"SecurityGroup": []}, "TotalCount": self.cloud.security_groups,
-                         "RegionId": params.get("RegionId")})
+        # The SDK model: TotalCount "is not returned when you use MaxResults and NextToken" (paging by token).
+        counted = {} if "MaxResults" in params else {"TotalCount": self.cloud.security_groups}
+        return self._ok({"SecurityGroups": {"SecurityGroup": []}, **counted, "RegionId": params.get("RegionId"),
+                         "PageSize": int(params.get("PageSize", 10)), "PageNumber": int(params.get("PageNumber", 1))})
 
     def _run_instances(self, params: dict[str, str]) -> None:
         if params.get("DryRun", "").lower() != "true":  # the SDK writes a bool as Python spells it
             return self._error(400, "InvalidParameter", "this fake launches nothing: DryRun=true only")
-        from ram_eval import Request, Resource, allowed  # the cloud's side: RAM's documented evaluation
-
-        tags, n = {}, 1
-        while f"Tag.{n}.Key" in params:
-            tags[params[f"Tag.{n}.Key"]] = params.get(f"Tag.{n}.Value", "")
-            n += 1
-        arn = f"acs:ecs:{params.get('RegionId')}:{self.cloud.account_id}"
-        request = Request("ecs:RunInstances", (Resource(f"{arn}:instance/*"), Resource(f"{arn}:image/{params.get('ImageId')}", {})), tags)
-        if self.cloud.policy is not None and not allowed(self.cloud.policy, request):
-            return self._error(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this "
-                                                     "API doesn't support RAM.")
+        # RAM first (above, in _serve), then the request's own checks: a VPC instance needs its vSwitch.
+        if not params.get("VSwitchId") and not self.cloud.dry_run_without_network:
+            return self._error(400, "MissingParameter", "The input parameter VSwitchId that is mandatory for processing "
+                                                        "this request is not supplied.")
         zone = self.cloud.stock.get(params.get("InstanceType", ""), {}).get(params.get("ZoneId", ""))
         if not zone:
             return self._error(403, "Zone.NotOnSale", "The specified zone is not available for purchase.")
