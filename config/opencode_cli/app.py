@@ -239,8 +239,8 @@ def run_preflight(values: Settings, as_json: bool = False) -> int:
         typer.echo(json.dumps(preflight.as_json(values.name, found), indent=2, ensure_ascii=False))
     else:
         out.print(f"Preflight of workspace {values.name} in {values.region}:", markup=False)
-        for item in found:
-            out.print("  " + item.line(), markup=False)
+        for item in found:  # the API's words (image names, messages) without a terminal escape
+            out.print("  " + printable(item.line()), markup=False)
     return preflight.verdict(found)
 
 

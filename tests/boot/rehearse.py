@@ -623,8 +623,8 @@ def negative_control(checks: Checks) -> None:
 def health_gate(checks: Checks, when: str, control: bool) -> None:
     """The health gate's command as Cloud Assistant runs it (sh, as root): on an instance whose bootstrap said ready
     it passes at once. Its controls, on this VM's own cloud-init: without the ready file it waits (killed at the
-    bound, 124); with cloud-init answering `status: error` (a `cloud-init` first on PATH), it fails with the logs'
-    tail."""
+    bound, 124); with cloud-init answering `status: error` (a `cloud-init` first on PATH, in root's home: /run is
+    noexec on Debian 13), it fails with the logs' tail."""
     gate = checks.deployment.gate
     passed = checks.ssh("sh -s", stdin=gate, timeout=60)
     checks.report.check(f"health gate {when}: the command Cloud Assistant would run passes on this instance's ready",
@@ -634,10 +634,10 @@ def health_gate(checks: Checks, when: str, control: bool) -> None:
         return
     ready = "/var/lib/opencode-ready-seconds"
     hidden = checks.ssh(f"mv {ready} {ready}.control && timeout 15 sh -s", stdin=gate, timeout=60)
-    failed = checks.ssh("mkdir -p /run/gate-control && printf '#!/bin/sh\\necho \"status: error\"\\n' "
-                        ">/run/gate-control/cloud-init && chmod 755 /run/gate-control/cloud-init && "
-                        "PATH=/run/gate-control:$PATH timeout 60 sh -s", stdin=gate, timeout=90)
-    restored = checks.ssh(f"mv {ready}.control {ready} && rm -rf /run/gate-control")
+    failed = checks.ssh("mkdir -p /root/gate-control && printf '#!/bin/sh\\necho \"status: error\"\\n' "
+                        ">/root/gate-control/cloud-init && chmod 755 /root/gate-control/cloud-init && "
+                        "PATH=/root/gate-control:$PATH timeout 60 sh -s", stdin=gate, timeout=90)
+    restored = checks.ssh(f"mv {ready}.control {ready} && rm -rf /root/gate-control")
     checks.report.check("health gate control: no ready file waits (killed at the bound, 124); cloud-init's error "
                         "fails it (exit 1, with the logs' tail)",
                         hidden.returncode == 124 and failed.returncode == 1 and "first boot failed" in failed.stdout
