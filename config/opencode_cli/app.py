@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -255,6 +256,13 @@ def doctor(
     raise typer.Exit(run_preflight(values, as_json))
 
 
+def console_reader(values: Settings) -> Callable[[], str] | None:
+    """A reader of the workspace instance's serial console (None: no instance); ApiUnavailable without the API."""
+    cloud = Ecs(values.region, default_credential(), CTX.api_endpoint)
+    instance = cloud.instance(values.name)
+    return (lambda: cloud.console(instance.instance_id)) if instance else None
+
+
 def follow_boot(engine: Engine, values: Settings, timeout: int, health_url: str | None,
                 poll: float) -> tuple[BootResult, dict[str, Any]]:
     """After a deploy: follow the instance's boot through its serial console until the login is healthy; the
@@ -262,10 +270,7 @@ def follow_boot(engine: Engine, values: Settings, timeout: int, health_url: str 
     found = outputs(engine, values.name)
     console = None
     try:
-        cloud = Ecs(values.region, default_credential(), CTX.api_endpoint)
-        instance = cloud.instance(values.name)
-        if instance is not None:
-            console = lambda: cloud.console(instance.instance_id)  # noqa: E731
+        console = console_reader(values)
     except ApiUnavailable as error:
         out.print(f"(no boot progress from the serial console: {error})")
     probe, trust_console = probe_for(values, found, health_url)
@@ -732,9 +737,8 @@ def try_version(stack: str, name: str | None, target: str, timeout: int, skip_pr
 def serial_console(values: Settings) -> str:
     """The workspace instance's serial console so far, or why there is none."""
     try:
-        cloud = Ecs(values.region, default_credential(), CTX.api_endpoint)
-        instance = cloud.instance(values.name)
-        return cloud.console(instance.instance_id) if instance else f"(no instance named {values.name}-workspace)"
+        read = console_reader(values)
+        return read() if read else f"(no instance named {values.name}-workspace)"
     except ApiUnavailable as error:
         return f"(no serial console: {error})"
 
