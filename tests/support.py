@@ -117,13 +117,9 @@ def terraform_literal(text: str) -> str:
 
 def rendered_model_server(variant: str = "model-server") -> tuple[Any, dict[str, str], str]:
     """(model server bootstrap settings, files by path, user-data) as the GPU instance sees them."""
-    from opencode_alicloud.bootstrap import (
-        VLLM_KEY_ENV,
-        ModelServerBootstrap,
-        ModelServerFacts,
-        render_model_server_files,
-        render_model_server_user_data,
-    )
+    from opencode_alicloud.instance.inputs import ModelServerBootstrap, ModelServerFacts
+    from opencode_alicloud.instance.layout import VLLM_KEY_ENV
+    from opencode_alicloud.instance.user_data import render_model_server_files, render_model_server_user_data
     from opencode_settings import load_settings
 
     settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
@@ -140,7 +136,10 @@ def baked_dockerfile(recipe: str) -> str:
 
 def rendered_bootstrap(variant: str) -> tuple[Any, dict[str, str], str]:
     """(bootstrap settings, files by path, user-data) for a variant, as the instance sees them."""
-    from opencode_alicloud.bootstrap import PASSWORD_ENV, BootstrapFacts, BootstrapSettings, render_files, render_user_data
+    from opencode_alicloud.instance.files import render_files
+    from opencode_alicloud.instance.inputs import BootstrapFacts, BootstrapSettings
+    from opencode_alicloud.instance.layout import PASSWORD_ENV
+    from opencode_alicloud.instance.user_data import render_user_data
     from opencode_settings import load_settings
 
     settings = load_settings(**BOOTSTRAP_VARIANTS[variant])
@@ -189,7 +188,7 @@ def on_instance_module(tmp_path: Path, path: str, variant: str = "default") -> A
     """A rendered on-instance Python program, loaded as a module, with the shared API module beside it."""
     import importlib.util
 
-    from opencode_alicloud.bootstrap import API_MODULE
+    from opencode_alicloud.instance.layout import API_MODULE
 
     files = rendered_bootstrap(variant)[1]
     (tmp_path / "opencode_aliyun.py").write_text(files[API_MODULE])

@@ -183,7 +183,8 @@ def test_the_estimate_prices_the_audit_bucket_and_names_what_it_cannot(audit_doc
 
 
 def test_the_access_log_keeps_audit_access_log_days() -> None:
-    from opencode_alicloud.bootstrap import BootstrapSettings, render_caddyfile
+    from opencode_alicloud.instance.files import render_caddyfile
+    from opencode_alicloud.instance.inputs import BootstrapSettings
 
     week = BootstrapSettings.from_settings(load_settings(audit={"access_log_days": 7}))
     assert "roll_keep_for 168h" in render_caddyfile(week, "$2a$10$x", "example.sslip.io")

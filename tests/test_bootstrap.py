@@ -20,7 +20,8 @@ import yaml
 from fake_alibaba import Cloud, MetadataHandler, RpcHandler, serve
 from conftest import BOOTSTRAP_VARIANTS, ROOT, VARIANTS, rendered_bootstrap, run_main, synth
 from support import baked_dockerfile, cloud_config, on_instance_module, synthesized_user_data, written_files
-from opencode_alicloud.bootstrap import API_MODULE, CADDY_DROP_IN, escape_for_terraform
+from opencode_alicloud.instance.layout import API_MODULE, CADDY_DROP_IN
+from opencode_alicloud.instance.terraform_text import escape_for_terraform
 
 CLOUD_CONFIG_SCHEMA = Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json")
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
@@ -122,7 +123,7 @@ def test_user_data_writes_the_rendered_files(variant: str) -> None:
 
 def test_user_data_size_limits(tmp_path: Path) -> None:
     """ECS limits the user-data to 16 KB; the instance gets it gzip-compressed (host.gzipped_user_data)."""
-    from opencode_alicloud.bootstrap import USER_DATA_LIMIT
+    from opencode_alicloud.instance.user_data import USER_DATA_LIMIT
 
     sizes = {}
     for variant, source, limit in (("default", "public", 9 * KB), ("all-options", "public", 11.5 * KB),

@@ -14,7 +14,8 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import assert_rejected, rendered_bootstrap, resources, run_main, synth
 from support import VPC_IMAGE, baked_dockerfile, synthesized_user_data, written_files
-from opencode_alicloud.bootstrap import API_MODULE, SQUID_CONF, agent_firewall, render_squid_conf
+from opencode_alicloud.instance.files import SQUID_CONF, agent_firewall, render_squid_conf
+from opencode_alicloud.instance.layout import API_MODULE
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY
 from opencode_alicloud.policy.rules.oca_7_egress_none import RULE as CKV_OCA_7
 from opencode_settings import load_settings
@@ -137,7 +138,7 @@ def test_the_oracle_judges_as_squid_does(entry: str, host: str, matches: bool) -
 
 
 def rendered_settings(settings):  # type: ignore[no-untyped-def]
-    from opencode_alicloud.bootstrap import BootstrapSettings
+    from opencode_alicloud.instance.inputs import BootstrapSettings
     return BootstrapSettings.from_settings(settings)
 
 

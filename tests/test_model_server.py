@@ -16,7 +16,7 @@ import yaml
 from cloud_sim import build_mirror, environment, terraform_binary, with_admin_roles
 from conftest import VARIANTS, cloud_config, rendered_bootstrap, rendered_model_server, resources, synth, assert_rejected
 from support import synth_roles
-from opencode_alicloud.bootstrap import vllm_serve_args
+from opencode_alicloud.instance.documents import vllm_serve_args
 from opencode_settings import load_settings
 
 ON = VARIANTS["model-server"]

@@ -6,14 +6,13 @@ from .cost import CostSettings
 from .egress import EgressSettings
 from .errors import SettingsError
 from .fields import MANAGED_BY
-from .loading import load_settings
+from .loading import load_settings, team_settings
 from .model import ModelSettings
 from .model_server import ModelServerSettings
 from .schedule import ScheduleSettings
 from .settings import Settings
 from .sources import CONFIG_FILE_ENV, ENV_PREFIX
 from .state import BackendSettings, StateStackSettings
-from .team import team_settings
 
 __all__ = [
     "AUDIT_MIN_DAYS",

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-if TYPE_CHECKING:
-    from .settings import Settings
+from .model import ModelSettings
+from .model_server import ModelServerSettings
 
 EgressMode = Literal["open", "allowlist", "none"]
 
@@ -79,7 +79,24 @@ class EgressSettings(BaseModel):
         return value
 
 
-def model_api_host(settings: Settings) -> str | None:
+class EgressInputs(Protocol):
+    """What the egress rules read of a workspace's settings (the Settings model has them all)."""
+
+    @property
+    def egress(self) -> EgressSettings: ...
+    @property
+    def model(self) -> ModelSettings: ...
+    @property
+    def model_server(self) -> ModelServerSettings: ...
+    @property
+    def vpc_cidr(self) -> str: ...
+    @property
+    def tls_mode(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+
+
+def model_api_host(settings: EgressInputs) -> str | None:
     """The public model API's host name (None with the private model server)."""
     if settings.model_server.enabled:
         return None
@@ -88,7 +105,7 @@ def model_api_host(settings: Settings) -> str | None:
     return PROVIDER_API_HOST[settings.model.provider]
 
 
-def allowed_names(settings: Settings) -> list[str]:
+def allowed_names(settings: EgressInputs) -> list[str]:
     """The proxy's allowlist: the model's API host, the defaults and egress.allow; sorted, without
     names a listed `.parent` already covers (the proxy warns about those)."""
     if settings.egress.mode != "allowlist":
@@ -123,7 +140,7 @@ def _model_host_problems(host: str) -> list[tuple[str, str]]:
     return []
 
 
-def egress_problems(settings: Settings) -> list[tuple[str, str]]:
+def egress_problems(settings: EgressInputs) -> list[tuple[str, str]]:
     egress = settings.egress
     problems: list[tuple[str, str]] = []
     if egress.allow and egress.mode != "allowlist":

@@ -8,9 +8,9 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from .errors import SettingsError, SettingsProblems
-from .settings import Settings
+from .settings import VALUES_ONLY, Settings
 from .sources import source_of, unknown_variables
-from .team import team_settings
+from .team import workspace_values
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -59,3 +59,23 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(problems)
     team_settings(settings)  # every team workspace is checked too, before any resource exists
     return settings
+
+
+def team_settings(settings: Settings) -> dict[str, Settings]:
+    """Settings by workspace name (empty when the file declares none); SettingsError names every
+    bad override as workspaces.<name>.<setting>."""
+    if not settings.workspaces:
+        return {}
+    values, problems = workspace_values(settings)
+    found: dict[str, Settings] = {}
+    for name, merged in values.items():
+        token = VALUES_ONLY.set(True)  # the merged values are complete: no source is read again
+        try:
+            found[name] = load_settings(**merged)  # the same checks as any settings
+        except SettingsError as error:
+            problems.extend((f"workspaces.{name}.{field}", message) for field, message in error.problems)
+        finally:
+            VALUES_ONLY.reset(token)
+    if problems:
+        raise SettingsError(problems)
+    return found

@@ -6,9 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .errors import SettingsError
 from .fields import _NAME_RE, ADMIN_STACKS, NAME_RULE
-from .settings import VALUES_ONLY
 
 # The administrator's stacks, and "opencode": the single workspace's stack id, which `up` and `down` take for one
 # workspace with its roles (and whose state folder the administrator's stacks share, as does the file's own name).
@@ -26,15 +24,11 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def team_settings(settings: Any) -> dict[str, Any]:
-    """Settings by workspace name (empty when the file declares none); SettingsError names every
-    bad override as workspaces.<name>.<setting>."""
-    if not settings.workspaces:
-        return {}
-    from .loading import load_settings  # the same checks as any settings
-
+def workspace_values(settings: Any) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    """Each team workspace's values (the file's settings with its overrides and its name), and a problem
+    for each bad name or override; loading.team_settings checks the values as any settings."""
     base = settings.model_dump(exclude={"workspaces"})
-    found: dict[str, Any] = {}
+    values: dict[str, dict[str, Any]] = {}
     problems: list[tuple[str, str]] = []
     for name, overrides in settings.workspaces.items():
         where = f"workspaces.{name}"
@@ -47,13 +41,5 @@ def team_settings(settings: Any) -> dict[str, Any]:
             problems.extend((f"{where}.{key}", "is shared by every workspace of the file; set it at the top level")
                             for key in fixed)
             continue
-        token = VALUES_ONLY.set(True)  # the merged values are complete: no source is read again
-        try:
-            found[name] = load_settings(**_merge(base, {**overrides, "name": name}))
-        except SettingsError as error:
-            problems.extend((f"{where}.{field}", message) for field, message in error.problems)
-        finally:
-            VALUES_ONLY.reset(token)
-    if problems:
-        raise SettingsError(problems)
-    return found
+        values[name] = _merge(base, {**overrides, "name": name})
+    return values, problems

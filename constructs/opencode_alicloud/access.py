@@ -12,7 +12,7 @@ from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
 
 from opencode_settings import MANAGED_BY
 
-from .bootstrap import ACCESS_LOG_PREFIX
+from .instance.layout import ACCESS_LOG_PREFIX
 from .host import role_policy
 
 

@@ -32,7 +32,7 @@ from imports.alicloud.provider import AlicloudProvider
 from opencode_settings import AUDIT_PURPOSE, Settings
 
 from .backend import state_backend
-from .bootstrap import literal_tags
+from .instance.terraform_text import literal_tags
 from .policy.aspect import add_policy
 from .policy.rules.oca_6_audit_retention import AUDIT_LOGSTORE  # CKV_OCA_6 finds the logstore by its name
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from opencode_settings import MANAGED_BY
 
-from .bootstrap import model_server_role_name, workspace_role_name
+from .instance.layout import model_server_role_name, workspace_role_name
 from .schedule import START_TEMPLATE, schedule_role_name
 from .secrets import SECRET_KEYS, secret_parameter_name
 

@@ -22,7 +22,7 @@ from imports.alicloud.provider import AlicloudProvider
 from opencode_settings import Settings, SettingsError
 
 from .backend import state_backend
-from .bootstrap import escape_for_terraform, literal_tags
+from .instance.terraform_text import escape_for_terraform, literal_tags
 from .host import system_image
 from .instance.recipe import Recipe
 from .network import Network, NetworkProps

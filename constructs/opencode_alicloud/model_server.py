@@ -21,7 +21,8 @@ from imports.alicloud.vswitch import Vswitch
 from opencode_settings import Settings
 from opencode_settings.workspace import IMAGE_NAME_REGEX
 
-from .bootstrap import MODEL_SERVER_IMAGE_FAMILY, MODEL_SERVER_PORT, escape_for_terraform, model_server_role_name
+from .instance.layout import MODEL_SERVER_IMAGE_FAMILY, MODEL_SERVER_PORT, model_server_role_name
+from .instance.terraform_text import escape_for_terraform
 from .host import (
     HARDENED_INSTANCE,
     EgressNeed,

@@ -8,7 +8,7 @@ from constructs import Construct
 
 from opencode_settings import Settings
 
-from .bootstrap import OPENCODE_PORT
+from .instance.layout import OPENCODE_PORT
 from .ssh import SSH_USER, ssh_argv
 from .ssh import opencode_host as host_of_opencode
 

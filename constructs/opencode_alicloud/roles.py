@@ -18,7 +18,8 @@ from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
 from opencode_settings import Settings
 
 from .access import Access, AccessProps
-from .bootstrap import literal_tags, model_server_role_name, workspace_role_name
+from .instance.layout import model_server_role_name, workspace_role_name
+from .instance.terraform_text import literal_tags
 from .host import instance_role, role_policy
 from .schedule import OOS_TRUST_POLICY, schedule_policy, schedule_role_name
 from .secrets import read_parameter_names, secret_parameter_name

@@ -11,7 +11,7 @@ from constructs import Construct
 from imports.alicloud.oos_secret_parameter import OosSecretParameter
 from opencode_settings import Settings
 
-from .bootstrap import GITHUB_TOKEN_ENV, MODEL_SERVER_KEY_ENV, PASSWORD_ENV, PROVIDER_KEY_ENV
+from .instance.layout import GITHUB_TOKEN_ENV, MODEL_SERVER_KEY_ENV, PASSWORD_ENV, PROVIDER_KEY_ENV
 
 
 @dataclass(frozen=True)

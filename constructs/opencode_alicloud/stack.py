@@ -13,10 +13,10 @@ from imports.alicloud.provider import AlicloudProvider
 from opencode_settings import Settings
 
 from .backend import state_backend
-from .bootstrap import (
-    MODEL_SERVER_KEY_ENV, VLLM_KEY_ENV, BootstrapFacts, BootstrapSettings, ModelServerBootstrap, ModelServerFacts,
-    literal_tags, render_model_server_user_data, render_user_data,
-)
+from .instance.inputs import BootstrapFacts, BootstrapSettings, ModelServerBootstrap, ModelServerFacts
+from .instance.layout import MODEL_SERVER_KEY_ENV, VLLM_KEY_ENV
+from .instance.terraform_text import literal_tags
+from .instance.user_data import render_model_server_user_data, render_user_data
 from .firewall import Firewall, FirewallProps
 from .health_gate import HealthGate, HealthGateProps
 from .host import required_roles

@@ -21,7 +21,7 @@ from imports.alicloud.provider import AlicloudProvider
 from imports.alicloud.ram_policy import RamPolicy
 from opencode_settings import Settings
 
-from .bootstrap import literal_tags
+from .instance.terraform_text import literal_tags
 from .policy.aspect import add_policy
 
 STATE_STACK_ID = "opencode-state"

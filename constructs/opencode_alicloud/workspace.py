@@ -22,7 +22,8 @@ from imports.alicloud.instance import Instance
 from opencode_settings import Settings
 from opencode_settings.provider_bounds import POWER_STATUS
 
-from .bootstrap import escape_for_terraform, workspace_role_name
+from .instance.layout import workspace_role_name
+from .instance.terraform_text import escape_for_terraform
 from .host import HARDENED_INSTANCE, UserData, attach_role, baked_image, gzipped_user_data, system_image
 from .instance.recipe import Recipe
 

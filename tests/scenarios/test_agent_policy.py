@@ -21,7 +21,7 @@ import yaml
 
 from conftest import BOOTSTRAP_VARIANTS, ROOT, rendered_bootstrap
 from support import written_files
-from opencode_alicloud.bootstrap import MANAGED_CONFIG, PROVIDER_KEY_ENV
+from opencode_alicloud.instance.layout import MANAGED_CONFIG, PROVIDER_KEY_ENV
 
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"
 AGENT_UID = 1000

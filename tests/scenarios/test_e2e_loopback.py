@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from conftest import ROOT, rendered_bootstrap
-from opencode_alicloud.bootstrap import ACCESS_LOG, OPENCODE_PORT, render_caddyfile
+from opencode_alicloud.instance.files import render_caddyfile
+from opencode_alicloud.instance.layout import ACCESS_LOG, OPENCODE_PORT
 from support import on_instance_module
 
 OPENCODE = ROOT / ".cache" / "tools" / "node_modules" / ".bin" / "opencode"

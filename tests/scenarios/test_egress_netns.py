@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opencode_alicloud.bootstrap import BootstrapSettings, agent_firewall, render_squid_conf
+from opencode_alicloud.instance.files import agent_firewall, render_squid_conf
+from opencode_alicloud.instance.inputs import BootstrapSettings
 from opencode_alicloud.instance.layout import AGENT_ADDRESS, AGENT_BRIDGE, AGENT_GATEWAY, PROXY_PORT
 from opencode_settings import load_settings
 from conftest import rendered_bootstrap  # noqa: F401  (the session's settings environment)
@@ -188,7 +189,7 @@ def test_none_mode_opencode_works_with_no_internet_and_reaches_the_model_only_th
     opencode.json and the compose file's environment starts (no npm, no models.dev) and its model request
     reaches the private model server through the real Squid with the rendered config, which logs it."""
     from conftest import rendered_bootstrap as rendered
-    from opencode_alicloud.bootstrap import MANAGED_CONFIG
+    from opencode_alicloud.instance.layout import MANAGED_CONFIG
 
     boot, files, _ = rendered("egress-none")
     model_server = boot.model_server_url.split("//")[1].split(":")[0]

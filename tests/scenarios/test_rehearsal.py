@@ -17,7 +17,9 @@ import pytest
 
 from cloud_sim import Rehearsal, build_mirror, environment, terraform_binary, warnings_in, with_admin_roles
 from conftest import ROOT, VARIANTS, synth, terraform_literal
-from opencode_alicloud.bootstrap import BootstrapFacts, BootstrapSettings, render_files, render_user_data
+from opencode_alicloud.instance.files import render_files
+from opencode_alicloud.instance.inputs import BootstrapFacts, BootstrapSettings
+from opencode_alicloud.instance.user_data import render_user_data
 from support import applied_user_data, written_files
 from opencode_settings import load_settings
 

@@ -3,7 +3,7 @@ Settings reach them, so they are serialized (JSON, YAML), never templated."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
@@ -26,8 +26,7 @@ from .layout import (
     WORKSPACE_IMAGE,
 )
 
-if TYPE_CHECKING:
-    from ..bootstrap import BootstrapSettings, ModelServerBootstrap
+from .inputs import BootstrapSettings, ModelServerBootstrap
 
 
 def model_ref(settings: BootstrapSettings) -> str:

@@ -62,3 +62,13 @@ SHIP_STATE = f"{DATA_MOUNT}/logs/opencode-ship-logs.json"  # how far the access 
 ACCESS_LOG_PREFIX = "access-logs"  # in the audit bucket: <prefix>/<workspace>/<instance>/...
 # Readable by the container's uid 1000 (no secret inside); everything else the bootstrap writes is root-only.
 WORLD_READABLE = frozenset({MANAGED_CONFIG})
+API_MODULE = f"{LIB_DIR}/opencode_aliyun.py"
+
+
+def workspace_role_name(name: str) -> str:
+    """The workspace instance's RAM role (the secret reader waits for it to be attached)."""
+    return f"{name}-instance"
+
+
+def model_server_role_name(name: str) -> str:
+    return f"{name}-model-instance"

@@ -205,7 +205,7 @@ def usages(documents: dict[str, dict[str, Any]], cost: CostSettings) -> tuple[li
                     free.append((stack, address))
                 else:
                     raise UnknownResource(
-                        f"{stack}: {address} has no pricing rule; add its type to config/opencode_cost/resources.py"
+                        f"{stack}: {address} has no pricing rule; add its type to applications/opencode_cost/resources.py"
                     )
     order = list(PRICED)  # the workspace's lines first, then each other part's, each in PRICED's order
     priced.sort(key=lambda usage: (usage.stack, usage.part != "workspace", usage.part,
