@@ -279,7 +279,7 @@ def test_an_ecs_error_is_one_line_with_the_apis_code(account: Any) -> None:
 
 
 def test_status_says_how_the_workspace_is_kept_running() -> None:
-    from opencode_cli.app import power_summary
+    from opencode_cli.commands.status import power_summary
     from opencode_settings import load_settings
 
     assert power_summary(load_settings()) == "running; no idle stop"
@@ -289,7 +289,7 @@ def test_status_says_how_the_workspace_is_kept_running() -> None:
 
 
 def test_status_says_which_controls_are_on() -> None:
-    from opencode_cli.app import controls_summary
+    from opencode_cli.commands.status import controls_summary
     from opencode_settings import load_settings
 
     assert controls_summary(load_settings()) == "egress open; no audit trail; access log kept 30 days"
@@ -311,7 +311,7 @@ def test_ssh_and_tunnel_run_a_command_built_here_not_the_states(monkeypatch: pyt
                                                                  argv: list[str]) -> None:
     """A teammate who can write the shared state could make `ssh_command` any program (security review 2, #9):
     the CLI runs ssh built from the state's public_ip alone."""
-    from opencode_cli import app as cli
+    from opencode_cli.commands import access as cli
 
     state = {"url": "https://x", "public_ip": "203.0.113.9", "ssh_command": "sh -c 'touch /tmp/pwned'",
              "ssh_tunnel_command": "sh -c 'touch /tmp/pwned'"}
@@ -325,14 +325,15 @@ def test_ssh_and_tunnel_run_a_command_built_here_not_the_states(monkeypatch: pyt
 
 def test_a_state_address_that_is_not_an_address_is_refused(monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from opencode_cli import app as cli
+    from opencode_cli.commands import access as cli
+    from opencode_cli.commands.common import EXIT_UNHEALTHY
 
     monkeypatch.setattr(cli, "outputs", lambda engine, name, required=True: {
         "url": "https://x", "public_ip": "-oProxyCommand=touch /tmp/pwned", "ssh_command": "ssh root@x"})
     monkeypatch.setattr(cli.os, "execvp", lambda file, args: pytest.fail(f"ran {args}"))
     with pytest.raises(cli.typer.Exit) as stopped:
         cli._ssh(None)
-    assert stopped.value.exit_code == cli.EXIT_UNHEALTHY
+    assert stopped.value.exit_code == EXIT_UNHEALTHY
     captured = capsys.readouterr()
     assert "the state's public_ip '-oProxyCommand=touch /tmp/pwned' is not an IP address" in captured.out + captured.err
 

@@ -141,14 +141,20 @@ def role_names(name: str) -> list[str]:
     return [workspace_role_name(name), model_server_role_name(name), schedule_role_name(name)]
 
 
-def deployer_policy(name: str, health_gate: bool = True) -> dict[str, Any]:
-    """The RAM policy that deploys and destroys workspace `name` and nothing else; with `health_gate`, the Cloud
-    Assistant rights the deploy's health gate needs (health_gate_minutes > 0)."""
+def tag_conditions(name: str) -> tuple[dict[str, Any], ...]:
+    """The conditions on workspace `name`'s tags: a resource tagged as its, a request tagging as its, both, and a
+    resource this project manages (any workspace's) whose workspace is not this one."""
     tagged = {"StringEquals": {"acs:ResourceTag/workspace": name, "acs:ResourceTag/managed-by": MANAGED_BY}}
     requested = {"StringEquals": {"acs:RequestTag/workspace": name, "acs:RequestTag/managed-by": MANAGED_BY}}
     both = {"StringEquals": {**tagged["StringEquals"], **requested["StringEquals"]}}
-    # A resource this project manages (any workspace's) whose workspace is not this one.
     taken = {"StringEquals": {"acs:ResourceTag/managed-by": MANAGED_BY}, "StringNotEquals": {"acs:ResourceTag/workspace": name}}
+    return tagged, requested, both, taken
+
+
+def deployer_policy(name: str, health_gate: bool = True) -> dict[str, Any]:
+    """The RAM policy that deploys and destroys workspace `name` and nothing else; with `health_gate`, the Cloud
+    Assistant rights the deploy's health gate needs (health_gate_minutes > 0)."""
+    tagged, requested, both, taken = tag_conditions(name)
     roles = [f"acs:ram:*:*:role/{role}" for role in role_names(name)]
     template = f"acs:oos:*:*:template/{name}-schedule-stop"
     statements: list[dict[str, Any]] = [
@@ -195,18 +201,26 @@ def deployer_policy(name: str, health_gate: bool = True) -> dict[str, Any]:
          "Resource": ["acs:oos:*:*:execution/*"], "Condition": tagged},
     ]
     if health_gate:
-        statements += [
-            {"Sid": "HealthGateReads", "Effect": "Allow", "Action": GATE_READS, "Resource": "*"},
-            {"Sid": "HealthGateCommands", "Effect": "Allow", "Action": [*GATE_COMMANDS, *GATE_INVOKE, *GATE_STOP],
-             "Resource": ["acs:ecs:*:*:command/*"]},
-            {"Sid": "HealthGateRunsOnlyOnThisWorkspacesInstances", "Effect": "Allow", "Action": [*GATE_INVOKE, *GATE_STOP],
-             "Resource": ["acs:ecs:*:*:instance/*"], "Condition": tagged},
-        ]
-    statements.append({"Sid": "ImageBuildersServiceLinkedRole", "Effect": "Allow", "Action": ["ram:CreateServiceLinkedRole"],
-                       "Resource": [f"acs:ram:*:*:role/{IMAGE_BUILDER_ROLE}"],
-                       "Condition": {"StringEquals": {"ram:ServiceName": IMAGE_BUILDER_SERVICE}}})
-    statements.append({"Sid": "NoNewIdentitiesOrKeys", "Effect": "Deny", "Action": DENIED, "Resource": "*"})
+        statements += health_gate_statements(tagged)
+    statements += [
+        {"Sid": "ImageBuildersServiceLinkedRole", "Effect": "Allow", "Action": ["ram:CreateServiceLinkedRole"],
+         "Resource": [f"acs:ram:*:*:role/{IMAGE_BUILDER_ROLE}"],
+         "Condition": {"StringEquals": {"ram:ServiceName": IMAGE_BUILDER_SERVICE}}},
+        {"Sid": "NoNewIdentitiesOrKeys", "Effect": "Deny", "Action": DENIED, "Resource": "*"},
+    ]
     return {"Version": "1", "Statement": statements}
+
+
+def health_gate_statements(tagged: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Cloud Assistant rights of the deploy's health gate: its reads are on every command (RAM scopes them
+    by nothing narrower), its invocations only on this workspace's instances (`tagged`)."""
+    return [
+        {"Sid": "HealthGateReads", "Effect": "Allow", "Action": GATE_READS, "Resource": "*"},
+        {"Sid": "HealthGateCommands", "Effect": "Allow", "Action": [*GATE_COMMANDS, *GATE_INVOKE, *GATE_STOP],
+         "Resource": ["acs:ecs:*:*:command/*"]},
+        {"Sid": "HealthGateRunsOnlyOnThisWorkspacesInstances", "Effect": "Allow", "Action": [*GATE_INVOKE, *GATE_STOP],
+         "Resource": ["acs:ecs:*:*:instance/*"], "Condition": tagged},
+    ]
 
 
 POLICY_DOCUMENT_LIMIT = 6144  # RAM CreatePolicy: PolicyDocument, 1 to 6,144 characters
