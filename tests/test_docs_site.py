@@ -1,0 +1,177 @@
+"""The docs site: `mkdocs build --strict` passes (every internal link resolves), the reference pages hold what
+the code holds (computed from the code here, never a list typed in), and the controls show the build failing
+on a broken link, a missing page and an unknown reference marker."""
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def build(project: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    return subprocess.run([PYTHON, "-m", "mkdocs", "build", "--strict", "-d", str(site)], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    result = build(ROOT, out)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out
+
+
+def page_text(site: Path, page: str) -> str:
+    """The page's HTML, entities decoded (the tables' text as a reader sees it, tags kept)."""
+    return html.unescape((site / page / "index.html").read_text())
+
+
+def copy_project(tmp_path: Path) -> Path:
+    """What the build reads: mkdocs.yml, docs/ (with the hooks) and README.md (the cost page includes it)."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "docs", project / "docs")
+    for name in ("mkdocs.yml", "README.md"):
+        shutil.copy(ROOT / name, project / name)
+    return project
+
+
+def setting_names(model: Any, prefix: str = "") -> Iterator[str]:
+    from pydantic import BaseModel
+
+    for name, field in model.model_fields.items():
+        yield prefix + name
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            yield from setting_names(field.annotation, f"{prefix}{name}.")
+
+
+def cli_commands() -> Iterator[tuple[str, Any]]:
+    import typer
+
+    from opencode_cli.app import app
+
+    def walk(command: Any, path: str) -> Iterator[tuple[str, Any]]:
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            if not getattr(sub, "hidden", False):
+                yield from walk(sub, f"{path} {name}")
+
+    yield from walk(typer.main.get_command(app), "opencode-alicloud")
+
+
+def test_the_site_builds_strict(site: Path) -> None:
+    for page in ("index.html", "guides/deploy/index.html", "reference/cli/index.html", "development/index.html"):
+        assert (site / page).is_file(), page
+
+
+def test_every_setting_of_the_model_is_on_the_settings_page(site: Path) -> None:
+    from opencode_settings.settings import Settings
+
+    text = page_text(site, "reference/settings")
+    names = list(setting_names(Settings))
+    assert len(names) > 20 and any("." in name for name in names)
+    missing = [name for name in names if f"<code>{name}</code>" not in text]
+    assert not missing, missing
+
+
+def test_every_cli_command_and_option_is_on_the_cli_page(site: Path) -> None:
+    import click
+
+    text = page_text(site, "reference/cli")
+    commands = list(cli_commands())
+    assert len(commands) > 10
+    for path, command in commands:
+        assert f"<code>{path}</code>" in text, path
+        ctx = click.Context(command, info_name=path)
+        for param in command.params:
+            record = param.get_help_record(ctx)
+            if record is not None and not getattr(param, "hidden", False):
+                assert f"<code>{record[0]}</code>" in text, (path, record[0])
+
+
+def test_every_policy_rule_is_on_the_rules_page(site: Path) -> None:
+    from opencode_alicloud.policy.rules import all_rules
+    from opencode_alicloud.policy.runner import OUR_CHECK_IDS
+
+    text = page_text(site, "reference/policy-rules")
+    assert OUR_CHECK_IDS
+    for rule in all_rules():
+        assert rule.id in OUR_CHECK_IDS
+        assert f"<code>{rule.id}</code>" in text and rule.title in text and rule.fix in text, rule.id
+
+
+def test_every_statement_of_the_deployer_policy_is_on_its_page(site: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from opencode_alicloud.deployer_policy import deployer_policy
+
+    text = page_text(site, "reference/deployer-policy")
+    statements = deployer_policy("opencode", health_gate=True)["Statement"]
+    assert statements
+    for statement in statements:
+        assert f"<code>{statement['Sid']}</code>" in text, statement["Sid"]
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all(f"<code>{action}</code>" in text for action in actions), statement["Sid"]
+
+
+def test_the_cost_page_shows_the_readmes_estimate(site: Path) -> None:
+    """The cost page includes the README's estimate (the one tests/test_cost.py recomputes), not a copy."""
+    readme = (ROOT / "README.md").read_text()
+    total = next(line for line in readme.splitlines() if line.startswith("| **total** |"))
+    figures = re.findall(r"\*\*([\d.]+)\*\*", total)
+    text = page_text(site, "guides/cost")
+    assert figures and all(f"<strong>{figure}</strong>" in text for figure in figures)
+
+
+def test_reference_pages_commit_markers_not_tables() -> None:
+    """Nothing generated is committed: each reference page holds its marker, and no generated table."""
+    for page, row in (("settings", "| `name` |"), ("cli", "## `opencode-alicloud init`"),
+                      ("policy-rules", "| `CKV_OCA_1` |"), ("deployer-policy", "| `ReadForPlanning` |")):
+        source = (ROOT / "docs" / "reference" / f"{page}.md").read_text()
+        assert f"<!-- reference:{page} -->" in source and row not in source, page
+
+
+def broken_links(markdown: str, base: Path) -> list[str]:
+    """Relative links of a markdown file (outside code) whose file does not exist."""
+    text = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    targets = [target.split("#")[0] for target in LINK.findall(text) if "://" not in target]
+    return [target for target in targets if target and not (base / target).exists()]
+
+
+def test_the_readme_is_short_and_its_links_resolve() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 400
+    links = [target for target in LINK.findall(readme) if target.startswith("docs/")]
+    assert len(links) >= 15, links
+    assert broken_links(readme, ROOT) == []
+    assert broken_links((ROOT / "CONTRIBUTING.md").read_text(), ROOT) == []
+    assert broken_links("[gone](docs/guides/no-such-page.md)", ROOT) == ["docs/guides/no-such-page.md"]  # control
+
+
+@pytest.mark.parametrize("breakage", ["broken link", "missing nav page", "unknown marker"])
+def test_the_build_fails_on_a_broken_copy(tmp_path: Path, breakage: str) -> None:
+    """Controls: the same strict build on a copy of the docs with one thing broken fails, and says why."""
+    project = copy_project(tmp_path)
+    deploy = project / "docs" / "guides" / "deploy.md"
+    if breakage == "broken link":
+        deploy.write_text(deploy.read_text() + "\nSee [the gone page](no-such-page.md).\n")
+        expected = "no-such-page.md"
+    elif breakage == "missing nav page":
+        (project / "docs" / "guides" / "egress.md").unlink()
+        expected = "guides/egress.md"
+    else:
+        deploy.write_text(deploy.read_text() + "\n<!-- reference:no-such-table -->\n")
+        expected = "no-such-table"
+    result = build(project, tmp_path / "site")
+    assert result.returncode != 0 and expected in result.stderr + result.stdout, result.stderr[-2000:]
