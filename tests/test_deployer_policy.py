@@ -33,7 +33,7 @@ STAR_ALLOWED = {
     "CreateWhatTheProviderTagsNext": "provider 1.289.0 creates vSwitches and EIPs with no tag in the request (a new, "
                                      "empty resource; tagging it next is conditioned)",
     "HealthGateReads": "the provider reads the gate's command and polls its invocation; RAM's resource-level control "
-                       "for them is not documented (README: the residual); only with the gate on",
+                       "for them is not documented (docs/guides/security.md: the residual); only with the gate on",
 }
 
 
@@ -406,9 +406,9 @@ def test_the_health_gate_runs_on_this_workspaces_instance_and_no_other() -> None
 
 
 def test_an_untagged_vpc_resource_can_be_claimed_and_a_reserved_one_cannot() -> None:
-    """The README's residual, held to the policy: RAM cannot test for an absent tag, so an untagged EIP of the
+    """The residual in docs/guides/security.md, held to the policy: RAM cannot test for an absent tag, so an untagged EIP of the
     account can be tagged as alice's and then moved or released; one tagged managed-by=opencode-alicloud with
-    another workspace (the README's advice for EIPs the deployer must not reach) cannot."""
+    another workspace (the advice in docs/guides/security.md for EIPs the deployer must not reach) cannot."""
     from ram_eval import Request, Resource, allowed
 
     policy = deployer_policy("alice")

@@ -33,7 +33,7 @@ INSTANCE = {"instance_type": "ecs.e-c1m2.large", "image_id": "ubuntu"}
 
 def test_the_schema_is_the_shared_one_and_every_rule_kind_is_known() -> None:
     assert SCHEMA["//"]["provider_version"] == "1.289.0"
-    added = SCHEMA["//"]["added_by_the_project"]  # from the provider's Go source, recorded (README: bindings)
+    added = SCHEMA["//"]["added_by_the_project"]  # from the provider's Go source, recorded (docs/guides/provider-bindings.md)
     assert (len(PROVIDER["resource_schemas"]) - len(added["resource_schemas"]),
             len(PROVIDER["data_source_schemas"]) - len(added["data_source_schemas"])) == (59, 19)
     assert set(added["resource_schemas"]) <= set(PROVIDER["resource_schemas"])

@@ -1,5 +1,5 @@
 """scripts/rehearse-boot: the project's own user-data, exactly as Terraform sends it, boots a Debian 13
-VM under QEMU to an authenticated OpenCode login. See the README's "First boot, rehearsed".
+VM under QEMU to an authenticated OpenCode login. See docs/development/boot-rehearsal.md ("First boot, rehearsed").
 
 What the VM reaches: the stub cloud's services on the host's loopback (the metadata service, OOS and ECS,
 the ACME server, a registry serving the container base image), and, through QEMU's user network, whatever

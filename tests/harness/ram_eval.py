@@ -10,7 +10,7 @@ PART OF THE CLOUD SIMULATION: it never imports the code it judges. What it imple
   `acs:RequestTag/<key>` from the request's tags, anything else from `context`.
 What RAM does not document, and this assumes as AWS IAM does: a key absent from the request makes StringEquals
 and StringLike false, and StringNotEquals and StringNotLike true. Which APIs evaluate tag keys at all cannot be
-checked offline (the README says so)."""
+checked offline (the docs say so: docs/guides/deploy.md, docs/guides/security.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -6,7 +6,7 @@ warnings (deprecations) are allowed. A SIMULATION: the stub knows the provider's
 none of Alibaba Cloud's IAM, quotas, stock or prices.
 
 Profiles (HYPOTHESIS_PROFILE): `default` draws 25 examples (about 2 minutes on 2 cores; new ones each run);
-`thorough` draws 500 (its last run time is in README.md). The state backend is drawn too: each draw's
+`thorough` draws 500 (its last run time is in docs/development/tests.md). The state backend is drawn too: each draw's
 stack, its backend or cloud block as generated, goes through `terraform init -backend=false` and
 `validate`; the plan itself keeps state locally (the remote backends need the network).
 """

@@ -241,7 +241,7 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     said = " ".join(plan.stderr.replace("│", " ").split())
     assert plan.returncode != 0 and ("the RAM roles opencode-instance must exist first: an administrator applies the "
                                      "stack opencode-roles") in said, said[-3000:]
-    # The administrator's stack, then the workspace (README: deploy).
+    # The administrator's stack, then the workspace (docs/guides/deploy.md).
     roles = run([cdktf, "deploy", "opencode-roles", "--output", str(outdir), "--auto-approve", "--skip-provider-lock"],
                 env, ROOT)
     assert "Apply complete! Resources: 3 added, 0 changed, 0 destroyed." in roles.stdout  # role, policy, attachment
@@ -293,7 +293,7 @@ def test_cdktf_deploy_output_redeploy_destroy(tmp_path: Path, sim_env: dict[str,
     assert {path: item["content"].rstrip("\n") for path, item in written.items()} == {
         path: content.rstrip("\n") for path, content in render_files(boot, facts).items()}
     assert user_data == terraform_literal(render_user_data(boot, facts))
-    assert len(base64.b64decode(sent)) <= 9 * 1024  # the gzip ECS receives (its limit: 16 KB; README: at most 9 KB)
+    assert len(base64.b64decode(sent)) <= 9 * 1024  # the gzip ECS receives (its limit: 16 KB; docs/guides/on-the-instance.md: at most 9 KB)
     resolved = tmp_path / "resolved-user-data.yaml"
     resolved.write_text(user_data)
     check = subprocess.run(["cloud-init", "schema", "-c", str(resolved)], capture_output=True, text=True, timeout=60)
