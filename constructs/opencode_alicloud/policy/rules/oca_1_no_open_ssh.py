@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Rule, ingress_ports, is_whole_internet, sources
+from .base import Rule, ingress_ports, is_whole_internet, sources
 
 
 def violations(resource_type: str, conf: dict[str, Any]) -> list[str]:

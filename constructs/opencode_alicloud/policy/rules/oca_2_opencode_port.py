@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Rule, ingress_ports
+from .base import Rule, ingress_ports
 
 OPENCODE_PORT = 4096
 

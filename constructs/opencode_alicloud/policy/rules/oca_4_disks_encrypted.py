@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Rule
+from .base import Rule
 
 
 def violations(resource_type: str, conf: dict[str, Any]) -> list[str]:

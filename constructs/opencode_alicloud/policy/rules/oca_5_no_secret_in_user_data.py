@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import Rule
+from .base import Rule
 
 # What a secret looks like in user-data: literal keys, or a Terraform reference to a secret value.
 SECRET_PATTERNS = {

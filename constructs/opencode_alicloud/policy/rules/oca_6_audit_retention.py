@@ -5,7 +5,7 @@ from typing import Any
 
 from opencode_settings import AUDIT_MIN_DAYS, AUDIT_PURPOSE
 
-from . import Rule
+from .base import Rule
 
 AUDIT_LOGSTORE = "actiontrail"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from opencode_settings.network import PRIVATE_RANGES
 
-from . import Rule, rule_ports, sources
+from .base import Rule, rule_ports, sources
 
 # The ranges a VPC may have (the settings' own) and Alibaba Cloud's service range.
 INSIDE = (*PRIVATE_RANGES, ipaddress.ip_network("100.64.0.0/10"))

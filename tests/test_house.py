@@ -1,0 +1,90 @@
+"""The shape of the code (scripts/house.py): no import cycle, no two packages that import each other, no Python file
+over 300 lines, no function over 60, main.py at most 40; and, on made-up trees, the same measure failing."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+from scripts.house import FILE_LIMIT, FUNCTION_LIMIT, MAIN_LIMIT, cycles, measure, mermaid, problems
+
+
+def test_the_project_has_no_cycle_and_keeps_every_limit() -> None:
+    modules = measure()
+    assert {"main", "opencode_cli.app", "opencode_alicloud.instance.user_data", "opencode_settings.loading"} <= set(modules)
+    assert problems(modules) == []
+
+
+def test_no_two_packages_import_each_other() -> None:
+    """One direction between the parts: the stacks call what the instance folder renders, never the other way."""
+    arrows = set(re.findall(r"^  (m\d+) -->\|\d+\| (m\d+)$", mermaid(measure()), re.M))
+    assert arrows, "the picture has no arrow"
+    assert {(a, b) for a, b in arrows if (b, a) in arrows} == set()
+
+
+def test_the_command_line_prints_the_verdict() -> None:
+    result = subprocess.run([sys.executable, "scripts/house.py"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
+    assert "no cycle, every file and function within the limits" in result.stdout
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    (root / "main.py").write_text("")
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_a_cycle_is_found_also_through_a_late_or_relative_import(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "config/settings_pkg/__init__.py": "from . import team\n",
+        "config/settings_pkg/team.py": "def load():\n    from .loading import load_settings\n",
+        "config/settings_pkg/loading.py": "from settings_pkg.team import load\n",
+        "applications/tool/__init__.py": "",
+        "applications/tool/a.py": "from tool import b\n",
+        "applications/tool/b.py": "import tool.c\n",
+        "applications/tool/c.py": "",
+    })
+    modules = measure(root)
+    assert modules["settings_pkg"].imports == {"settings_pkg.team"}
+    assert cycles(modules) == [["settings_pkg.loading", "settings_pkg.team"]]
+    assert problems(modules) == ["cycle: settings_pkg.loading <-> settings_pkg.team"]
+
+
+def test_a_long_file_a_long_function_and_a_long_main_are_named(tmp_path: Path) -> None:
+    body = "".join(f"    x = {n}\n" for n in range(FUNCTION_LIMIT))  # with its def line: one over the limit
+    root = _tree(tmp_path, {
+        "constructs/stackpkg/__init__.py": "",
+        "constructs/stackpkg/big.py": "\n" * (FILE_LIMIT + 1),
+        "constructs/stackpkg/fine.py": "def short():\n" + "    pass\n" * (FUNCTION_LIMIT - 1),
+        "scripts/tool.py": "def long():\n" + body,
+    })
+    (root / "main.py").write_text("\n" * (MAIN_LIMIT + 1))
+    found = problems(measure(root))
+    assert sorted(found) == sorted([
+        f"{root / 'constructs/stackpkg/big.py'}: {FILE_LIMIT + 1} lines (at most {FILE_LIMIT})",
+        f"{root / 'scripts/tool.py'}: long() is {FUNCTION_LIMIT + 1} lines (at most {FUNCTION_LIMIT})",
+        f"{root / 'main.py'}: {MAIN_LIMIT + 1} lines (at most {MAIN_LIMIT})",
+    ])
+
+
+def test_two_packages_that_import_each_other_show_both_arrows(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "constructs/stacks/__init__.py": "", "constructs/stacks/host.py": "from rendered.files import render\n",
+        "constructs/rendered/__init__.py": "", "constructs/rendered/files.py": "from stacks.host import x\n",
+    })
+    picture = mermaid(measure(root))
+    arrows = set(re.findall(r"^  (m\d+) -->\|\d+\| (m\d+)$", picture, re.M))
+    assert {(a, b) for a, b in arrows if (b, a) in arrows}, picture
+
+
+def test_the_picture_is_a_mermaid_graph_of_the_packages() -> None:
+    result = subprocess.run([sys.executable, "scripts/house.py", "--mermaid"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert result.stdout.startswith("graph TD\n")
+    for box in ("opencode_settings", "opencode_alicloud.instance", "opencode_cli.commands", "opencode_cli.app", "main"):
+        assert f'["{box}<br/>' in result.stdout, box
