@@ -151,7 +151,7 @@ def test_the_table_falls_back_to_another_region_and_says_so() -> None:
 
 
 def test_every_shipped_table_row_has_a_source_date_and_confidence() -> None:
-    document = json.loads((ROOT / "config/opencode_cost/prices.json").read_text())
+    document = json.loads((ROOT / "applications/opencode_cost/prices.json").read_text())
     for row in document["rows"]:
         assert row["source"] and row["source_date"] and row["confidence"] in ("high", "medium", "low"), row
         assert row["currency"] in ("USD", "CNY") and row["price"] >= 0, row
