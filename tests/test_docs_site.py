@@ -40,11 +40,14 @@ def page_text(site: Path, page: str) -> str:
 
 
 def copy_project(tmp_path: Path) -> Path:
-    """What the build reads: mkdocs.yml, docs/ (with the hooks) and README.md (the cost page includes it)."""
+    """What the build reads: mkdocs.yml, docs/ (with the hooks) and README.md (the cost page includes it) copied;
+    the code the architecture hook measures linked."""
     project = tmp_path / "project"
     shutil.copytree(ROOT / "docs", project / "docs")
     for name in ("mkdocs.yml", "README.md"):
         shutil.copy(ROOT / name, project / name)
+    for name in ("main.py", "scripts", "constructs", "config", "applications"):
+        (project / name).symlink_to(ROOT / name)
     return project
 
 
@@ -171,6 +174,12 @@ def test_the_readme_is_short_and_its_links_resolve() -> None:
     assert broken_links(readme, ROOT) == []
     assert broken_links((ROOT / "CONTRIBUTING.md").read_text(), ROOT) == []
     assert broken_links("[gone](docs/guides/no-such-page.md)", ROOT) == ["docs/guides/no-such-page.md"]  # control
+
+
+def test_the_copy_builds_when_nothing_is_broken(tmp_path: Path) -> None:
+    """The controls below start from a copy that builds: their failures are the breakage's, not the copy's."""
+    result = build(copy_project(tmp_path), tmp_path / "site")
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.parametrize("breakage", ["broken link", "missing nav page", "unknown marker"])
