@@ -41,12 +41,12 @@ def page_text(site: Path, page: str) -> str:
 
 def copy_project(tmp_path: Path) -> Path:
     """What the build reads: mkdocs.yml, docs/ (with the hooks) and README.md (the cost page includes it) copied;
-    the code the architecture hook measures linked."""
+    the code the hooks import and measure linked."""
     project = tmp_path / "project"
     shutil.copytree(ROOT / "docs", project / "docs")
     for name in ("mkdocs.yml", "README.md"):
         shutil.copy(ROOT / name, project / name)
-    for name in ("main.py", "scripts", "constructs", "config", "applications"):
+    for name in ("main.py", "scripts", "constructs", "config", "applications", "imports"):  # imports: the bindings
         (project / name).symlink_to(ROOT / name)
     return project
 
