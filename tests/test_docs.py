@@ -41,3 +41,21 @@ def test_the_password_rotation_command_names_one_resource(tmp_path) -> None:
     assert len(addresses) == 2
     matching = [a for a in addresses if re.search(pattern[1].replace("\\\\", "\\"), a)]
     assert matching == [a for a in addresses if a.startswith("random_password.login_password")]
+
+
+def test_the_readme_cost_views_state_the_assumptions_the_estimate_makes(tmp_path) -> None:
+    """The views table's hours, times and discounts (its figures are tests/test_cost.py's) are the estimate's."""
+    from opencode_cost import estimate
+    from opencode_cost.estimate import SPOT_DISCOUNT
+    from opencode_settings import CostSettings
+    from opencode_settings.schedule import ScheduleSettings
+
+    cost, schedule = CostSettings(), ScheduleSettings()
+    result = estimate({"opencode": synth(tmp_path)}, cost)
+    section = README[README.index("The same stack, used differently"):README.index("## Deploy to your Alibaba Cloud account")]
+    rows = {row.split("|")[1].strip(): row for row in section.splitlines() if row.startswith("| ")}
+    assert f"{cost.hours_per_month:g} h" in rows["always on"]
+    assert f"{schedule.start}-{schedule.stop} {schedule.weekdays}" in rows["schedule"]
+    assert f"{result.schedule_hours():.0f} h a month" in rows["schedule"]
+    assert f"{cost.usage_hours_per_month:g} h a month" in rows["idle stop"]
+    assert f"{SPOT_DISCOUNT[0] * 100:.0f}-{SPOT_DISCOUNT[1] * 100:.0f} %" in rows["spot"]
