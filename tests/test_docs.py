@@ -59,3 +59,22 @@ def test_the_readme_cost_views_state_the_assumptions_the_estimate_makes(tmp_path
     assert f"{result.schedule_hours():.0f} h a month" in rows["schedule"]
     assert f"{cost.usage_hours_per_month:g} h a month" in rows["idle stop"]
     assert f"{SPOT_DISCOUNT[0] * 100:.0f}-{SPOT_DISCOUNT[1] * 100:.0f} %" in rows["spot"]
+
+
+def test_the_readme_cost_rows_name_what_the_estimate_prices_and_its_sources_dates(tmp_path) -> None:
+    """Each row of the README's default estimate, in the estimate's order: its sizes and the instance type are
+    the priced item's, and its price's date and confidence are the table row's ("same": the row above's)."""
+    from opencode_cost import estimate
+    from opencode_settings import CostSettings
+
+    priced = [line for line in estimate({"opencode": synth(tmp_path)}, CostSettings()).lines if line.payg is not None]
+    section = README[README.index("The default stack, from the table"):README.index("The same stack, used differently")]
+    rows = [row for row in section.splitlines() if row.startswith("| ") and "---" not in row][1:-1]
+    assert len(rows) == len(priced)
+    source = ""
+    for line, row in zip(priced, rows):
+        item, source = row.split("|")[1], (source if row.split("|")[4].strip() == "same" else row.split("|")[4])
+        sizes = re.findall(r"\d+ (?:GiB|GB|days)", line.usage.what) + re.findall(r"ecs\.[\w.-]+", line.usage.what)
+        assert all(size in item for size in sizes), (line.usage.what, item)
+        date = "current docs" if line.payg.source_date == "current" else line.payg.source_date
+        assert date in source and line.payg.confidence in source, (line.usage.what, source)
