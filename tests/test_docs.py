@@ -63,7 +63,7 @@ def test_the_readme_cost_views_state_the_assumptions_the_estimate_makes(tmp_path
 
 def test_the_readme_cost_rows_name_what_the_estimate_prices_and_its_sources_dates(tmp_path) -> None:
     """Each row of the README's default estimate, in the estimate's order: its sizes and the instance type are
-    the priced item's, and its price's date and confidence are the table row's ("same": the row above's)."""
+    the priced item's, and its price's date, confidence and quoted price are the table row's ("same": the row above's)."""
     from opencode_cost import estimate
     from opencode_settings import CostSettings
 
@@ -78,3 +78,5 @@ def test_the_readme_cost_rows_name_what_the_estimate_prices_and_its_sources_date
         assert all(size in item for size in sizes), (line.usage.what, item)
         date = "current docs" if line.payg.source_date == "current" else line.payg.source_date
         assert date in source and line.payg.confidence in source, (line.usage.what, source)
+        for figure in re.findall(r"\d+\.\d+", source):  # a price quoted there is the table's
+            assert figure == f"{line.payg.usd:g}" or figure in line.payg.label, (line.usage.what, figure)
