@@ -1,5 +1,5 @@
 """The shape of the project's own code, measured from its files: every module, the imports between them, the
-cycles, and the limits (no Python file over 300 lines, no function over 60, main.py at most 40). The tests hold
+cycles, an import of the project's that reaches no module, and the limits (no Python file over 300 lines, no function over 60, main.py at most 40). The tests hold
 the code to the limits (tests/test_house.py); the docs draw the picture from the same measure
 (docs/development/architecture.md).
     .venv/bin/python scripts/house.py             # the limits broken and the cycles, exit 1 if any
@@ -23,6 +23,7 @@ class Module:
     path: Path
     lines: int
     imports: set[str] = field(default_factory=set)  # the project's modules it imports (any import, also a late one)
+    broken: set[str] = field(default_factory=set)  # imports of the project's packages that reach no module
     long_functions: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -59,6 +60,21 @@ def _imported(node: ast.Import | ast.ImportFrom, name: str, is_package: bool, kn
     return reached | ({base} if base in known and named_in_base else set())
 
 
+def _broken(node: ast.Import | ast.ImportFrom, name: str, is_package: bool, known: set[str]) -> set[str]:
+    """What an import of the project's own packages names that is no module of them (a module moved away, a
+    relative import one level off): Python would fail there, late imports only when the line runs."""
+    tops = {module.split(".")[0] for module in known}
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names if alias.name.split(".")[0] in tops and alias.name not in known}
+    if not node.level and (node.module or "").split(".")[0] not in tops:
+        return set()
+    package = name.split(".") if is_package else name.split(".")[:-1]
+    base = ".".join([*package[: len(package) - (node.level - 1)], *([node.module] if node.module else [])]) \
+        if node.level else node.module or ""
+    reached = base in known or any(module.startswith(base + ".") for module in known)  # a folder without __init__
+    return set() if reached else {"." * node.level + (node.module or "")}
+
+
 def measure(root: Path = ROOT) -> dict[str, Module]:
     files = _files(root)
     known = set(files)
@@ -69,6 +85,7 @@ def measure(root: Path = ROOT) -> dict[str, Module]:
         for node in ast.walk(ast.parse(text, str(path))):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 module.imports |= _imported(node, name, path.name == "__init__.py", known) - {name}
+                module.broken |= _broken(node, name, path.name == "__init__.py", known)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 if length > FUNCTION_LIMIT:
@@ -120,6 +137,7 @@ def problems(modules: dict[str, Module]) -> list[str]:
             lines.append(f"{where}: {module.lines} lines (at most {limit})")
         lines += [f"{where}: {function}() is {length} lines (at most {FUNCTION_LIMIT})"
                   for function, length in module.long_functions]
+        lines += [f"{where}: imports {missing}, which is no module of the project" for missing in sorted(module.broken)]
     return lines
 
 

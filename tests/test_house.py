@@ -88,3 +88,19 @@ def test_the_picture_is_a_mermaid_graph_of_the_packages() -> None:
     assert result.stdout.startswith("graph TD\n")
     for box in ("opencode_settings", "opencode_alicloud.instance", "opencode_cli.commands", "opencode_cli.app", "main"):
         assert f'["{box}<br/>' in result.stdout, box
+
+
+def test_an_import_that_reaches_no_module_of_the_project_is_named(tmp_path: Path) -> None:
+    """A late relative import one level off (as a move leaves it) fails only when its line runs: the measure
+    names it at once."""
+    root = _tree(tmp_path, {
+        "applications/tool/__init__.py": "", "applications/tool/boot.py": "",
+        "applications/tool/commands/__init__.py": "",
+        "applications/tool/commands/logs.py": "def logs():\n    from .boot import phases\n    from ..boot import phases\n",
+        "applications/tool/commands/gone.py": "import tool.moved\nfrom tool.elsewhere import x\nimport json\n",
+    })
+    assert sorted(problems(measure(root))) == [
+        f"{root / 'applications/tool/commands/gone.py'}: imports tool.elsewhere, which is no module of the project",
+        f"{root / 'applications/tool/commands/gone.py'}: imports tool.moved, which is no module of the project",
+        f"{root / 'applications/tool/commands/logs.py'}: imports .boot, which is no module of the project",
+    ]

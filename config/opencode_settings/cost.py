@@ -56,7 +56,7 @@ class CostSettings(BaseModel):
     prices: dict[str, float] = Field(
         default_factory=dict,
         description="Your own prices, in USD, by price key (e.g. `instance/ecs.e-c1m2.large` per hour; "
-        "README lists the keys); they win over live and table prices.",
+        "docs/guides/cost.md lists the keys); they win over live and table prices.",
     )
 
     @field_validator("prices")

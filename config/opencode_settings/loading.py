@@ -50,7 +50,7 @@ def load_settings(**overrides: Any) -> Settings:
             field = _field_path(tuple(error["loc"])) or "settings"
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
-                message = "is not a known setting (check the spelling; see the settings table in README.md)"
+                message = "is not a known setting (check the spelling; every setting: docs/reference/settings.md)"
             if error["type"] == "literal_error":
                 message = f"got {error['input']!r}; {message}"
             problems.append(_with_source(field, message))

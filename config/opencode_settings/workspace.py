@@ -31,7 +31,7 @@ class WorkspaceSettings(BaseModel):
     instance_type: str = Field("ecs.e-c1m2.large", description="ECS instance type (2 vCPU, 4 GiB by default).")
     image_family: ImageFamily = Field(
         "debian-13",
-        description="System image family: debian-13 (rehearsed in a VM, see README) or ubuntu-24.04.",
+        description="System image family: debian-13 (rehearsed in a VM: docs/development/boot-rehearsal.md) or ubuntu-24.04.",
     )
     image_name_regex: str | None = Field(
         None,
@@ -42,7 +42,7 @@ class WorkspaceSettings(BaseModel):
         description="public: the family's public image, and each instance's first boot runs the bake recipe (the "
         "packages, the workspace image) before it configures; baked: this project's image, made once per recipe "
         "(OpenCode version and family) by ECS Image Builder (`opencode-alicloud image bake`, stack opencode-image), "
-        "and the first boot only configures. See the README's \"A baked image\".",
+        "and the first boot only configures. See docs/guides/baked-image.md.",
     )
     image_id: str | None = Field(
         None, description="With image_source = baked: this custom image (m-...) instead of the newest baked one.",

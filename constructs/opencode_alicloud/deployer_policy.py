@@ -102,7 +102,7 @@ MANAGE_TAGGED = [
 # The health gate (health_gate_minutes > 0): Cloud Assistant. Provider 1.289.0 creates commands without tags
 # (resource_alicloud_ecs_command.go), and RAM gives commands no other handle: any command may be made or deleted,
 # but run only on this workspace's instances (InvokeCommand is authorized on the command and on each instance).
-# The provider reads commands and polls invocations: those reads are on "*" (README: the residual), so they are in
+# The provider reads commands and polls invocations: those reads are on "*" (docs/guides/security.md: the residual), so they are in
 # the policy only when the gate is on.
 GATE_READS = ["ecs:DescribeCommands", "ecs:DescribeInvocations"]
 GATE_COMMANDS = ["ecs:CreateCommand", "ecs:DeleteCommand"]

@@ -2,7 +2,7 @@
 
 Port 8000 is open only to the workspace's security group. Outbound (image and weights) goes
 through the instance's own public IP, which no inbound rule admits: cheaper and simpler than a
-NAT gateway for one instance (README, "Private model server")."""
+NAT gateway for one instance (docs/guides/private-model.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

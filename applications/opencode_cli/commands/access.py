@@ -126,7 +126,7 @@ def logs(
         text = cloud.console(instance.instance_id)
     except ApiUnavailable as error:
         fail(EXIT_CLOUD, str(error))
-    from .boot import phases
+    from ..boot import phases
 
     lines = text.splitlines() if everything else [f"opencode-bootstrap: {p}" for p in phases(text)]
     for line in lines:
