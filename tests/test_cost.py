@@ -340,7 +340,9 @@ def test_the_readme_shows_the_default_estimate_the_shipped_table_gives(default_d
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## What it costs"):readme.index("## Deploy to your Alibaba Cloud account")]
     assert f"**{views['always_on']['usd']:.2f}**" in section and f"**{views['subscription']['usd']:.2f}**" in section
-    for name in ("stopped", "schedule", "idle_stop"):
+    guide = (ROOT / "docs" / "guides" / "cost.md").read_text()  # the same stack, used differently
+    section = guide[guide.index("## The same stack, used differently"):guide.index("## What the seed quoted")]
+    for name in ("always_on", "subscription", "stopped", "schedule", "idle_stop"):
         assert f"| {views[name]['usd']:.2f} |" in section, name
     assert f"{views['spot']['usd_low']:.2f} - {views['spot']['usd_high']:.2f}" in section
 
@@ -351,7 +353,7 @@ def test_the_readme_cost_rows_and_cny_figures_are_what_the_table_gives(default_d
     cost = CostSettings()
     result = estimate({"opencode": default_doc}, cost)
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("The default stack, from the table"):readme.index("The same stack, used differently")]
+    section = readme[readme.index("The default stack, from the table"):readme.index("[end:default-estimate]")]
     rows = [row for row in section.splitlines() if row.startswith("| ") and "---" not in row][1:-1]
     priced = [item for item in result.lines if item.payg is not None]
     assert len(rows) == len(priced), rows
@@ -362,3 +364,7 @@ def test_the_readme_cost_rows_and_cny_figures_are_what_the_table_gives(default_d
     for name in ("always_on", "subscription"):
         assert f"≈ {views[name]['usd'] * cost.cny_per_usd:.0f} CNY" in section, name
     assert f"at {cost.cny_per_usd:g} CNY/USD (assumed)" in section
+    guide = (ROOT / "docs" / "guides" / "cost.md").read_text()  # the cost guide's prose quotes the same CNY figures
+    seed = guide[guide.index("## What the seed quoted"):]
+    assert (f"come to {views['always_on']['usd'] * cost.cny_per_usd:.0f} CNY pay-as-you-go or "
+            f"{views['subscription']['usd'] * cost.cny_per_usd:.0f} CNY on a monthly") in " ".join(seed.split())

@@ -43,7 +43,7 @@ def test_the_password_rotation_command_names_one_resource(tmp_path) -> None:
     assert matching == [a for a in addresses if a.startswith("random_password.login_password")]
 
 
-def test_the_readme_cost_views_state_the_assumptions_the_estimate_makes(tmp_path) -> None:
+def test_the_cost_views_state_the_assumptions_the_estimate_makes(tmp_path) -> None:
     """The views table's hours, times and discounts (its figures are tests/test_cost.py's) are the estimate's."""
     from opencode_cost import estimate
     from opencode_cost.estimate import SPOT_DISCOUNT
@@ -52,7 +52,8 @@ def test_the_readme_cost_views_state_the_assumptions_the_estimate_makes(tmp_path
 
     cost, schedule = CostSettings(), ScheduleSettings()
     result = estimate({"opencode": synth(tmp_path)}, cost)
-    section = README[README.index("The same stack, used differently"):README.index("## Deploy to your Alibaba Cloud account")]
+    guide = (ROOT / "docs" / "guides" / "cost.md").read_text()
+    section = guide[guide.index("## The same stack, used differently"):guide.index("## What the seed quoted")]
     rows = {row.split("|")[1].strip(): row for row in section.splitlines() if row.startswith("| ")}
     assert f"{cost.hours_per_month:g} h" in rows["always on"]
     assert f"{schedule.start}-{schedule.stop} {schedule.weekdays}" in rows["schedule"]
@@ -68,7 +69,7 @@ def test_the_readme_cost_rows_name_what_the_estimate_prices_and_its_sources_date
     from opencode_settings import CostSettings
 
     priced = [line for line in estimate({"opencode": synth(tmp_path)}, CostSettings()).lines if line.payg is not None]
-    section = README[README.index("The default stack, from the table"):README.index("The same stack, used differently")]
+    section = README[README.index("The default stack, from the table"):README.index("[end:default-estimate]")]
     rows = [row for row in section.splitlines() if row.startswith("| ") and "---" not in row][1:-1]
     assert len(rows) == len(priced)
     source = ""
