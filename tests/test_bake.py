@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_main, synth_app, terraform_literal
+from conftest import ROOT, run_main, synth_app, terraform_literal
 from support import baked_dockerfile, cloud_config, synthesized_user_data, written_files
 
 BAKE = "/usr/local/sbin/opencode-bake"
@@ -47,6 +47,8 @@ def test_the_three_paths_run_one_recipe(tmp_path: Path) -> None:
     (pipeline,) = baked["opencode-image"]["resource"]["alicloud_ecs_image_pipeline"].values()
     assert recipe_in_build_content(pipeline["build_content"]).rstrip("\n") == from_scratch.rstrip("\n")
     assert len(pipeline["build_content"].encode()) <= 16 * 1024  # Image Builder: "cannot exceed 16 KB"
+    guide = " ".join((ROOT / "docs" / "guides" / "baked-image.md").read_text().split())  # the size the guide states
+    assert f"{len(pipeline['build_content'].encode()) / 1024:.1f} KB of Image Builder's 16 KB" in guide
     assert pipeline["build_content"].count("\n") == 0  # one command of Image Builder's 127
 
 

@@ -368,3 +368,19 @@ def test_the_readme_cost_rows_and_cny_figures_are_what_the_table_gives(default_d
     seed = guide[guide.index("## What the seed quoted"):]
     assert (f"come to {views['always_on']['usd'] * cost.cny_per_usd:.0f} CNY pay-as-you-go or "
             f"{views['subscription']['usd'] * cost.cny_per_usd:.0f} CNY on a monthly") in " ".join(seed.split())
+
+
+def test_the_private_model_guide_quotes_what_the_shipped_table_gives(tmp_path: Path) -> None:
+    """The private model guide's default GPU row, its weights disk and the stopped figure, recomputed from the
+    shipped table (the other GPU rows are dated quotes of types the default does not use)."""
+    cost = CostSettings()
+    result = estimate({"opencode": synth(tmp_path, model_server={"enabled": True})}, cost)
+    guide = " ".join((ROOT / "docs" / "guides" / "private-model.md").read_text().split())
+    gpu = next(item for item in result.lines if item.usage.what.startswith("model-server: instance"))
+    disk = next(item for item in result.lines if item.usage.what.startswith("model-server: data disk"))
+    assert gpu.payg is not None and disk.payg is not None
+    assert f"{gpu.payg.usd:.2f} USD | ≈ {gpu.monthly(cost, cost.hours_per_month):.2f} USD" in guide
+    assert f"≈ {gpu.subscription(cost):.2f} USD" in guide
+    disk_month = disk.monthly(cost, cost.hours_per_month)
+    assert f"| {disk_month / cost.hours_per_month:.4f} USD | {disk_month:.2f} USD |" in guide  # the whole disk's hour
+    assert f"about {result.views()['stopped']['usd']:.0f} USD a month" in guide

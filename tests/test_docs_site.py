@@ -201,3 +201,38 @@ def test_the_build_fails_on_a_broken_copy(tmp_path: Path, breakage: str) -> None
         expected = "no-such-table"
     result = build(project, tmp_path / "site")
     assert result.returncode != 0 and expected in result.stderr + result.stdout, result.stderr[-2000:]
+
+
+def _placeholders(model: Any) -> set[str]:
+    """`<name>` placeholders outside code spans in the settings' descriptions, nested models walked."""
+    from pydantic import BaseModel
+
+    found: set[str] = set()
+    for field in model.model_fields.values():
+        prose = "".join((field.description or "").split("`")[::2])
+        found |= set(re.findall(r"<[a-z][a-z -]*>", prose))
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            found |= _placeholders(field.annotation)
+    return found
+
+
+def test_placeholders_in_the_settings_stay_text(site: Path) -> None:
+    """A description's `<ip-with-dashes>` reaches the page as text: raw, the browser would take it for a tag and
+    show nothing."""
+    from opencode_settings.settings import Settings
+
+    placeholders = _placeholders(Settings)
+    assert placeholders, "no placeholder in any description: the check would pass vacuously"
+    raw = (site / "reference" / "settings" / "index.html").read_text()
+    assert [p for p in placeholders if html.escape(p, quote=False) not in raw] == []
+    assert [p for p in placeholders if p in raw] == []
+
+
+def test_the_literal_filter_escapes_prose_and_keeps_code() -> None:
+    """Control of the filter the settings page goes through."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "docs" / "hooks"))
+    from reference import literal
+
+    assert literal("Unset: <ip>.sslip.io, or `<name>`") == "Unset: &lt;ip&gt;.sslip.io, or `<name>`"

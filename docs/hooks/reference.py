@@ -5,6 +5,7 @@ the markdown that GENERATORS[NAME] builds from the code. An unknown name stops t
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -16,9 +17,15 @@ WORKSPACE = "opencode"  # the default workspace name, which the deployer policy 
 CLI_NAME = "opencode-alicloud"
 
 
+def literal(text: str) -> str:
+    """Markdown whose `<placeholder>`s outside code spans stay text (a browser would take them for tags)."""
+    parts = text.split("`")
+    return "`".join(part if number % 2 else html.escape(part, quote=False) for number, part in enumerate(parts))
+
+
 def cell(text: Any) -> str:
-    """One markdown table cell: a single line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """One markdown table cell: a single line, pipes escaped, placeholders kept as text."""
+    return literal(" ".join(str(text).split()).replace("|", "\\|"))
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -44,7 +51,7 @@ def settings_reference() -> str:
             prefix = f"| `{name}."
             if not any(line.startswith(prefix) for line in lines):
                 lines += _rows(model, f"{name}.")
-    return "\n".join(lines)
+    return "\n".join(literal(line) for line in lines)
 
 
 # ---- the CLI -------------------------------------------------------------------------------------------
