@@ -46,46 +46,82 @@ def _files(root: Path) -> dict[str, Path]:
     return found
 
 
-def _imported(node: ast.Import | ast.ImportFrom, name: str, is_package: bool, known: set[str]) -> set[str]:
-    """The project's modules an import statement reaches (`from a import b` reaches a.b when it is a module)."""
-    if isinstance(node, ast.Import):
-        return {alias.name for alias in node.names if alias.name in known}
-    base = node.module or ""
-    if node.level:
-        package = name.split(".") if is_package else name.split(".")[:-1]
-        package = package[: len(package) - (node.level - 1)]
-        base = ".".join([*package, *([node.module] if node.module else [])])
-    reached = {f"{base}.{alias.name}" for alias in node.names} & known
-    named_in_base = any(f"{base}.{alias.name}" not in known for alias in node.names)
-    return reached | ({base} if base in known and named_in_base else set())
+def _defined(tree: ast.Module) -> tuple[set[str], bool]:
+    """The names a module defines at its top level (also under an if or a try), and whether it star-imports."""
+    names: set[str] = set()
+    star = False
+    statements = list(tree.body)
+    while statements:
+        node = statements.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {leaf.id for target in targets for leaf in ast.walk(target) if isinstance(leaf, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            star |= any(alias.name == "*" for alias in node.names)
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            statements += [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
+                           *(child for handler in getattr(node, "handlers", []) for child in handler.body)]
+    return names, star
 
 
-def _broken(node: ast.Import | ast.ImportFrom, name: str, is_package: bool, known: set[str]) -> set[str]:
-    """What an import of the project's own packages names that is no module of them (a module moved away, a
-    relative import one level off): Python would fail there, late imports only when the line runs."""
-    tops = {module.split(".")[0] for module in known}
-    if isinstance(node, ast.Import):
-        return {alias.name for alias in node.names if alias.name.split(".")[0] in tops and alias.name not in known}
-    if not node.level and (node.module or "").split(".")[0] not in tops:
-        return set()
-    package = name.split(".") if is_package else name.split(".")[:-1]
-    base = ".".join([*package[: len(package) - (node.level - 1)], *([node.module] if node.module else [])]) \
-        if node.level else node.module or ""
-    reached = base in known or any(module.startswith(base + ".") for module in known)  # a folder without __init__
-    return set() if reached else {"." * node.level + (node.module or "")}
+def _ancestors(module: str) -> set[str]:
+    parts = module.split(".")
+    return {".".join(parts[:end]) for end in range(1, len(parts))}
+
+
+@dataclass(frozen=True)
+class _Tree:
+    known: set[str]
+    defined: dict[str, tuple[set[str], bool]]
+
+    def reach(self, node: ast.Import | ast.ImportFrom, name: str, is_package: bool) -> tuple[set[str], set[str]]:
+        """The project's modules an import statement runs (`from a import b`: a.b when it is a module; a package's
+        __init__ before any module in it, unless the importer sits in that package already), and what it names
+        that does not exist (a module moved away, a relative import one level off, a name the package lacks):
+        Python fails there, a late import only when its line runs."""
+        tops = {module.split(".")[0] for module in self.known}
+        if isinstance(node, ast.Import):
+            wanted = [alias.name for alias in node.names if alias.name.split(".")[0] in tops]
+            reached, broken = {m for m in wanted if m in self.known}, {m for m in wanted if m not in self.known}
+        elif not node.level and (node.module or "").split(".")[0] not in tops:
+            return set(), set()
+        else:
+            package = name.split(".") if is_package else name.split(".")[:-1]
+            base = ".".join([*package[: len(package) - (node.level - 1)], *([node.module] if node.module else [])]) \
+                if node.level else node.module or ""
+            shown = "." * node.level + (node.module or "")
+            reached, broken = set(), set()
+            if not (base in self.known or any(module.startswith(base + ".") for module in self.known)):
+                return set(), {shown}  # no such module or folder
+            for alias in node.names:
+                if f"{base}.{alias.name}" in self.known:
+                    reached.add(f"{base}.{alias.name}")
+                elif base in self.known:
+                    reached.add(base)
+                    names, star = self.defined[base]
+                    if alias.name != "*" and alias.name not in names and not star:
+                        broken.add(f"{shown}.{alias.name}" if node.module else shown + alias.name)
+                else:  # a folder without __init__ (a namespace): only its modules can be imported
+                    broken.add(f"{shown}.{alias.name}" if node.module else shown + alias.name)
+        mine = _ancestors(name) | ({name} if is_package else set())
+        return reached | {a for m in reached for a in _ancestors(m) if a in self.known} - mine, broken
 
 
 def measure(root: Path = ROOT) -> dict[str, Module]:
     files = _files(root)
-    known = set(files)
+    trees = {name: ast.parse(path.read_text(), str(path)) for name, path in files.items()}
+    tree = _Tree(set(files), {name: _defined(parsed) for name, parsed in trees.items()})
     modules: dict[str, Module] = {}
     for name, path in files.items():
-        text = path.read_text()
-        module = Module(name, path, text.count("\n"))
-        for node in ast.walk(ast.parse(text, str(path))):
+        module = Module(name, path, path.read_text().count("\n"))
+        for node in ast.walk(trees[name]):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                module.imports |= _imported(node, name, path.name == "__init__.py", known) - {name}
-                module.broken |= _broken(node, name, path.name == "__init__.py", known)
+                reached, broken = tree.reach(node, name, path.name == "__init__.py")
+                module.imports |= reached - {name}
+                module.broken |= broken
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 if length > FUNCTION_LIMIT:
@@ -137,15 +173,15 @@ def problems(modules: dict[str, Module]) -> list[str]:
             lines.append(f"{where}: {module.lines} lines (at most {limit})")
         lines += [f"{where}: {function}() is {length} lines (at most {FUNCTION_LIMIT})"
                   for function, length in module.long_functions]
-        lines += [f"{where}: imports {missing}, which is no module of the project" for missing in sorted(module.broken)]
+        lines += [f"{where}: imports {missing}, which is not in the project" for missing in sorted(module.broken)]
     return lines
 
 
-ENTRY_POINTS = ("main", ".app", ".__main__")  # what the user runs: drawn apart from its package, which it imports
+ENTRY_POINTS = (".app", ".__main__")  # what the user runs (and main): drawn apart from the package it imports
 
 
 def _box(module: Module) -> str:
-    return module.name if module.name.endswith(ENTRY_POINTS) else module.package
+    return module.name if module.name == "main" or module.name.endswith(ENTRY_POINTS) else module.package
 
 
 def mermaid(modules: dict[str, Module]) -> str:

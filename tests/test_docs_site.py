@@ -182,7 +182,8 @@ def test_the_copy_builds_when_nothing_is_broken(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("breakage", ["broken link", "missing nav page", "unknown marker"])
+@pytest.mark.parametrize("breakage", ["broken link", "missing nav page", "unknown marker", "misspelt marker",
+                                      "misspelt house marker"])
 def test_the_build_fails_on_a_broken_copy(tmp_path: Path, breakage: str) -> None:
     """Controls: the same strict build on a copy of the docs with one thing broken fails, and says why."""
     project = copy_project(tmp_path)
@@ -196,9 +197,17 @@ def test_the_build_fails_on_a_broken_copy(tmp_path: Path, breakage: str) -> None
         assert entry in config.read_text()
         config.write_text(config.read_text().replace(entry, entry + "      - Gone: guides/no-such-guide.md\n"))
         expected = "guides/no-such-guide.md"
-    else:
+    elif breakage == "unknown marker":
         deploy.write_text(deploy.read_text() + "\n<!-- reference:no-such-table -->\n")
         expected = "no-such-table"
+    elif breakage == "misspelt marker":
+        settings = project / "docs" / "reference" / "settings.md"
+        settings.write_text(settings.read_text().replace("<!-- reference:settings -->", "<!-- reference:Settings -->"))
+        expected = "reference marker"
+    else:
+        page = project / "docs" / "development" / "architecture.md"
+        page.write_text(page.read_text().replace("<!-- house:picture -->", "<!-- house:pictur -->"))
+        expected = "the house's markers"
     result = build(project, tmp_path / "site")
     assert result.returncode != 0 and expected in result.stderr + result.stdout, result.stderr[-2000:]
 
@@ -236,3 +245,27 @@ def test_the_literal_filter_escapes_prose_and_keeps_code() -> None:
     from reference import literal
 
     assert literal("Unset: <ip>.sslip.io, or `<name>`") == "Unset: &lt;ip&gt;.sslip.io, or `<name>`"
+
+
+def test_the_architecture_page_draws_the_code_as_measured(site: Path) -> None:
+    """The picture and the verdict of the architecture page are scripts/house.py's measure of the code as it is."""
+    from scripts.house import measure, mermaid, problems
+
+    modules = measure()
+    text = page_text(site, "development/architecture")
+    assert problems(modules) == [] and f"{len(modules)} modules: no import cycle" in text
+    graph = mermaid(modules)
+    assert graph.splitlines()[1].split('"')[1].split("<br/>")[0] in text and graph.count("-->") == text.count("-->")
+    for name in modules:
+        assert f"<code>{name}</code>" in text, name
+
+
+def test_the_architecture_page_names_every_stack_main_builds() -> None:
+    from opencode_alicloud.audit_stack import AUDIT_STACK_ID
+    from opencode_alicloud.image_stack import IMAGE_STACK_ID
+    from opencode_alicloud.roles_stack import ROLES_STACK_ID
+    from opencode_alicloud.state_stack import STATE_STACK_ID
+
+    page = (ROOT / "docs" / "development" / "architecture.md").read_text()
+    for stack in ("opencode", ROLES_STACK_ID, STATE_STACK_ID, AUDIT_STACK_ID, IMAGE_STACK_ID):
+        assert f"| `{stack}` |" in page, stack

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 from scripts.house import FILE_LIMIT, FUNCTION_LIMIT, MAIN_LIMIT, cycles, measure, mermaid, problems
 
@@ -43,16 +45,26 @@ def test_a_cycle_is_found_also_through_a_late_or_relative_import(tmp_path: Path)
     root = _tree(tmp_path, {
         "config/settings_pkg/__init__.py": "from . import team\n",
         "config/settings_pkg/team.py": "def load():\n    from .loading import load_settings\n",
-        "config/settings_pkg/loading.py": "from settings_pkg.team import load\n",
+        "config/settings_pkg/loading.py": "from settings_pkg.team import load\ndef load_settings(): pass\n",
         "applications/tool/__init__.py": "",
-        "applications/tool/a.py": "from tool import b\n",
+        "applications/tool/a.py": "from tool import b\nx = 1\n",
         "applications/tool/b.py": "import tool.c\n",
-        "applications/tool/c.py": "",
+        "applications/tool/c.py": "from tool.a import x\nx = 1\n",  # a -> b -> c -> a: three round
     })
     modules = measure(root)
     assert modules["settings_pkg"].imports == {"settings_pkg.team"}
-    assert cycles(modules) == [["settings_pkg.loading", "settings_pkg.team"]]
-    assert problems(modules) == ["cycle: settings_pkg.loading <-> settings_pkg.team"]
+    assert modules["tool.b"].imports == {"tool.c"}
+    assert cycles(modules) == [["settings_pkg.loading", "settings_pkg.team"], ["tool.a", "tool.b", "tool.c"]]
+    assert problems(modules) == ["cycle: settings_pkg.loading <-> settings_pkg.team", "cycle: tool.a <-> tool.b <-> tool.c"]
+
+
+def test_a_cycle_through_a_packages_init_is_found(tmp_path: Path) -> None:
+    """Importing pkg.sub runs pkg/__init__ first: pkg/__init__ -> q.x -> pkg.sub is a cycle Python trips on."""
+    root = _tree(tmp_path, {
+        "constructs/pkg/__init__.py": "from q.x import g\n", "constructs/pkg/sub.py": "f = 1\n",
+        "constructs/q/__init__.py": "", "constructs/q/x.py": "from pkg.sub import f\ng = f\n",
+    })
+    assert cycles(measure(root)) == [["pkg", "q.x"]]
 
 
 def test_a_long_file_a_long_function_and_a_long_main_are_named(tmp_path: Path) -> None:
@@ -60,6 +72,7 @@ def test_a_long_file_a_long_function_and_a_long_main_are_named(tmp_path: Path) -
     root = _tree(tmp_path, {
         "constructs/stackpkg/__init__.py": "",
         "constructs/stackpkg/big.py": "\n" * (FILE_LIMIT + 1),
+        "constructs/stackpkg/full.py": "\n" * FILE_LIMIT,  # at the limit: fine
         "constructs/stackpkg/fine.py": "def short():\n" + "    pass\n" * (FUNCTION_LIMIT - 1),
         "scripts/tool.py": "def long():\n" + body,
     })
@@ -72,10 +85,11 @@ def test_a_long_file_a_long_function_and_a_long_main_are_named(tmp_path: Path) -
     ])
 
 
-def test_two_packages_that_import_each_other_show_both_arrows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("module", ["host", "domain"])  # domain: ends like main, and is no entry point
+def test_two_packages_that_import_each_other_show_both_arrows(tmp_path: Path, module: str) -> None:
     root = _tree(tmp_path, {
-        "constructs/stacks/__init__.py": "", "constructs/stacks/host.py": "from rendered.files import render\n",
-        "constructs/rendered/__init__.py": "", "constructs/rendered/files.py": "from stacks.host import x\n",
+        "constructs/stacks/__init__.py": "", f"constructs/stacks/{module}.py": "from rendered.files import render\nx = 1\n",
+        "constructs/rendered/__init__.py": "", "constructs/rendered/files.py": f"from stacks.{module} import x\nrender = 1\n",
     })
     picture = mermaid(measure(root))
     arrows = set(re.findall(r"^  (m\d+) -->\|\d+\| (m\d+)$", picture, re.M))
@@ -94,13 +108,18 @@ def test_an_import_that_reaches_no_module_of_the_project_is_named(tmp_path: Path
     """A late relative import one level off (as a move leaves it) fails only when its line runs: the measure
     names it at once."""
     root = _tree(tmp_path, {
-        "applications/tool/__init__.py": "", "applications/tool/boot.py": "",
+        "applications/tool/__init__.py": "VERSION = 1\n", "applications/tool/boot.py": "def phases(): pass\n",
         "applications/tool/commands/__init__.py": "",
-        "applications/tool/commands/logs.py": "def logs():\n    from .boot import phases\n    from ..boot import phases\n",
+        "applications/tool/commands/logs.py": "def logs():\n    from .boot import phases\n    from ..boot import phases\n"
+                                              "    from .. import boott, VERSION\n    from . import boot\n"
+                                              "    from ..boot import stages\n",
         "applications/tool/commands/gone.py": "import tool.moved\nfrom tool.elsewhere import x\nimport json\n",
     })
-    assert sorted(problems(measure(root))) == [
-        f"{root / 'applications/tool/commands/gone.py'}: imports tool.elsewhere, which is no module of the project",
-        f"{root / 'applications/tool/commands/gone.py'}: imports tool.moved, which is no module of the project",
-        f"{root / 'applications/tool/commands/logs.py'}: imports .boot, which is no module of the project",
-    ]
+    gone, logs = root / "applications/tool/commands/gone.py", root / "applications/tool/commands/logs.py"
+    assert sorted(problems(measure(root))) == sorted([
+        f"{gone}: imports tool.elsewhere, which is not in the project",
+        f"{gone}: imports tool.moved, which is not in the project",
+        f"{logs}: imports .boot, which is not in the project",  # one level off (twice): no commands/boot.py
+        f"{logs}: imports ..boott, which is not in the project",  # a name the package lacks (VERSION it has)
+        f"{logs}: imports ..boot.stages, which is not in the project",  # a name the module lacks
+    ])

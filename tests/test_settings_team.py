@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import OSS, assert_rejected, synth_app
-from opencode_settings import load_settings, team_settings
+from opencode_settings import SettingsError, load_settings, team_settings
 
 
 def test_each_workspace_is_the_files_settings_with_its_overrides() -> None:
@@ -34,6 +34,14 @@ def test_each_workspace_is_the_files_settings_with_its_overrides() -> None:
 ])
 def test_a_bad_workspace_names_the_workspace_and_the_setting(workspaces: dict, field: str, fix: str) -> None:
     assert_rejected({"workspaces": workspaces}, field, fix)
+
+
+def test_the_problems_of_several_workspaces_come_in_the_files_order() -> None:
+    """A bad value, a bad name and a shared key, one workspace each: one line each, as the file lists them."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings(workspaces={"alice": {"instance_type": 5}, "Bad_Name": {}, "carol": {"state": {}}})
+    fields = [field for field, _ in raised.value.problems]
+    assert fields == ["workspaces.alice.instance_type", "workspaces.Bad_Name", "workspaces.carol.state"]
 
 
 def test_one_stack_per_workspace_each_with_its_own_state_key(tmp_path: Path) -> None:

@@ -181,7 +181,7 @@ HEADER = """# Settings of an OpenCode workspace on Alibaba Cloud, written by `op
 # Use it with: export OPENCODE_ALICLOUD_CONFIG={path}   (the CLI finds ./opencode-alicloud.toml itself)
 # No secrets here: give the model API key and the GitHub token at deploy time
 #   (TF_VAR_model_api_key, TF_VAR_github_token) or name existing OOS secret parameters.
-# Every setting and its default: docs/reference/settings.md.
+# Every setting and its default: the docs site's settings reference (docs/reference/settings.md, built by mkdocs).
 
 """
 

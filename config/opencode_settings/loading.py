@@ -50,7 +50,7 @@ def load_settings(**overrides: Any) -> Settings:
             field = _field_path(tuple(error["loc"])) or "settings"
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
-                message = "is not a known setting (check the spelling; every setting: docs/reference/settings.md)"
+                message = "is not a known setting (check the spelling; every setting: the docs site's settings reference)"
             if error["type"] == "literal_error":
                 message = f"got {error['input']!r}; {message}"
             problems.append(_with_source(field, message))
@@ -66,9 +66,12 @@ def team_settings(settings: Settings) -> dict[str, Settings]:
     bad override as workspaces.<name>.<setting>."""
     if not settings.workspaces:
         return {}
-    values, problems = workspace_values(settings)
+    problems: list[tuple[str, str]] = []
     found: dict[str, Settings] = {}
-    for name, merged in values.items():
+    for name, merged, refused in workspace_values(settings):  # the problems in the file's order
+        problems += refused
+        if merged is None:
+            continue
         token = VALUES_ONLY.set(True)  # the merged values are complete: no source is read again
         try:
             found[name] = load_settings(**merged)  # the same checks as any settings

@@ -88,7 +88,7 @@ def unknown_variables(model: type[BaseModel], environ: dict[str, str] | None = N
         if not upper.startswith(ENV_PREFIX) or upper == CONFIG_FILE_ENV or upper in known:
             continue
         close = difflib.get_close_matches(upper, list(known), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else "; every setting: docs/reference/settings.md"
+        hint = f"; did you mean {close[0]}?" if close else "; every setting: the docs site's settings reference"
         problems.append((name, f"{source} names no setting{hint}"))
     return problems
 

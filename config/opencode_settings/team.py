@@ -24,22 +24,22 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def workspace_values(settings: Any) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
-    """Each team workspace's values (the file's settings with its overrides and its name), and a problem
-    for each bad name or override; loading.team_settings checks the values as any settings."""
+def workspace_values(settings: Any) -> list[tuple[str, dict[str, Any] | None, list[tuple[str, str]]]]:
+    """Each team workspace in the file's order: its name, its values (the file's settings with its overrides and
+    its name; None when its name or an override is refused) and the problems found; loading.team_settings checks
+    the values as any settings."""
     base = settings.model_dump(exclude={"workspaces"})
-    values: dict[str, dict[str, Any]] = {}
-    problems: list[tuple[str, str]] = []
+    found: list[tuple[str, dict[str, Any] | None, list[tuple[str, str]]]] = []
     for name, overrides in settings.workspaces.items():
         where = f"workspaces.{name}"
         if not _NAME_RE.fullmatch(name) or name in RESERVED_STACKS or name == settings.name:
-            problems.append((where, f"{name!r} is not a workspace name ({NAME_RULE}; not {', '.join(RESERVED_STACKS)} "
-                                    f"nor the file's name, {settings.name})"))
+            found.append((name, None, [(where, f"{name!r} is not a workspace name ({NAME_RULE}; not "
+                                               f"{', '.join(RESERVED_STACKS)} nor the file's name, {settings.name})")]))
             continue
         fixed = [key for key in overrides if key in NOT_OVERRIDABLE]
         if fixed:
-            problems.extend((f"{where}.{key}", "is shared by every workspace of the file; set it at the top level")
-                            for key in fixed)
+            found.append((name, None, [(f"{where}.{key}", "is shared by every workspace of the file; set it at the "
+                                        "top level") for key in fixed]))
             continue
-        values[name] = _merge(base, {**overrides, "name": name})
-    return values, problems
+        found.append((name, _merge(base, {**overrides, "name": name}), []))
+    return found

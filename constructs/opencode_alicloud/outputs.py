@@ -15,7 +15,7 @@ from .ssh import opencode_host as host_of_opencode
 MODEL_SERVER_COST_NOTE = (
     "The GPU instance is billed per second while it runs (pay-as-you-go), plus its disks and public "
     "traffic; stop it in the ECS console when idle (stopped-instance billing mode) or disable "
-    "model_server and deploy. See README, 'Private model server', for sizes and prices."
+    "model_server and deploy. Sizes and prices: docs/guides/private-model.md (the docs' Private model server)."
 )
 
 

@@ -35,9 +35,16 @@ def modules_table(modules: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+PAGE = "development/architecture.md"
+MARKERS = ("<!-- house:picture -->", "<!-- house:verdict -->", "<!-- house:modules -->")
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    if "<!-- house:" not in markdown:
+    lines = re.findall(r"^\s*<!--\s*house:.*$", markdown, re.M | re.I)
+    if not lines and page.file.src_uri != PAGE:
         return markdown
+    if page.file.src_uri != PAGE or sorted(line.strip() for line in lines) != sorted(MARKERS):  # a misspelt marker
+        raise ValueError(f"{page.file.src_uri}: the house's markers are {', '.join(MARKERS)}, once each, on {PAGE} only")
     house = _house()
     modules = house.measure(ROOT)
     found = house.problems(modules)

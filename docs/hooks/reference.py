@@ -172,4 +172,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             raise ValueError(f"{page.file.src_path}: no generator for <!-- reference:{name} -->")
         return GENERATORS[name]()
 
-    return MARKER.sub(generate, markdown)
+    generated = MARKER.sub(generate, markdown)
+    if re.search(r"^\s*<!--\s*reference:", generated, re.M | re.I):  # a marker misspelt: no table, and no error
+        raise ValueError(f"{page.file.src_path}: a reference marker is not one line `<!-- reference:NAME -->`")
+    return generated
