@@ -76,17 +76,17 @@ def _ancestors(module: str) -> set[str]:
 class _Tree:
     known: set[str]
     defined: dict[str, tuple[set[str], bool]]
+    tops: set[str]  # the project's top-level packages (and main, scripts, docs): imports of anything else are not its
 
     def reach(self, node: ast.Import | ast.ImportFrom, name: str, is_package: bool) -> tuple[set[str], set[str]]:
         """The project's modules an import statement runs (`from a import b`: a.b when it is a module; a package's
         __init__ before any module in it, unless the importer sits in that package already), and what it names
         that does not exist (a module moved away, a relative import one level off, a name the package lacks):
         Python fails there, a late import only when its line runs."""
-        tops = {module.split(".")[0] for module in self.known}
         if isinstance(node, ast.Import):
-            wanted = [alias.name for alias in node.names if alias.name.split(".")[0] in tops]
+            wanted = [alias.name for alias in node.names if alias.name.split(".")[0] in self.tops]
             reached, broken = {m for m in wanted if m in self.known}, {m for m in wanted if m not in self.known}
-        elif not node.level and (node.module or "").split(".")[0] not in tops:
+        elif not node.level and (node.module or "").split(".")[0] not in self.tops:
             return set(), set()
         else:
             package = name.split(".") if is_package else name.split(".")[:-1]
@@ -97,26 +97,29 @@ class _Tree:
             if not (base in self.known or any(module.startswith(base + ".") for module in self.known)):
                 return set(), {shown}  # no such module or folder
             for alias in node.names:
+                missing = f"{shown}.{alias.name}" if node.module else shown + alias.name
                 if f"{base}.{alias.name}" in self.known:
                     reached.add(f"{base}.{alias.name}")
                 elif base in self.known:
                     reached.add(base)
                     names, star = self.defined[base]
                     if alias.name != "*" and alias.name not in names and not star:
-                        broken.add(f"{shown}.{alias.name}" if node.module else shown + alias.name)
+                        broken.add(missing)
                 else:  # a folder without __init__ (a namespace): only its modules can be imported
-                    broken.add(f"{shown}.{alias.name}" if node.module else shown + alias.name)
+                    broken.add(missing)
         mine = _ancestors(name) | ({name} if is_package else set())
         return reached | {a for m in reached for a in _ancestors(m) if a in self.known} - mine, broken
 
 
 def measure(root: Path = ROOT) -> dict[str, Module]:
     files = _files(root)
-    trees = {name: ast.parse(path.read_text(), str(path)) for name, path in files.items()}
-    tree = _Tree(set(files), {name: _defined(parsed) for name, parsed in trees.items()})
+    texts = {name: path.read_text() for name, path in files.items()}
+    trees = {name: ast.parse(texts[name], str(path)) for name, path in files.items()}
+    tree = _Tree(set(files), {name: _defined(parsed) for name, parsed in trees.items()},
+                 {name.split(".")[0] for name in files})
     modules: dict[str, Module] = {}
     for name, path in files.items():
-        module = Module(name, path, path.read_text().count("\n"))
+        module = Module(name, path, texts[name].count("\n"))
         for node in ast.walk(trees[name]):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 reached, broken = tree.reach(node, name, path.name == "__init__.py")
