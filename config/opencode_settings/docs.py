@@ -9,18 +9,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .audit import AuditSettings
-from .cost import CostSettings
-from .schedule import ScheduleSettings
 from .fields import Cidr
-from .model import ModelSettings
-from .model_server import ModelServerSettings
 from .settings import Settings
 from .sources import ENV_PREFIX
-from .state import BackendSettings, StateStackSettings
-
-START = "<!-- settings-table:start (generated from the settings model; do not edit) -->"
-END = "<!-- settings-table:end -->"
 
 
 def _default(field: Any) -> str:
@@ -66,18 +57,9 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
 
 
 def settings_table() -> str:
-    lines = [
-        START,
-        "| setting | environment variable | type | default | meaning |",
-        "|---|---|---|---|---|",
-        *_rows(Settings, ""),
-        *_rows(ModelSettings, "model."),
-        *_rows(ModelServerSettings, "model_server."),
-        *_rows(BackendSettings, "backend."),
-        *_rows(StateStackSettings, "state."),
-        *_rows(ScheduleSettings, "schedule."),
-        *_rows(AuditSettings, "audit."),
-        *_rows(CostSettings, "cost."),
-        END,
-    ]
-    return "\n".join(lines)
+    """Every setting: the top-level ones, then each block's (every nested settings model, in the model's order)."""
+    rows = _rows(Settings, "")
+    for name, field in Settings.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            rows += _rows(field.annotation, f"{name}.")
+    return "\n".join(["| setting | environment variable | type | default | meaning |", "|---|---|---|---|---|", *rows])

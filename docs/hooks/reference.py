@@ -37,21 +37,10 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 # ---- every setting -------------------------------------------------------------------------------------
 
 def settings_reference() -> str:
-    """The settings table of opencode_settings.docs, without its README markers, with a section of rows for
-    every nested settings model (the table lists some of them; every one is walked here)."""
-    from pydantic import BaseModel
+    """The settings table of opencode_settings.docs, its placeholders kept as text."""
+    from opencode_settings.docs import settings_table
 
-    from opencode_settings.docs import _rows, settings_table
-    from opencode_settings.settings import Settings
-
-    lines = [line for line in settings_table().splitlines() if not line.startswith("<!--")]
-    for name, field in Settings.model_fields.items():
-        model = field.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            prefix = f"| `{name}."
-            if not any(line.startswith(prefix) for line in lines):
-                lines += _rows(model, f"{name}.")
-    return "\n".join(literal(line) for line in lines)
+    return "\n".join(literal(line) for line in settings_table().splitlines())
 
 
 # ---- the CLI -------------------------------------------------------------------------------------------
